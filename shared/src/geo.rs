@@ -1,0 +1,223 @@
+//! Geography: great-circle distance, the nearest region to a user, and the fallbacks used
+//! when a request carries no coordinates.
+
+use crate::map::{Region, RegionMap};
+
+/// Mean Earth radius in km (IUGG), used by the haversine formula.
+const EARTH_RADIUS_KM: f64 = 6371.0088;
+
+/// A validated point on Earth.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Coordinates {
+    /// Latitude, degrees, within ±90.
+    pub lat: f64,
+    /// Longitude, degrees, within ±180.
+    pub lon: f64,
+}
+
+impl Coordinates {
+    /// A point the caller knows to be valid (map data that passed validation).
+    pub const fn new(lat: f64, lon: f64) -> Self {
+        Self { lat, lon }
+    }
+
+    /// A point from untrusted numbers: `None` unless both are finite and in range.
+    pub fn checked(lat: f64, lon: f64) -> Option<Self> {
+        let ok = lat.is_finite()
+            && lon.is_finite()
+            && (-90.0..=90.0).contains(&lat)
+            && (-180.0..=180.0).contains(&lon);
+        ok.then_some(Self { lat, lon })
+    }
+
+    /// A point from untrusted text such as `cf.latitude` (`"41.89"`).
+    pub fn parse(lat: &str, lon: &str) -> Option<Self> {
+        Self::checked(lat.trim().parse().ok()?, lon.trim().parse().ok()?)
+    }
+}
+
+/// Great-circle distance in km (haversine).
+pub fn distance_km(a: Coordinates, b: Coordinates) -> f64 {
+    let (lat1, lat2) = (a.lat.to_radians(), b.lat.to_radians());
+    let dlat = lat2 - lat1;
+    let dlon = (b.lon - a.lon).to_radians();
+    let h = (dlat / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * (dlon / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
+}
+
+/// What the edge knows about where a user is; every part may be missing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserLocation {
+    /// From `cf.latitude`/`cf.longitude`, when valid.
+    pub coordinates: Option<Coordinates>,
+    /// ISO country code from `cf.country`.
+    pub country: Option<String>,
+    /// Continent code from `cf.continent` (`EU`, `NA`, …).
+    pub continent: Option<String>,
+}
+
+/// The region closest to a point (great-circle distance); ties go to the first name.
+pub fn nearest_region(map: &RegionMap, at: Coordinates) -> &Region {
+    // regions_by_distance_from is never empty: a validated map has at least one region.
+    map.regions_by_distance_from(at)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| default_region(map))
+}
+
+/// The nearest region for a user: by coordinates; else by country, then continent; else the
+/// configured default. Total: any input gives a region of the map.
+pub fn locate<'a>(map: &'a RegionMap, user: &UserLocation) -> &'a Region {
+    if let Some(at) = user.coordinates {
+        if Coordinates::checked(at.lat, at.lon).is_some() {
+            return nearest_region(map, at);
+        }
+    }
+    let country = user.country.as_deref().map(str::to_ascii_uppercase);
+    let by_country = country
+        .as_deref()
+        .and_then(|c| map.country_regions.get(c))
+        .and_then(|name| map.region(name));
+    let continent = user
+        .continent
+        .as_deref()
+        .map(str::to_ascii_uppercase)
+        .or_else(|| country.as_deref().and_then(continent_of).map(String::from));
+    let by_continent = continent
+        .as_deref()
+        .and_then(|c| map.continent_regions.get(c))
+        .and_then(|name| map.region(name));
+    by_country
+        .or(by_continent)
+        .unwrap_or_else(|| default_region(map))
+}
+
+fn default_region(map: &RegionMap) -> &Region {
+    map.region(&map.default_region)
+        .or_else(|| map.regions.first())
+        .expect("a validated map has its default region")
+}
+
+/// The continent code of an ISO 3166-1 alpha-2 country code.
+pub fn continent_of(country: &str) -> Option<&'static str> {
+    let code = country.trim();
+    if code.len() != 2 {
+        return None;
+    }
+    COUNTRY_CONTINENTS
+        .split_ascii_whitespace()
+        .find_map(|pair| {
+            let (c, continent) = pair.split_once(':')?;
+            c.eq_ignore_ascii_case(code).then_some(continent)
+        })
+}
+
+/// ISO 3166-1 alpha-2 → continent (AF, AN, AS, EU, NA, OC, SA), as Cloudflare reports them.
+const COUNTRY_CONTINENTS: &str = "\
+AD:EU AE:AS AF:AS AG:NA AI:NA AL:EU AM:AS AO:AF AQ:AN AR:SA AS:OC AT:EU AU:OC AW:NA AX:EU AZ:AS \
+BA:EU BB:NA BD:AS BE:EU BF:AF BG:EU BH:AS BI:AF BJ:AF BL:NA BM:NA BN:AS BO:SA BQ:NA BR:SA BS:NA \
+BT:AS BV:AN BW:AF BY:EU BZ:NA CA:NA CC:AS CD:AF CF:AF CG:AF CH:EU CI:AF CK:OC CL:SA CM:AF CN:AS \
+CO:SA CR:NA CU:NA CV:AF CW:NA CX:AS CY:EU CZ:EU DE:EU DJ:AF DK:EU DM:NA DO:NA DZ:AF EC:SA EE:EU \
+EG:AF EH:AF ER:AF ES:EU ET:AF FI:EU FJ:OC FK:SA FM:OC FO:EU FR:EU GA:AF GB:EU GD:NA GE:AS GF:SA \
+GG:EU GH:AF GI:EU GL:NA GM:AF GN:AF GP:NA GQ:AF GR:EU GS:AN GT:NA GU:OC GW:AF GY:SA HK:AS HM:AN \
+HN:NA HR:EU HT:NA HU:EU ID:AS IE:EU IL:AS IM:EU IN:AS IO:AS IQ:AS IR:AS IS:EU IT:EU JE:EU JM:NA \
+JO:AS JP:AS KE:AF KG:AS KH:AS KI:OC KM:AF KN:NA KP:AS KR:AS KW:AS KY:NA KZ:AS LA:AS LB:AS LC:NA \
+LI:EU LK:AS LR:AF LS:AF LT:EU LU:EU LV:EU LY:AF MA:AF MC:EU MD:EU ME:EU MF:NA MG:AF MH:OC MK:EU \
+ML:AF MM:AS MN:AS MO:AS MP:OC MQ:NA MR:AF MS:NA MT:EU MU:AF MV:AS MW:AF MX:NA MY:AS MZ:AF NA:AF \
+NC:OC NE:AF NF:OC NG:AF NI:NA NL:EU NO:EU NP:AS NR:OC NU:OC NZ:OC OM:AS PA:NA PE:SA PF:OC PG:OC \
+PH:AS PK:AS PL:EU PM:NA PN:OC PR:NA PS:AS PT:EU PW:OC PY:SA QA:AS RE:AF RO:EU RS:EU RU:EU RW:AF \
+SA:AS SB:OC SC:AF SD:AF SE:EU SG:AS SH:AF SI:EU SJ:EU SK:EU SL:AF SM:EU SN:AF SO:AF SR:SA SS:AF \
+ST:AF SV:NA SX:NA SY:AS SZ:AF TC:NA TD:AF TF:AN TG:AF TH:AS TJ:AS TK:OC TL:AS TM:AS TN:AF TO:OC \
+TR:AS TT:NA TV:OC TW:AS TZ:AF UA:EU UG:AF UM:OC US:NA UY:SA UZ:AS VA:EU VC:NA VE:SA VG:NA VI:NA \
+VN:AS VU:OC WF:OC WS:OC XK:EU YE:AS YT:AF ZA:AF ZM:AF ZW:AF";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn map() -> &'static RegionMap {
+        RegionMap::builtin()
+    }
+
+    #[test]
+    fn known_distances() {
+        let rome = Coordinates::new(41.9028, 12.4964);
+        let nyc = Coordinates::new(40.7128, -74.0060);
+        let d = distance_km(rome, nyc);
+        assert!((6880.0..6900.0).contains(&d), "Rome–NYC is ~6,890 km, got {d}");
+        assert_eq!(distance_km(rome, rome), 0.0);
+    }
+
+    #[test]
+    fn users_land_in_the_expected_region() {
+        let at = |lat, lon| UserLocation {
+            coordinates: Some(Coordinates::new(lat, lon)),
+            ..Default::default()
+        };
+        assert_eq!(locate(map(), &at(41.89, 12.49)).name, "eu-west"); // Rome
+        assert_eq!(locate(map(), &at(34.05, -118.24)).name, "us-west"); // Los Angeles
+        assert_eq!(locate(map(), &at(40.71, -74.0)).name, "us-east"); // New York
+        assert_eq!(locate(map(), &at(35.68, 139.69)).name, "us-west"); // Tokyo
+    }
+
+    #[test]
+    fn falls_back_to_country_then_continent_then_default() {
+        let by = |country: Option<&str>, continent: Option<&str>| UserLocation {
+            coordinates: None,
+            country: country.map(String::from),
+            continent: continent.map(String::from),
+        };
+        assert_eq!(locate(map(), &by(Some("IT"), None)).name, "eu-west");
+        assert_eq!(locate(map(), &by(Some("in"), None)).name, "eu-west"); // override
+        assert_eq!(locate(map(), &by(None, Some("OC"))).name, "us-west");
+        assert_eq!(locate(map(), &by(Some("ZZ"), None)).name, "us-east"); // default
+        assert_eq!(locate(map(), &UserLocation::default()).name, "us-east");
+        assert_eq!(continent_of("br"), Some("SA"));
+        assert_eq!(continent_of("BRA"), None);
+    }
+
+    #[test]
+    fn coordinates_from_text_are_checked() {
+        assert_eq!(
+            Coordinates::parse(" 41.89", "12.49 "),
+            Some(Coordinates::new(41.89, 12.49))
+        );
+        for (lat, lon) in [("NaN", "0"), ("inf", "0"), ("91", "0"), ("0", "-181"), ("", "")] {
+            assert_eq!(Coordinates::parse(lat, lon), None, "{lat},{lon}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn locate_is_total(lat in proptest::num::f64::ANY, lon in proptest::num::f64::ANY,
+                           country in "\\PC{0,4}", continent in "\\PC{0,3}") {
+            let user = UserLocation {
+                coordinates: Some(Coordinates { lat, lon }),
+                country: Some(country),
+                continent: Some(continent),
+            };
+            let region = locate(map(), &user);
+            prop_assert!(map().region(&region.name).is_some());
+        }
+
+        #[test]
+        fn nearest_region_is_really_the_nearest(lat in -90.0f64..=90.0, lon in -180.0f64..=180.0) {
+            let at = Coordinates::new(lat, lon);
+            let chosen = nearest_region(map(), at);
+            let chosen_km = distance_km(at, Coordinates::new(chosen.lat, chosen.lon));
+            for region in &map().regions {
+                prop_assert!(chosen_km <= distance_km(at, Coordinates::new(region.lat, region.lon)));
+            }
+        }
+
+        #[test]
+        fn distance_is_symmetric_and_bounded(a in (-90.0f64..=90.0, -180.0f64..=180.0),
+                                             b in (-90.0f64..=90.0, -180.0f64..=180.0)) {
+            let (a, b) = (Coordinates::new(a.0, a.1), Coordinates::new(b.0, b.1));
+            let d = distance_km(a, b);
+            prop_assert!((d - distance_km(b, a)).abs() < 1e-6);
+            prop_assert!((0.0..=20_016.0).contains(&d)); // half the circumference
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! roam-shared: what the edge (wasm32) and the origins (native) must agree on.
+//!
+//! Pure functions and types only, no I/O: the region map and geo routing, the API's
+//! request/response bodies and their validation, the problem+json error body, and the
+//! cryptographic formats that cross the edge↔origin boundary (request signature, session
+//! token, read-your-writes bookmark).
+
+pub mod api;
+pub mod bookmark;
+pub mod geo;
+pub mod headers;
+pub mod map;
+pub mod problem;
+pub mod routing;
+pub mod signature;
+pub mod token;
+
+pub use geo::{Coordinates, UserLocation};
+pub use map::{City, Region, RegionMap};
+pub use problem::Problem;
+pub use signature::SharedSecret;
