@@ -1,1 +1,8 @@
-//! see Cargo.toml
+//! roam-stack: brings roam's parts up on one machine and takes them down again.
+//!
+//! Used by `cargo xtask dev` (the whole stack for a developer), the end-to-end tests and the
+//! bench, so all three start things the same way: PostgreSQL nodes ([`pg`]), origins and the
+//! edge, each as a real process on loopback with its own log file.
+
+pub mod pg;
+pub mod process;

@@ -1,0 +1,143 @@
+//! Child processes that never outlive their owner: each runs in its own process group, and
+//! dropping its handle kills the whole group (wrangler starts workerd; a test that fails
+//! must not leave either behind).
+
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// A port that was free a moment ago on 127.0.0.1 (the OS picked it).
+pub fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// A running child process (and its process group); killed on drop.
+#[derive(Debug)]
+pub struct ManagedChild {
+    name: String,
+    child: Child,
+}
+
+impl ManagedChild {
+    /// Starts `command` in a new process group with stdout and stderr appended to `log`.
+    pub fn spawn(name: &str, mut command: Command, log: &Path) -> Result<Self> {
+        use std::os::unix::process::CommandExt;
+        if let Some(dir) = log.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let out = File::options()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening log {}", log.display()))?;
+        command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .process_group(0);
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {name} ({command:?})"))?;
+        Ok(Self {
+            name: name.to_string(),
+            child,
+        })
+    }
+
+    /// The OS process id (also the process group id).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process has exited.
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Stops the process group: SIGTERM, then SIGKILL after `grace`.
+    pub fn stop(&mut self, grace: Duration) {
+        signal_group(self.pid(), "TERM");
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline {
+            if self.has_exited() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // The leader may be gone while its children (workerd) linger: always sweep the group.
+        signal_group(self.pid(), "KILL");
+        let _ = self.child.wait();
+    }
+
+    /// Kills the process group at once (a crash, for fault tests).
+    pub fn kill(&mut self) {
+        signal_group(self.pid(), "KILL");
+        let _ = self.child.wait();
+    }
+
+    /// The name given at spawn.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for ManagedChild {
+    fn drop(&mut self) {
+        if !self.has_exited() {
+            self.stop(Duration::from_secs(5));
+        } else {
+            signal_group(self.pid(), "KILL");
+        }
+    }
+}
+
+/// Sends a signal to a whole process group (ignoring "no such process").
+pub fn signal_group(pgid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg("--")
+        .arg(format!("-{pgid}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Polls `url` until it answers 2xx, or fails after `timeout` naming what it waited for.
+pub async fn wait_until_ok(url: &str, timeout: Duration) -> Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let deadline = Instant::now() + timeout;
+    let mut last = String::from("no answer yet");
+    while Instant::now() < deadline {
+        match client.get(url).send().await {
+            Ok(r) if r.status().is_success() => return Ok(()),
+            Ok(r) => last = format!("status {}", r.status()),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{url} did not become ready within {timeout:?} (last: {last})")
+}
+
+/// Runs a command to completion; fails with its output when it exits non-zero.
+pub fn run(what: &str, command: &mut Command) -> Result<String> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("{what}: could not start {command:?}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if !output.status.success() {
+        bail!("{what} failed ({}):\n{text}", output.status);
+    }
+    Ok(text)
+}
