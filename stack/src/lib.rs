@@ -4,5 +4,9 @@
 //! bench, so all three start things the same way: PostgreSQL nodes ([`pg`]), origins and the
 //! edge, each as a real process on loopback with its own log file.
 
+pub mod origin;
 pub mod pg;
 pub mod process;
+pub mod stack;
+
+pub use stack::{Stack, StackOptions};

@@ -314,7 +314,7 @@ pub async fn test_cluster() -> &'static PgCluster {
                 Ok(cluster) => cluster,
                 Err(e) => panic!("could not start the test PostgreSQL cluster: {e:#}"),
             };
-            if let Err(e) = reap_when_gone(std::process::id(), &root, &cluster) {
+            if let Err(e) = reap_when_gone(std::process::id(), &root, &cluster, &[]) {
                 panic!("could not start the test cluster's reaper: {e:#}");
             }
             cluster
@@ -322,9 +322,9 @@ pub async fn test_cluster() -> &'static PgCluster {
         .await
 }
 
-/// Starts a detached shell that waits for `pid` to exit, then stops the nodes and removes
-/// `root`.
-pub fn reap_when_gone(pid: u32, root: &Path, cluster: &PgCluster) -> Result<()> {
+/// Starts a detached shell that waits for `pid` to exit, then kills the process groups
+/// `pgids`, stops the nodes and removes `root`.
+pub fn reap_when_gone(pid: u32, root: &Path, cluster: &PgCluster, pgids: &[u32]) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let pg_ctl = bin_dir()?.join("pg_ctl");
     let as_server = if is_root() {
@@ -333,6 +333,9 @@ pub fn reap_when_gone(pid: u32, root: &Path, cluster: &PgCluster) -> Result<()> 
         String::new()
     };
     let mut script = format!("while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; ");
+    for pgid in pgids {
+        script.push_str(&format!("kill -KILL -- -{pgid} 2>/dev/null; "));
+    }
     for node in &cluster.nodes {
         script.push_str(&format!(
             "{as_server}'{}' stop -D '{}' -m immediate >/dev/null 2>&1; ",

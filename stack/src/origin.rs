@@ -1,0 +1,151 @@
+//! Origins as processes: the `roam-origin` binary, one per region, each with its own log.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::pg::PgCluster;
+use crate::process::{free_port, run, wait_until_ok, ManagedChild};
+
+/// How to start one region's origin.
+#[derive(Debug, Clone)]
+pub struct OriginOptions {
+    /// The `roam-origin` binary.
+    pub binary: PathBuf,
+    /// Its region.
+    pub region: String,
+    /// Port on 127.0.0.1 (a free one when `None`).
+    pub port: Option<u16>,
+    /// Its database node's URL.
+    pub database_url: String,
+    /// The shared secret.
+    pub secret: String,
+    /// Log file.
+    pub log_file: PathBuf,
+    /// Extra environment (e.g. `RUST_LOG`).
+    pub env: Vec<(String, String)>,
+}
+
+/// A running origin.
+#[derive(Debug)]
+pub struct OriginProcess {
+    /// The options it was started with (to restart it the same way).
+    pub options: OriginOptions,
+    /// The port it listens on.
+    pub port: u16,
+    child: Option<ManagedChild>,
+}
+
+impl OriginProcess {
+    /// Starts the origin and waits until `/healthz` answers.
+    pub async fn start(options: OriginOptions) -> Result<Self> {
+        let port = match options.port {
+            Some(port) => port,
+            None => free_port()?,
+        };
+        let mut origin = Self {
+            options,
+            port,
+            child: None,
+        };
+        origin.spawn().await?;
+        Ok(origin)
+    }
+
+    async fn spawn(&mut self) -> Result<()> {
+        let o = &self.options;
+        let mut command = Command::new(&o.binary);
+        command
+            .arg("serve")
+            .env("ROAM_REGION", &o.region)
+            .env("ROAM_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("DATABASE_URL", &o.database_url)
+            .env("ROAM_SECRET", &o.secret)
+            .env("ROAM_ENV", "development")
+            .envs(o.env.iter().map(|(k, v)| (k, v)));
+        if std::env::var_os("RUST_LOG").is_none() && !o.env.iter().any(|(k, _)| k == "RUST_LOG") {
+            command.env("RUST_LOG", "info");
+        }
+        self.child = Some(ManagedChild::spawn(
+            &format!("origin {}", o.region),
+            command,
+            &o.log_file,
+        )?);
+        wait_until_ok(&format!("{}/healthz", self.url()), Duration::from_secs(30))
+            .await
+            .with_context(|| {
+                format!("origin {} did not start; see {}", o.region, o.log_file.display())
+            })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the process at once (SIGKILL: a crash).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill();
+        }
+    }
+
+    /// Stops it gracefully (SIGTERM: in-flight requests finish).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.stop(Duration::from_secs(10));
+        }
+    }
+
+    /// Starts it again on the same port.
+    pub async fn restart(&mut self) -> Result<()> {
+        self.stop();
+        self.spawn().await
+    }
+
+    /// The process group id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(ManagedChild::pid)
+    }
+}
+
+/// Migrates every node of `cluster`'s database `database`: schema, then the FDW topology
+/// generated from the region map (each node's peers are the other nodes).
+pub fn migrate_all(binary: &Path, cluster: &PgCluster, database: &str) -> Result<()> {
+    for node in &cluster.nodes {
+        let mut command = Command::new(binary);
+        command
+            .arg("migrate")
+            .args(["--database-url", &node.url(database)])
+            .args(["--region", &node.region]);
+        for peer in cluster.nodes.iter().filter(|p| p.region != node.region) {
+            command.args(["--peer", &format!("{}={}", peer.region, peer.url(database))]);
+        }
+        run(&format!("migrating the {} node", node.region), &mut command)?;
+    }
+    Ok(())
+}
+
+/// Seeds every node's own cities (idempotent).
+pub fn seed_all(
+    binary: &Path,
+    cluster: &PgCluster,
+    database: &str,
+    vehicles_per_city: u32,
+    users_per_city: u32,
+) -> Result<()> {
+    for node in &cluster.nodes {
+        run(
+            &format!("seeding the {} node", node.region),
+            Command::new(binary)
+                .arg("seed")
+                .args(["--database-url", &node.url(database)])
+                .args(["--region", &node.region])
+                .args(["--vehicles-per-city", &vehicles_per_city.to_string()])
+                .args(["--users-per-city", &users_per_city.to_string()]),
+        )?;
+    }
+    Ok(())
+}
