@@ -1,1 +1,40 @@
-fn main() {}
+//! `cargo xtask <command>`: roam's developer commands.
+//!
+//! - `dev`: the whole stack on this machine (PostgreSQL node + origin per region, the edge
+//!   under `wrangler dev`), until Ctrl-C.
+//! - `test`: every check CI runs (format, lints, unit, property and end-to-end tests).
+//! - `bootstrap`: install what is missing (both commands above run it first).
+
+mod bootstrap;
+mod dev;
+mod test;
+mod util;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "roam's developer commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Install what is missing: wasm target, wasm-bindgen CLI, worker-build, npm packages,
+    /// PostgreSQL, Chromium.
+    Bootstrap,
+    /// Bring up the whole stack and keep it running until Ctrl-C.
+    Dev(dev::DevArgs),
+    /// Run every test and check.
+    Test(test::TestArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let root = util::repo_root();
+    match Cli::parse().command {
+        Commands::Bootstrap => bootstrap::run(&root, true),
+        Commands::Dev(args) => dev::run(&root, &args),
+        Commands::Test(args) => test::run(&root, &args),
+    }
+}
