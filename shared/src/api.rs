@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::map::RegionMap;
+use crate::map::{City, RegionMap};
 use crate::problem::Problem;
 
 /// A field that failed validation, and why: becomes a 422 naming the field.
@@ -48,16 +48,30 @@ pub const LABEL_MAX_CHARS: usize = 40;
 
 /// `POST /api/v1/users`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignUp {
     /// Unique across all regions (case-insensitive).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(format = "email", max_length = 254, example = "ada@example.com")
+    )]
     pub email: String,
     /// Display name.
     pub name: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, example = "Ada Lovelace")
+    )]
     /// Plain-text password; hashed by the origin, never stored or returned.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 8, max_length = 128, example = "correct horse battery")
+    )]
     pub password: String,
     /// Home city slug; defaults to the detected city when that is a known one.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "rome"))]
     pub city: Option<String>,
 }
 
@@ -70,12 +84,19 @@ impl SignUp {
         if !PASSWORD_CHARS.contains(&chars) {
             return Err(FieldError::new(
                 "password",
-                format!("must be {} to {} characters long", PASSWORD_CHARS.start(), PASSWORD_CHARS.end()),
+                format!(
+                    "must be {} to {} characters long",
+                    PASSWORD_CHARS.start(),
+                    PASSWORD_CHARS.end()
+                ),
             ));
         }
         if let Some(city) = &self.city {
             if map.city(city).is_none() {
-                return Err(FieldError::new("city", format!("`{city}` is not a city roam serves")));
+                return Err(FieldError::new(
+                    "city",
+                    format!("`{city}` is not a city roam serves"),
+                ));
             }
         }
         Ok(())
@@ -84,6 +105,7 @@ impl SignUp {
 
 /// `POST /api/v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LogIn {
     /// The sign-up email (any case).
@@ -97,7 +119,10 @@ impl LogIn {
     pub fn validate(&self) -> Result<(), FieldError> {
         validate_email(&self.email)?;
         if self.password.is_empty() || self.password.chars().count() > *PASSWORD_CHARS.end() {
-            return Err(FieldError::new("password", "must not be empty or over 128 characters"));
+            return Err(FieldError::new(
+                "password",
+                "must not be empty or over 128 characters",
+            ));
         }
         Ok(())
     }
@@ -105,6 +130,7 @@ impl LogIn {
 
 /// A user as the API shows it (never the password or its hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Home city slug (the partition the row lives in).
     pub city: String,
@@ -120,6 +146,7 @@ pub struct User {
 
 /// Response of `POST /api/v1/sessions`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     /// Bearer token for `Authorization: Bearer …`.
     pub token: String,
@@ -131,6 +158,7 @@ pub struct Session {
 
 /// Kinds of vehicle (MovR's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum VehicleType {
     /// A bicycle.
@@ -161,6 +189,7 @@ impl VehicleType {
 
 /// Whether a vehicle can be ridden.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum VehicleStatus {
     /// Free to ride.
@@ -190,18 +219,31 @@ impl VehicleStatus {
 
 /// `POST /api/v1/cities/{city}/vehicles`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewVehicle {
     /// Kind of vehicle.
     #[serde(rename = "type")]
     pub vehicle_type: VehicleType,
     /// Where it is now (free text, e.g. an address).
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, example = "Piazza Navona")
+    )]
     pub last_location: String,
     /// Optional color.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 40, example = "red")
+    )]
     pub color: Option<String>,
     /// Optional brand.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 40, example = "Vespa")
+    )]
     pub brand: Option<String>,
 }
 
@@ -220,6 +262,7 @@ impl NewVehicle {
 
 /// A vehicle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Vehicle {
     /// City slug (partition).
     pub city: String,
@@ -244,6 +287,7 @@ pub struct Vehicle {
 
 /// Response of `GET /api/v1/cities/{city}/vehicles`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VehicleList {
     /// The city listed.
     pub city: String,
@@ -256,6 +300,7 @@ pub const VEHICLE_LIST_LIMIT: i64 = 200;
 
 /// `POST /api/v1/cities/{city}/rides`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartRide {
     /// The vehicle to ride (in the same city).
@@ -264,9 +309,14 @@ pub struct StartRide {
 
 /// `POST /api/v1/cities/{city}/rides/{id}/end`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EndRide {
     /// Where the vehicle was left.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 200, example = "Campo de' Fiori")
+    )]
     pub location: String,
 }
 
@@ -279,6 +329,7 @@ impl EndRide {
 
 /// A ride.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ride {
     /// City of the vehicle (partition).
     pub city: String,
@@ -302,6 +353,7 @@ pub struct Ride {
 
 /// Response of `GET /api/v1/me/rides`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RideList {
     /// The user's rides in every city, newest first.
     pub rides: Vec<Ride>,
@@ -309,6 +361,7 @@ pub struct RideList {
 
 /// Response of `GET /ping` (edge) and `GET /ping` (origin, where `colo` etc. are empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pong {
     /// Always true.
     pub pong: bool,
@@ -324,6 +377,7 @@ pub struct Pong {
 
 /// Response of `GET /ping/{region}` at the edge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegionPing {
     /// The region pinged.
     pub region: String,
@@ -335,6 +389,7 @@ pub struct RegionPing {
 
 /// One region's health as the edge believes it (`GET /api/v1/regions`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegionHealth {
     /// Region name.
     pub name: String,
@@ -350,11 +405,20 @@ pub struct RegionHealth {
 
 /// `GET /api/v1/regions`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegionList {
     /// The region nearest the caller.
     pub nearest: String,
     /// Every region.
     pub regions: Vec<RegionHealth>,
+}
+
+/// `GET /api/v1/cities`: every city and its home region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CityList {
+    /// The cities of the region map.
+    pub cities: Vec<City>,
 }
 
 /// Checks an email's shape: `local@domain.tld`, no spaces, within length limits.
@@ -377,7 +441,9 @@ pub fn validate_email(email: &str) -> Result<(), FieldError> {
     let local_ok = !local.is_empty()
         && local.len() <= 64
         && !local.contains('@')
-        && local.chars().all(|c| !c.is_whitespace() && !c.is_control() && c != '"');
+        && local
+            .chars()
+            .all(|c| !c.is_whitespace() && !c.is_control() && c != '"');
     let labels: Vec<&str> = domain.split('.').collect();
     if !local_ok || labels.len() < 2 || !labels.iter().all(|l| label_ok(l)) {
         return bad("must look like name@example.com");
@@ -395,11 +461,18 @@ pub fn validate_text(
     if !chars.contains(&count) {
         return Err(FieldError::new(
             field,
-            format!("must be {} to {} characters long", chars.start(), chars.end()),
+            format!(
+                "must be {} to {} characters long",
+                chars.start(),
+                chars.end()
+            ),
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(FieldError::new(field, "must not contain control characters"));
+        return Err(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -421,16 +494,34 @@ mod tests {
     #[test]
     fn sign_up_names_the_bad_field() {
         let map = RegionMap::builtin();
-        assert_eq!(signup("a@b.co", "Ada", "correct horse", Some("rome")).validate(map), Ok(()));
+        assert_eq!(
+            signup("a@b.co", "Ada", "correct horse", Some("rome")).validate(map),
+            Ok(())
+        );
         let field = |s: SignUp| s.validate(map).unwrap_err().field;
-        assert_eq!(field(signup("not-an-email", "Ada", "longenough", None)), "email");
+        assert_eq!(
+            field(signup("not-an-email", "Ada", "longenough", None)),
+            "email"
+        );
         assert_eq!(field(signup("a@b", "Ada", "longenough", None)), "email");
-        assert_eq!(field(signup("a b@c.de", "Ada", "longenough", None)), "email");
+        assert_eq!(
+            field(signup("a b@c.de", "Ada", "longenough", None)),
+            "email"
+        );
         assert_eq!(field(signup("a@b.co", "  ", "longenough", None)), "name");
-        assert_eq!(field(signup("a@b.co", &"x".repeat(101), "longenough", None)), "name");
-        assert_eq!(field(signup("a@b.co", "Ada\u{0}", "longenough", None)), "name");
+        assert_eq!(
+            field(signup("a@b.co", &"x".repeat(101), "longenough", None)),
+            "name"
+        );
+        assert_eq!(
+            field(signup("a@b.co", "Ada\u{0}", "longenough", None)),
+            "name"
+        );
         assert_eq!(field(signup("a@b.co", "Ada", "short", None)), "password");
-        assert_eq!(field(signup("a@b.co", "Ada", "longenough", Some("tokyo"))), "city");
+        assert_eq!(
+            field(signup("a@b.co", "Ada", "longenough", Some("tokyo"))),
+            "city"
+        );
     }
 
     #[test]
@@ -440,15 +531,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v.vehicle_type, VehicleType::Scooter);
-        assert!(serde_json::from_str::<NewVehicle>(r#"{"type":"car","last_location":"x"}"#).is_err());
+        assert!(
+            serde_json::from_str::<NewVehicle>(r#"{"type":"car","last_location":"x"}"#).is_err()
+        );
         assert!(
             serde_json::from_str::<StartRide>(r#"{"vehicle_id":"x","extra":1}"#).is_err(),
             "unknown fields and bad uuids are refused"
         );
         assert_eq!(VehicleType::parse("bike"), Some(VehicleType::Bike));
-        assert_eq!(VehicleStatus::parse("available").map(VehicleStatus::as_str), Some("available"));
+        assert_eq!(
+            VehicleStatus::parse("available").map(VehicleStatus::as_str),
+            Some("available")
+        );
         let problem: Problem = FieldError::new("email", "bad").into();
-        assert_eq!((problem.status, problem.field.as_deref()), (422, Some("email")));
+        assert_eq!(
+            (problem.status, problem.field.as_deref()),
+            (422, Some("email"))
+        );
     }
 
     proptest! {

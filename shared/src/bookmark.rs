@@ -15,7 +15,10 @@ const PREFIX: &str = "b1.";
 pub const MAX_FUTURE_SKEW_MS: i64 = 60_000;
 
 fn tag(secret: &SharedSecret, written_at_ms: i64) -> String {
-    let mac = hmac_sha256(&secret.derive(BOOKMARK_PURPOSE), written_at_ms.to_string().as_bytes());
+    let mac = hmac_sha256(
+        &secret.derive(BOOKMARK_PURPOSE),
+        written_at_ms.to_string().as_bytes(),
+    );
     URL_SAFE_NO_PAD.encode(&mac[..16])
 }
 
@@ -44,7 +47,10 @@ fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The newest of several bookmarks (header and cookie may both be present).
 pub fn newest(secret: &SharedSecret, candidates: &[&str], now_ms: i64) -> Option<i64> {
-    candidates.iter().filter_map(|b| verify(secret, b, now_ms)).max()
+    candidates
+        .iter()
+        .filter_map(|b| verify(secret, b, now_ms))
+        .max()
 }
 
 #[cfg(test)]
@@ -59,13 +65,23 @@ mod tests {
     #[test]
     fn round_trip_and_refusals() {
         let b = issue(&secret(), 1_700_000_000_000);
-        assert_eq!(verify(&secret(), &b, 1_700_000_000_500), Some(1_700_000_000_000));
-        assert_eq!(verify(&secret(), &b, 1_700_000_000_000 - 61_000), None, "from the future");
+        assert_eq!(
+            verify(&secret(), &b, 1_700_000_000_500),
+            Some(1_700_000_000_000)
+        );
+        assert_eq!(
+            verify(&secret(), &b, 1_700_000_000_000 - 61_000),
+            None,
+            "from the future"
+        );
         let other = SharedSecret::parse("other-bookmark-secret").unwrap();
         assert_eq!(verify(&other, &b, 1_800_000_000_000), None);
         assert_eq!(verify(&secret(), "b1.1700000000000", i64::MAX), None);
         let older = issue(&secret(), 5);
-        assert_eq!(newest(&secret(), &[&older, &b, "junk"], i64::MAX), Some(1_700_000_000_000));
+        assert_eq!(
+            newest(&secret(), &[&older, &b, "junk"], i64::MAX),
+            Some(1_700_000_000_000)
+        );
     }
 
     proptest! {

@@ -145,7 +145,10 @@ mod tests {
         let rome = Coordinates::new(41.9028, 12.4964);
         let nyc = Coordinates::new(40.7128, -74.0060);
         let d = distance_km(rome, nyc);
-        assert!((6880.0..6900.0).contains(&d), "Rome–NYC is ~6,890 km, got {d}");
+        assert!(
+            (6880.0..6900.0).contains(&d),
+            "Rome–NYC is ~6,890 km, got {d}"
+        );
         assert_eq!(distance_km(rome, rome), 0.0);
     }
 
@@ -183,7 +186,13 @@ mod tests {
             Coordinates::parse(" 41.89", "12.49 "),
             Some(Coordinates::new(41.89, 12.49))
         );
-        for (lat, lon) in [("NaN", "0"), ("inf", "0"), ("91", "0"), ("0", "-181"), ("", "")] {
+        for (lat, lon) in [
+            ("NaN", "0"),
+            ("inf", "0"),
+            ("91", "0"),
+            ("0", "-181"),
+            ("", ""),
+        ] {
             assert_eq!(Coordinates::parse(lat, lon), None, "{lat},{lon}");
         }
     }

@@ -10,6 +10,8 @@ pub mod bookmark;
 pub mod geo;
 pub mod headers;
 pub mod map;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod problem;
 pub mod routing;
 pub mod signature;

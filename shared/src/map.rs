@@ -28,6 +28,7 @@ pub struct Region {
 
 /// A city served by roam; every row lives in the region of its city.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct City {
     /// URL slug and partition key, e.g. `new-york`.
     pub slug: String,
@@ -87,7 +88,9 @@ pub enum MapError {
     #[error("{0} refers to unknown region `{1}`")]
     UnknownRegion(String, String),
     /// Latitude/longitude out of range or not finite.
-    #[error("{0} has bad coordinates ({1}, {2}): latitude must be within ±90 and longitude within ±180")]
+    #[error(
+        "{0} has bad coordinates ({1}, {2}): latitude must be within ±90 and longitude within ±180"
+    )]
     BadCoordinates(String, f64, f64),
     /// A country or currency code of the wrong shape.
     #[error("city `{0}` has a bad {1} code `{2}`")]
@@ -282,9 +285,13 @@ mod tests {
     #[test]
     fn rejects_bad_coordinates() {
         let err = map_with(|m| m["cities"][2]["lat"] = 91.0.into()).unwrap_err();
-        assert!(matches!(err, MapError::BadCoordinates(what, ..) if what == "city `washington-dc`"));
+        assert!(
+            matches!(err, MapError::BadCoordinates(what, ..) if what == "city `washington-dc`")
+        );
         let err = map_with(|m| m["regions"][0]["lon"] = (-180.5).into()).unwrap_err();
-        assert!(err.to_string().contains("region `us-east` has bad coordinates"));
+        assert!(err
+            .to_string()
+            .contains("region `us-east` has bad coordinates"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub const PROBLEM_TYPE_BASE: &str = "https://roam.dev/problems/";
 
 /// An RFC 9457 problem details body, with roam's extensions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// A URI naming the kind of problem.
     #[serde(rename = "type")]
@@ -59,7 +60,10 @@ impl Problem {
     /// The body as JSON text.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| {
-            format!(r#"{{"type":"about:blank","title":"Error","status":{},"detail":""}}"#, self.status)
+            format!(
+                r#"{{"type":"about:blank","title":"Error","status":{},"detail":""}}"#,
+                self.status
+            )
         })
     }
 }

@@ -123,7 +123,13 @@ mod tests {
 
     #[test]
     fn a_city_in_the_path_wins_over_the_user() {
-        let d = route(map(), "/api/v1/cities/seattle/vehicles", &in_rome(), Some("rome")).unwrap();
+        let d = route(
+            map(),
+            "/api/v1/cities/seattle/vehicles",
+            &in_rome(),
+            Some("rome"),
+        )
+        .unwrap();
         assert_eq!(d.region.name, "us-west");
         assert_eq!(d.reason, RouteReason::CityInPath);
         assert_eq!(d.city.unwrap().slug, "seattle");
@@ -132,9 +138,15 @@ mod tests {
     #[test]
     fn no_city_goes_home_then_nearest() {
         let d = route(map(), "/api/v1/me/rides", &in_rome(), Some("boston")).unwrap();
-        assert_eq!((d.region.name.as_str(), d.reason), ("us-east", RouteReason::UserHomeCity));
+        assert_eq!(
+            (d.region.name.as_str(), d.reason),
+            ("us-east", RouteReason::UserHomeCity)
+        );
         let d = route(map(), "/api/v1/users", &in_rome(), None).unwrap();
-        assert_eq!((d.region.name.as_str(), d.reason), ("eu-west", RouteReason::NearestToUser));
+        assert_eq!(
+            (d.region.name.as_str(), d.reason),
+            ("eu-west", RouteReason::NearestToUser)
+        );
         let d = route(map(), "/api/v1/sessions", &in_rome(), Some("atlantis")).unwrap();
         assert_eq!(d.reason, RouteReason::NearestToUser);
     }
@@ -148,7 +160,10 @@ mod tests {
             "/api/v1/cities/ROME/vehicles",
         ] {
             assert!(
-                matches!(route(map(), path, &in_rome(), None), Err(RouteError::UnknownCity(_))),
+                matches!(
+                    route(map(), path, &in_rome(), None),
+                    Err(RouteError::UnknownCity(_))
+                ),
                 "{path}"
             );
         }

@@ -147,7 +147,9 @@ pub fn parse_timestamp(value: Option<&str>) -> Result<i64, SignatureError> {
     if value.is_empty() || value.len() > 12 || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SignatureError::MalformedTimestamp);
     }
-    value.parse().map_err(|_| SignatureError::MalformedTimestamp)
+    value
+        .parse()
+        .map_err(|_| SignatureError::MalformedTimestamp)
 }
 
 /// Verifies a request's signature: fresh within `window_secs` of `now` and matching.
@@ -216,7 +218,10 @@ mod tests {
             verify(&secret(), &p, Some(&sig), 1_699_999_960, 30),
             Err(SignatureError::Stale(-40))
         );
-        assert_eq!(verify(&secret(), &p, None, 1_700_000_000, 30), Err(SignatureError::Missing));
+        assert_eq!(
+            verify(&secret(), &p, None, 1_700_000_000, 30),
+            Err(SignatureError::Missing)
+        );
         let other = SharedSecret::parse("another-secret-of-16+").unwrap();
         assert_eq!(
             verify(&other, &p, Some(&sig), 1_700_000_000, 30),

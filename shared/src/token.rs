@@ -58,7 +58,9 @@ pub fn verify(secret: &SharedSecret, token: &str, now: i64) -> Result<SessionCla
         return Err(TokenError::Malformed);
     }
     let (body, tag) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-    let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| TokenError::Malformed)?;
+    let tag = URL_SAFE_NO_PAD
+        .decode(tag)
+        .map_err(|_| TokenError::Malformed)?;
     if !hmac_verify(&secret.derive(TOKEN_PURPOSE), body.as_bytes(), &tag) {
         return Err(TokenError::BadSignature);
     }
@@ -102,10 +104,16 @@ mod tests {
     fn round_trip_and_expiry() {
         let token = issue(&secret(), &claims());
         assert_eq!(verify(&secret(), &token, 1_001), Ok(claims()));
-        assert_eq!(verify(&secret(), &token, claims().exp), Err(TokenError::Expired));
+        assert_eq!(
+            verify(&secret(), &token, claims().exp),
+            Err(TokenError::Expired)
+        );
         let other = SharedSecret::parse("another-token-secret-x").unwrap();
         assert_eq!(verify(&other, &token, 1_001), Err(TokenError::BadSignature));
-        assert_eq!(verify(&secret(), "v1.abc", 0), Err(TokenError::BadSignature));
+        assert_eq!(
+            verify(&secret(), "v1.abc", 0),
+            Err(TokenError::BadSignature)
+        );
         assert_eq!(verify(&secret(), "nope", 0), Err(TokenError::Malformed));
         assert_eq!(bearer("Bearer abc "), Some("abc"));
         assert_eq!(bearer("Basic abc"), None);
@@ -116,8 +124,14 @@ mod tests {
         // Keys are derived per purpose: a token's tag never verifies as anything else.
         let token = issue(&secret(), &claims());
         let (body, _) = token.rsplit_once('.').unwrap();
-        let forged = format!("{body}.{}", URL_SAFE_NO_PAD.encode(hmac_sha256(b"x", body.as_bytes())));
-        assert_eq!(verify(&secret(), &forged, 1_001), Err(TokenError::BadSignature));
+        let forged = format!(
+            "{body}.{}",
+            URL_SAFE_NO_PAD.encode(hmac_sha256(b"x", body.as_bytes()))
+        );
+        assert_eq!(
+            verify(&secret(), &forged, 1_001),
+            Err(TokenError::BadSignature)
+        );
     }
 
     proptest! {

@@ -7,6 +7,7 @@
 
 mod bootstrap;
 mod dev;
+mod openapi;
 mod test;
 mod util;
 
@@ -28,6 +29,12 @@ enum Commands {
     Dev(dev::DevArgs),
     /// Run every test and check.
     Test(test::TestArgs),
+    /// Write the OpenAPI document (edge/openapi.json) from the code.
+    Openapi {
+        /// Fail if the committed document is out of date instead of writing it.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +43,6 @@ fn main() -> anyhow::Result<()> {
         Commands::Bootstrap => bootstrap::run(&root, true),
         Commands::Dev(args) => dev::run(&root, &args),
         Commands::Test(args) => test::run(&root, &args),
+        Commands::Openapi { check } => openapi::run(&root, check),
     }
 }

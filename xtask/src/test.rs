@@ -49,6 +49,7 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<()> {
         })?;
         if !args.no_lint {
             step("cargo fmt --check", &mut || cargo(&["fmt", "--all", "--check"]))?;
+            step("OpenAPI document up to date", &mut || crate::openapi::run(root, true))?;
             step("clippy (native, all targets)", &mut || {
                 cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
             })?;
