@@ -138,7 +138,7 @@ mod tests {
         #[test]
         fn any_altered_byte_is_refused(pos in any::<prop::sample::Index>(), flip in 1u8..=127) {
             let token = issue(&secret(), &claims());
-            let mut bytes = token.clone().into_bytes();
+            let mut bytes = token.into_bytes();
             let i = pos.index(bytes.len());
             bytes[i] ^= flip;
             if let Ok(altered) = String::from_utf8(bytes) {
