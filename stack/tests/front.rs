@@ -1,0 +1,205 @@
+//! The `--as` front against a tiny local HTTP server standing in for the edge: it echoes what
+//! it received (method, path, query, body, headers) as JSON.
+
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::Request;
+use axum::http::HeaderMap;
+use axum::Router;
+use roam_stack::front::{Front, FrontOptions, AS_CHOICES_HEADER, AS_HEADER};
+use serde_json::{json, Value};
+
+async fn echo(headers: HeaderMap, request: Request) -> ([(&'static str, &'static str); 3], String) {
+    let (parts, body) = request.into_parts();
+    let body: Bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+    };
+    let echoed = json!({
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+        "query": parts.uri.query(),
+        "body": String::from_utf8_lossy(&body),
+        "blob": header("mf-cf-blob"),
+        "authorization": header("authorization"),
+        "forwarded_host": header("x-forwarded-host"),
+    });
+    (
+        [
+            ("content-type", "application/json"),
+            ("set-cookie", "a=1; Path=/"),
+            ("x-roam-cache", "miss"),
+        ],
+        echoed.to_string(),
+    )
+}
+
+async fn fake_edge() -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, Router::new().fallback(echo)).await;
+    });
+    addr
+}
+
+async fn front_for(edge: SocketAddr, city: &str) -> Front {
+    Front::start(FrontOptions {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        edge_url: format!("http://{edge}"),
+        default_city: city.into(),
+    })
+    .await
+    .expect("front starts")
+}
+
+fn blob(echoed: &Value) -> Value {
+    serde_json::from_str(echoed["blob"].as_str().expect("blob sent")).expect("blob is JSON")
+}
+
+#[tokio::test]
+async fn adds_the_default_city_and_forwards_everything_else() {
+    let front = front_for(fake_edge().await, "rome").await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!(
+            "{}/api/v1/cities/rome/vehicles?status=available",
+            front.url()
+        ))
+        .header("authorization", "Bearer t")
+        .header("mf-cf-blob", r#"{"country":"XX"}"#)
+        .body(r#"{"type":"bike"}"#)
+        .send()
+        .await
+        .expect("front answers");
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["x-roam-cache"], "miss", "edge headers come back");
+    assert_eq!(
+        headers.get_all("set-cookie").iter().count(),
+        1,
+        "no roam_as cookie unless asked"
+    );
+    assert_eq!(headers[AS_HEADER], "rome");
+    let choices = headers[AS_CHOICES_HEADER].to_str().expect("ascii");
+    assert!(
+        choices.contains("rome") && choices.contains("sao-paulo"),
+        "{choices}"
+    );
+    let echoed: Value = response.json().await.expect("json");
+    assert_eq!(echoed["method"], "POST");
+    assert_eq!(echoed["path"], "/api/v1/cities/rome/vehicles");
+    assert_eq!(echoed["query"], "status=available");
+    assert_eq!(echoed["body"], r#"{"type":"bike"}"#);
+    assert_eq!(echoed["authorization"], "Bearer t");
+    assert_eq!(echoed["forwarded_host"], front.addr().to_string());
+    let cf = blob(&echoed);
+    assert_eq!(
+        (cf["country"].as_str(), cf["colo"].as_str()),
+        (Some("IT"), Some("FCO")),
+        "a client's own blob is replaced"
+    );
+    front.stop().await;
+}
+
+#[tokio::test]
+async fn query_parameter_and_cookie_switch_city() {
+    let front = front_for(fake_edge().await, "rome").await;
+    let client = reqwest::Client::new();
+    let response = client
+        .get(format!("{}/ping?as=tokyo", front.url()))
+        .send()
+        .await
+        .expect("front answers");
+    let cookies: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(String::from))
+        .collect();
+    assert!(
+        cookies.iter().any(|c| c.starts_with("roam_as=tokyo;")),
+        "{cookies:?}"
+    );
+    assert_eq!(response.headers()[AS_HEADER], "tokyo");
+    let echoed: Value = response.json().await.expect("json");
+    assert_eq!(echoed["query"], Value::Null, "?as= is not forwarded");
+    assert_eq!(blob(&echoed)["colo"], "NRT");
+
+    let by_cookie: Value = client
+        .get(format!("{}/ping", front.url()))
+        .header("cookie", "x=1; roam_as=sao-paulo")
+        .send()
+        .await
+        .expect("front answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(blob(&by_cookie)["city"], "São Paulo");
+
+    let stale_cookie: Value = client
+        .get(format!("{}/ping", front.url()))
+        .header("cookie", "roam_as=atlantis")
+        .send()
+        .await
+        .expect("front answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        blob(&stale_cookie)["city"],
+        "Rome",
+        "an unknown cookie falls back to the default"
+    );
+
+    let unknown = client
+        .get(format!("{}/ping?as=atlantis", front.url()))
+        .send()
+        .await
+        .expect("front answers");
+    assert_eq!(unknown.status(), 400);
+    assert_eq!(
+        unknown.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: Value = unknown.json().await.expect("json");
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("atlantis"));
+}
+
+#[tokio::test]
+async fn an_unknown_default_city_is_refused_and_a_dead_edge_is_a_502() {
+    let edge = fake_edge().await;
+    let err = Front::start(FrontOptions {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        edge_url: format!("http://{edge}"),
+        default_city: "atlantis".into(),
+    })
+    .await
+    .expect_err("unknown city");
+    assert!(err.to_string().contains("atlantis"), "{err}");
+
+    // A port nobody listens on: bind one, note it, drop it.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead_addr = dead.local_addr().expect("addr");
+    drop(dead);
+    let front = front_for(dead_addr, "paris").await;
+    let response = reqwest::get(format!("{}/ping", front.url()))
+        .await
+        .expect("front answers");
+    assert_eq!(response.status(), 502);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+}
