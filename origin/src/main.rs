@@ -1,1 +1,136 @@
-fn main() {}
+//! `roam-origin [serve]`, `roam-origin migrate`, `roam-origin seed`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use roam_origin::config::{load_map, ServeArgs};
+use roam_origin::topology::{self, Peer};
+use roam_origin::{db, seed, telemetry, Application, Config};
+use roam_shared::RegionMap;
+
+#[derive(Parser)]
+#[command(
+    name = "roam-origin",
+    about = "roam's regional origin service",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Option<ServeArgs>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve(ServeArgs),
+    /// Run the migrations and generate this node's partitions and FDW servers from the map.
+    Migrate {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Another region's node, as REGION=postgres://… (once per other region).
+        #[arg(long = "peer", value_parser = parse_peer)]
+        peers: Vec<(String, String)>,
+    },
+    /// Fill this node's cities with sample users and vehicles (idempotent).
+    Seed {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Vehicles per city.
+        #[arg(long, default_value_t = 100)]
+        vehicles_per_city: u32,
+        /// Users per city.
+        #[arg(long, default_value_t = 20)]
+        users_per_city: u32,
+    },
+}
+
+#[derive(clap::Args)]
+struct NodeArgs {
+    /// This node's database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: String,
+    /// This node's region.
+    #[arg(long, env = "ROAM_REGION")]
+    region: String,
+    /// A regions.json to use instead of the built-in map.
+    #[arg(long, env = "ROAM_REGION_MAP")]
+    region_map: Option<PathBuf>,
+}
+
+impl NodeArgs {
+    fn open(&self) -> anyhow::Result<(sqlx::PgPool, RegionMap)> {
+        let map = match &self.region_map {
+            Some(path) => load_map(path)?,
+            None => RegionMap::builtin().clone(),
+        };
+        anyhow::ensure!(
+            map.region(&self.region).is_some(),
+            "ROAM_REGION `{}` is not in the region map",
+            self.region
+        );
+        Ok((
+            db::pool(&self.database_url, 4, Duration::from_secs(10))?,
+            map,
+        ))
+    }
+}
+
+fn parse_peer(s: &str) -> Result<(String, String), String> {
+    let (region, url) = s.split_once('=').ok_or("expected REGION=postgres://…")?;
+    Ok((region.to_string(), url.to_string()))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    telemetry::init_tracing();
+    let cli = Cli::parse();
+    match (cli.command, cli.serve) {
+        (Some(Command::Serve(args)), _) | (None, Some(args)) => {
+            let config = Config::from_args(args)?;
+            tracing::info!(region = %config.region, env = ?config.env, "starting origin");
+            Application::build(config).await?.run_until_stopped().await
+        }
+        (None, None) => anyhow::bail!("set ROAM_REGION and DATABASE_URL (see --help)"),
+        (Some(Command::Migrate { node, peers }), _) => {
+            let (pool, map) = node.open()?;
+            let mut parsed = BTreeMap::new();
+            for (region, url) in peers {
+                let peer = Peer::from_url(&url).with_context(|| format!("--peer {region}"))?;
+                parsed.insert(region, peer);
+            }
+            topology::migrate(&pool, &map, &node.region, &parsed).await?;
+            println!("migrated the {} node", node.region);
+            Ok(())
+        }
+        (
+            Some(Command::Seed {
+                node,
+                vehicles_per_city,
+                users_per_city,
+            }),
+            _,
+        ) => {
+            let (pool, map) = node.open()?;
+            let hash = roam_origin::password::hash(seed::SEED_PASSWORD.into(), 19_456).await?;
+            let seeded = seed::seed(
+                &pool,
+                &map,
+                &node.region,
+                users_per_city,
+                vehicles_per_city,
+                &hash,
+            )
+            .await?;
+            println!(
+                "seeded {}: {} new users, {} new vehicles",
+                node.region, seeded.users, seeded.vehicles
+            );
+            Ok(())
+        }
+    }
+}

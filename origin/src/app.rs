@@ -1,0 +1,188 @@
+//! Building the router and running it: the one path the binary and the tests share.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::{db, health, rides, sessions, signing, telemetry, users, vehicles};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// This region's node.
+    pub db: PgPool,
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// Renders /metrics.
+    pub metrics: PrometheusHandle,
+}
+
+/// The whole HTTP surface of an origin.
+pub fn app(state: AppState) -> Router {
+    let region = state.config.region.clone();
+    Router::new()
+        .merge(health::router())
+        .merge(users::router())
+        .merge(sessions::router())
+        .merge(vehicles::router())
+        .merge(rides::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Layers run bottom-up on the way in: request id, span, metrics, timeout, signature.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            signing::verify_signature,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), timeout))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            telemetry::observe,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(move |r: &Request| telemetry::make_span(&region, r)),
+        )
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+async fn not_found() -> Error {
+    Error::NotFound("no such route".into())
+}
+
+async fn method_not_allowed() -> Error {
+    Error::MethodNotAllowed
+}
+
+/// Longer than the configured timeout: 504, and the transaction in flight is rolled back
+/// (dropping it does that).
+async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Error::Timeout.into_response(),
+    }
+}
+
+/// Keeps a well-formed `x-request-id` (the edge's), else makes one; echoes it in the response.
+async fn request_id(mut request: Request, next: Next) -> Response {
+    let name = roam_shared::headers::REQUEST_ID;
+    let valid = request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(roam_shared::headers::is_valid_token_id);
+    if !valid {
+        let fresh = Uuid::new_v4().to_string();
+        if let Ok(value) = HeaderValue::from_str(&fresh) {
+            request.headers_mut().insert(name, value);
+        }
+    }
+    let id = request.headers().get(name).cloned();
+    let mut response = next.run(request).await;
+    if let Some(id) = id {
+        response.headers_mut().insert(name, id);
+    }
+    response
+}
+
+/// A bound, ready-to-run origin.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pool: PgPool,
+    port: u16,
+}
+
+impl Application {
+    /// Connects the pool (lazily, so an origin whose node is down still starts and reports
+    /// unready) and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let acquire_timeout = (config.request_timeout / 2).min(Duration::from_secs(3));
+        let pool = db::pool(
+            &config.database_url,
+            config.db_max_connections,
+            acquire_timeout,
+        )?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("ROAM_LISTEN {}: cannot listen: {e}", config.listen))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            db: pool.clone(),
+            config: Arc::new(config),
+            metrics: telemetry::metrics_handle(),
+        };
+        Ok(Self {
+            listener,
+            router: app(state),
+            pool,
+            port,
+        })
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `signal` completes; then in-flight requests finish and the pool closes.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        tracing::info!(port = self.port, "origin listening");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(signal)
+            .await?;
+        self.pool.close().await;
+        tracing::info!("origin stopped");
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// 204 with no body (log-out).
+pub fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}

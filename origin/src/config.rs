@@ -1,0 +1,242 @@
+//! Configuration: typed, from flags or environment variables, validated once at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use roam_shared::{RegionMap, SharedSecret};
+
+/// `development` relaxes nothing but the secret check; `production` refuses the dev secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    /// Local machine, tests.
+    Development,
+    /// Real traffic.
+    Production,
+}
+
+/// Flags and variables of `roam-origin serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The region this origin serves (a region of the map).
+    #[arg(long, env = "ROAM_REGION")]
+    pub region: String,
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "ROAM_LISTEN", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// This region's PostgreSQL node, e.g. postgres://postgres@127.0.0.1:5432/roam.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// The secret shared with the edge (at least 16 bytes).
+    #[arg(long, env = "ROAM_SECRET", hide_env_values = true, default_value = roam_shared::signature::DEV_SECRET)]
+    pub secret: String,
+    /// development or production.
+    #[arg(long, env = "ROAM_ENV", value_enum, default_value = "development")]
+    pub env: Environment,
+    /// A regions.json to use instead of the built-in map.
+    #[arg(long, env = "ROAM_REGION_MAP")]
+    pub region_map: Option<PathBuf>,
+    /// Longest a request may take, in milliseconds.
+    #[arg(long, env = "ROAM_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// Most database connections this origin holds.
+    #[arg(long, env = "ROAM_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// `s-maxage` of cacheable GETs, seconds.
+    #[arg(long, env = "ROAM_CACHE_S_MAXAGE", default_value_t = 5)]
+    pub cache_s_maxage: u32,
+    /// `stale-while-revalidate` of cacheable GETs, seconds.
+    #[arg(long, env = "ROAM_CACHE_SWR", default_value_t = 30)]
+    pub cache_stale_while_revalidate: u32,
+    /// `stale-if-error` of cacheable GETs, seconds.
+    #[arg(long, env = "ROAM_CACHE_SIE", default_value_t = 300)]
+    pub cache_stale_if_error: u32,
+    /// Argon2id memory cost in KiB (OWASP's minimum is 19456).
+    #[arg(long, env = "ROAM_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+}
+
+/// The validated configuration the application runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This origin's region.
+    pub region: String,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// This region's node.
+    pub database_url: String,
+    /// Shared edge secret (redacted in Debug).
+    pub secret: SharedSecret,
+    /// Development or production.
+    pub env: Environment,
+    /// The region map.
+    pub map: RegionMap,
+    /// Request timeout.
+    pub request_timeout: Duration,
+    /// Pool size.
+    pub db_max_connections: u32,
+    /// The `cache-control` value of cacheable GETs.
+    pub cache_control: String,
+    /// Argon2id memory cost, KiB.
+    pub argon2_memory_kib: u32,
+    /// Allowed signature clock skew, seconds.
+    pub signature_window_secs: i64,
+}
+
+impl Config {
+    /// Validates the raw arguments; every message names the variable at fault.
+    pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
+        let map = match &args.region_map {
+            None => RegionMap::builtin().clone(),
+            Some(path) => load_map(path)?,
+        };
+        if map.region(&args.region).is_none() {
+            let known: Vec<&str> = map.regions.iter().map(|r| r.name.as_str()).collect();
+            bail!(
+                "ROAM_REGION `{}` is not in the region map (known: {})",
+                args.region,
+                known.join(", ")
+            );
+        }
+        let listen: SocketAddr = args.listen.parse().with_context(|| {
+            format!(
+                "ROAM_LISTEN `{}` is not an address like 127.0.0.1:8080",
+                args.listen
+            )
+        })?;
+        if !args.database_url.starts_with("postgres://")
+            && !args.database_url.starts_with("postgresql://")
+        {
+            bail!("DATABASE_URL must be a postgres:// URL");
+        }
+        let secret =
+            SharedSecret::parse(&args.secret).map_err(|e| anyhow::anyhow!("ROAM_SECRET: {e}"))?;
+        if args.env == Environment::Production && secret.is_dev_default() {
+            bail!("ROAM_SECRET is the development secret, which ROAM_ENV=production refuses");
+        }
+        if !(100..=600_000).contains(&args.request_timeout_ms) {
+            bail!("ROAM_REQUEST_TIMEOUT_MS must be between 100 and 600000");
+        }
+        if !(1..=1000).contains(&args.db_max_connections) {
+            bail!("ROAM_DB_MAX_CONNECTIONS must be between 1 and 1000");
+        }
+        if !(64..=1_048_576).contains(&args.argon2_memory_kib) {
+            bail!("ROAM_ARGON2_MEMORY_KIB must be between 64 and 1048576");
+        }
+        Ok(Self {
+            region: args.region,
+            listen,
+            database_url: args.database_url,
+            secret,
+            env: args.env,
+            map,
+            request_timeout: Duration::from_millis(args.request_timeout_ms),
+            db_max_connections: args.db_max_connections,
+            cache_control: format!(
+                "public, s-maxage={}, stale-while-revalidate={}, stale-if-error={}",
+                args.cache_s_maxage, args.cache_stale_while_revalidate, args.cache_stale_if_error
+            ),
+            argon2_memory_kib: args.argon2_memory_kib,
+            signature_window_secs: roam_shared::signature::DEFAULT_WINDOW_SECS,
+        })
+    }
+
+    /// A development configuration for `region` on `database_url` (tests, the stack).
+    pub fn development(region: &str, database_url: &str) -> anyhow::Result<Self> {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        let wrapper = Wrapper::try_parse_from([
+            "roam-origin",
+            "--region",
+            region,
+            "--database-url",
+            database_url,
+        ])?;
+        Self::from_args(wrapper.args)
+    }
+}
+
+/// Loads and validates a region map file.
+pub fn load_map(path: &std::path::Path) -> anyhow::Result<RegionMap> {
+    let json = std::fs::read_to_string(path)
+        .with_context(|| format!("ROAM_REGION_MAP: cannot read {}", path.display()))?;
+    RegionMap::from_json(&json)
+        .with_context(|| format!("ROAM_REGION_MAP: {} is invalid", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> ServeArgs {
+        ServeArgs {
+            region: "eu-west".into(),
+            listen: "127.0.0.1:0".into(),
+            database_url: "postgres://postgres@127.0.0.1:5432/roam".into(),
+            secret: roam_shared::signature::DEV_SECRET.into(),
+            env: Environment::Development,
+            region_map: None,
+            request_timeout_ms: 5000,
+            db_max_connections: 8,
+            cache_s_maxage: 5,
+            cache_stale_while_revalidate: 30,
+            cache_stale_if_error: 300,
+            argon2_memory_kib: 19_456,
+        }
+    }
+
+    fn error(a: ServeArgs) -> String {
+        format!("{:#}", Config::from_args(a).unwrap_err())
+    }
+
+    #[test]
+    fn messages_name_the_variable_and_hide_the_secret() {
+        assert!(Config::from_args(args()).is_ok());
+        let prod = ServeArgs {
+            env: Environment::Production,
+            ..args()
+        };
+        let message = error(prod);
+        assert!(
+            message.contains("ROAM_SECRET")
+                && !message.contains(roam_shared::signature::DEV_SECRET)
+        );
+        assert!(error(ServeArgs {
+            region: "mars".into(),
+            ..args()
+        })
+        .contains("ROAM_REGION"));
+        assert!(error(ServeArgs {
+            listen: "nope".into(),
+            ..args()
+        })
+        .contains("ROAM_LISTEN"));
+        assert!(error(ServeArgs {
+            database_url: "mysql://x".into(),
+            ..args()
+        })
+        .contains("DATABASE_URL"));
+        assert!(error(ServeArgs {
+            secret: "short".into(),
+            ..args()
+        })
+        .contains("ROAM_SECRET"));
+        assert!(error(ServeArgs {
+            request_timeout_ms: 1,
+            ..args()
+        })
+        .contains("ROAM_REQUEST_TIMEOUT_MS"));
+        let debug = format!("{:?}", Config::from_args(args()).unwrap());
+        assert!(!debug.contains(roam_shared::signature::DEV_SECRET));
+        let c = Config::development("us-east", "postgres://postgres@127.0.0.1:1/x").unwrap();
+        assert_eq!(
+            c.cache_control,
+            "public, s-maxage=5, stale-while-revalidate=30, stale-if-error=300"
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! Exactly-once writes: the idempotency record commits in the same transaction, on the same
+//! node, as the effect it guards.
+//!
+//! The key is claimed by the *first* statement of the write's transaction. A concurrent
+//! duplicate's insert then waits on the key's unique index instead of racing the effect (a
+//! duplicate `start ride` would otherwise wait on the vehicle's row lock and answer 409); when
+//! the first transaction commits, the duplicate fails with 23505, rolls back, and replays the
+//! committed record. If the first transaction rolls back, the duplicate simply proceeds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::future::BoxFuture;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+
+use crate::app::AppState;
+use crate::db;
+use crate::error::{sqlstate, Error, Result};
+use crate::extract::IdempotencyKey;
+
+/// Header on a response that was replayed from the idempotency record.
+pub const REPLAY_HEADER: &str = "idempotent-replay";
+
+/// An idempotency key scoped to the city whose node stores the record.
+#[derive(Debug, Clone)]
+pub struct Guard {
+    /// Partition of the record (the city of the effect).
+    pub city: String,
+    /// The client's key.
+    pub key: String,
+    /// Hash of the request that first used the key.
+    pub request_hash: String,
+}
+
+impl Guard {
+    /// The guard for a write in `city`, when the request carried a key.
+    pub fn new(idem: &IdempotencyKey, city: &str) -> Option<Self> {
+        idem.key.as_ref().map(|key| Self {
+            city: city.to_string(),
+            key: key.clone(),
+            request_hash: idem.request_hash.clone(),
+        })
+    }
+}
+
+/// A committed response.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Stored {
+    /// Its request's hash.
+    pub request_hash: String,
+    /// HTTP status.
+    pub status: i16,
+    /// The exact body.
+    pub body: String,
+}
+
+/// The committed record for a key, if there is one.
+pub async fn lookup(pool: &PgPool, guard: &Guard) -> Result<Option<Stored>> {
+    Ok(sqlx::query_as::<_, Stored>(
+        "SELECT request_hash, status, body FROM idempotency WHERE city = $1 AND key = $2",
+    )
+    .bind(&guard.city)
+    .bind(&guard.key)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Waits (briefly) for a concurrent request with the same key to commit its record.
+pub async fn wait_for(pool: &PgPool, guard: &Guard, timeout: Duration) -> Result<Option<Stored>> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(stored) = lookup(pool, guard).await? {
+            return Ok(Some(stored));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The stored response, or 422 when the key came with another request.
+pub fn replay(guard: &Guard, stored: Stored) -> Result<Response> {
+    if stored.request_hash != guard.request_hash {
+        return Err(Error::invalid(
+            roam_shared::headers::IDEMPOTENCY_KEY,
+            "this key was already used for a different request",
+        ));
+    }
+    let status = u16::try_from(stored.status)
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut response = json_response(status, stored.body);
+    response
+        .headers_mut()
+        .insert(REPLAY_HEADER, HeaderValue::from_static("true"));
+    Ok(response)
+}
+
+/// A JSON response that no cache keeps.
+pub fn json_response(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// JSON text of a response body.
+pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(e.into()))
+}
+
+/// A write's effect: runs inside the transaction and returns the response body.
+pub type Effect =
+    Arc<dyn for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<String>> + Send + Sync>;
+
+/// What [`run`] did.
+pub struct Outcome {
+    /// The response to send.
+    pub response: Response,
+    /// Whether it was replayed (the effect did not run now).
+    pub replayed: bool,
+}
+
+/// Runs a write exactly once per key: a replay when the key is known, else the effect and the
+/// record in one retried transaction.
+pub async fn run(
+    state: &AppState,
+    guard: Option<Guard>,
+    status: StatusCode,
+    effect: Effect,
+) -> Result<Outcome> {
+    let pool = &state.db;
+    if let Some(g) = &guard {
+        if let Some(stored) = lookup(pool, g).await? {
+            return replay(g, stored).map(|response| Outcome {
+                response,
+                replayed: true,
+            });
+        }
+    }
+    let attempt_guard = guard.clone();
+    let result = db::transaction(pool, move |conn| {
+        let guard = attempt_guard.clone();
+        let effect = effect.clone();
+        Box::pin(async move {
+            if let Some(g) = &guard {
+                claim(conn, g).await?;
+            }
+            let body = effect(&mut *conn).await?;
+            if let Some(g) = &guard {
+                sqlx::query(
+                    "UPDATE idempotency SET status = $3, body = $4 WHERE city = $1 AND key = $2",
+                )
+                .bind(&g.city)
+                .bind(&g.key)
+                .bind(status.as_u16() as i16)
+                .bind(&body)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(body)
+        })
+    })
+    .await;
+    match (result, &guard) {
+        (Ok(body), _) => Ok(Outcome {
+            response: json_response(status, body),
+            replayed: false,
+        }),
+        (Err(Error::KeyTaken), Some(g)) => match lookup(pool, g).await? {
+            Some(stored) => replay(g, stored).map(|response| Outcome {
+                response,
+                replayed: true,
+            }),
+            None => Err(Error::Conflict(
+                "a request with this idempotency key is still running".into(),
+            )),
+        },
+        (Err(e), _) => Err(e),
+    }
+}
+
+async fn claim(conn: &mut PgConnection, g: &Guard) -> Result<()> {
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency (city, key, request_hash, status, body) VALUES ($1, $2, $3, 0, '')",
+    )
+    .bind(&g.city)
+    .bind(&g.key)
+    .bind(&g.request_hash)
+    .execute(conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if sqlstate(&e).as_deref() == Some("23505") => Err(Error::KeyTaken),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,215 @@
+//! Rides: start (the vehicle becomes unavailable in the same transaction), end (only by the
+//! rider, once), and the signed-in user's rides in every city (a cross-partition read).
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use roam_shared::api::{self, EndRide, StartRide};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::extract::{Auth, CityIdPath, CityPath, IdempotencyKey, Json};
+use crate::idempotency::{self, Guard};
+
+/// Most rides `/me/rides` returns.
+const MY_RIDES_LIMIT: i64 = 200;
+
+/// The ride routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/cities/{city}/rides", post(start))
+        .route("/api/v1/cities/{city}/rides/{id}/end", post(end))
+        .route("/api/v1/me/rides", get(mine))
+}
+
+/// A `rides` row.
+#[derive(Debug, sqlx::FromRow)]
+struct RideRow {
+    city: String,
+    id: Uuid,
+    rider_id: Uuid,
+    rider_city: String,
+    vehicle_id: Uuid,
+    start_location: String,
+    end_location: Option<String>,
+    start_time: DateTime<Utc>,
+    end_time: Option<DateTime<Utc>>,
+}
+
+const RIDE_COLUMNS: &str =
+    "city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time";
+
+impl From<RideRow> for api::Ride {
+    fn from(r: RideRow) -> Self {
+        Self {
+            city: r.city,
+            id: r.id,
+            rider_id: r.rider_id,
+            rider_city: r.rider_city,
+            vehicle_id: r.vehicle_id,
+            start_location: r.start_location,
+            end_location: r.end_location,
+            start_time: r.start_time,
+            end_time: r.end_time,
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(city = %city))]
+async fn start(
+    State(state): State<AppState>,
+    CityPath(city): CityPath,
+    Auth(user): Auth,
+    idem: IdempotencyKey,
+    Json(body): Json<StartRide>,
+) -> Result<Response> {
+    let guard = Guard::new(&idem, &city);
+    let args = Arc::new((city, Uuid::new_v4(), user, body.vehicle_id));
+    let effect: idempotency::Effect = Arc::new(move |conn| {
+        let args = args.clone();
+        Box::pin(async move {
+            let (city, ride_id, user, vehicle_id) = &*args;
+            let ride = start_ride(conn, city, *ride_id, user, *vehicle_id).await?;
+            idempotency::to_json(&api::Ride::from(ride))
+        })
+    });
+    Ok(idempotency::run(&state, guard, StatusCode::CREATED, effect)
+        .await?
+        .response)
+}
+
+async fn start_ride(
+    conn: &mut PgConnection,
+    city: &str,
+    ride_id: Uuid,
+    user: &roam_shared::token::SessionClaims,
+    vehicle_id: Uuid,
+) -> Result<RideRow> {
+    // The status check and the change are one statement: of many concurrent starts exactly one
+    // updates the row; the others wait for its lock and then see `unavailable` (or, through
+    // postgres_fdw's REPEATABLE READ, fail with 40001 and are retried into the same answer).
+    let location: Option<String> = sqlx::query_scalar(
+        "UPDATE vehicles SET status = 'unavailable' \
+         WHERE city = $1 AND id = $2 AND status = 'available' RETURNING last_location",
+    )
+    .bind(city)
+    .bind(vehicle_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(location) = location else {
+        let exists: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM vehicles WHERE city = $1 AND id = $2")
+                .bind(city)
+                .bind(vehicle_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        return Err(match exists {
+            Some(_) => Error::Conflict(format!("vehicle {vehicle_id} is not available")),
+            None => Error::NotFound(format!("no vehicle {vehicle_id} in {city}")),
+        });
+    };
+    let ride: RideRow = sqlx::query_as(&format!(
+        "INSERT INTO rides (city, id, rider_id, rider_city, vehicle_id, start_location) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {RIDE_COLUMNS}"
+    ))
+    .bind(city)
+    .bind(ride_id)
+    .bind(user.sub)
+    .bind(&user.city)
+    .bind(vehicle_id)
+    .bind(location)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| Error::from_constraint(e, "ride"))?;
+    Ok(ride)
+}
+
+#[tracing::instrument(skip_all, fields(city = %city, ride = %id))]
+async fn end(
+    State(state): State<AppState>,
+    CityIdPath(city, id): CityIdPath,
+    Auth(user): Auth,
+    idem: IdempotencyKey,
+    Json(body): Json<EndRide>,
+) -> Result<Response> {
+    body.validate()?;
+    let guard = Guard::new(&idem, &city);
+    let args = Arc::new((city, id, user.sub, body.location.trim().to_string()));
+    let effect: idempotency::Effect = Arc::new(move |conn| {
+        let args = args.clone();
+        Box::pin(async move {
+            let (city, id, rider, location) = &*args;
+            let ride = end_ride(conn, city, *id, *rider, location).await?;
+            idempotency::to_json(&api::Ride::from(ride))
+        })
+    });
+    Ok(idempotency::run(&state, guard, StatusCode::OK, effect)
+        .await?
+        .response)
+}
+
+async fn end_ride(
+    conn: &mut PgConnection,
+    city: &str,
+    id: Uuid,
+    rider: Uuid,
+    location: &str,
+) -> Result<RideRow> {
+    let ride: Option<RideRow> = sqlx::query_as(&format!(
+        "SELECT {RIDE_COLUMNS} FROM rides WHERE city = $1 AND id = $2 FOR UPDATE"
+    ))
+    .bind(city)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let ride = ride.ok_or_else(|| Error::NotFound(format!("no ride {id} in {city}")))?;
+    if ride.rider_id != rider {
+        return Err(Error::Forbidden("only the rider can end a ride".into()));
+    }
+    if ride.end_time.is_some() {
+        return Err(Error::Conflict("this ride has already ended".into()));
+    }
+    let ended: RideRow = sqlx::query_as(&format!(
+        "UPDATE rides SET end_location = $3, end_time = now() WHERE city = $1 AND id = $2 RETURNING {RIDE_COLUMNS}"
+    ))
+    .bind(city)
+    .bind(id)
+    .bind(location)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE vehicles SET last_location = $3, status = 'available' WHERE city = $1 AND id = $2",
+    )
+    .bind(city)
+    .bind(ride.vehicle_id)
+    .bind(location)
+    .execute(&mut *conn)
+    .await?;
+    Ok(ended)
+}
+
+#[tracing::instrument(skip_all)]
+async fn mine(State(state): State<AppState>, Auth(user): Auth) -> Result<Response> {
+    // No city in the key: every partition is scanned (the foreign ones concurrently, as the
+    // FDW servers are async_capable), each using its local rides_rider index.
+    let rows: Vec<RideRow> = sqlx::query_as(&format!(
+        "SELECT {RIDE_COLUMNS} FROM rides WHERE rider_id = $1 ORDER BY start_time DESC, id LIMIT $2"
+    ))
+    .bind(user.sub)
+    .bind(MY_RIDES_LIMIT)
+    .fetch_all(&state.db)
+    .await?;
+    let rides = rows.into_iter().map(api::Ride::from).collect();
+    Ok((
+        [(header::CACHE_CONTROL, "private, no-store")],
+        axum::Json(api::RideList { rides }),
+    )
+        .into_response())
+}

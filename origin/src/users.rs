@@ -1,0 +1,217 @@
+//! `POST /api/v1/users`: sign-up, with an email that is unique across every region.
+//!
+//! The email is claimed first on the node `claim_region(email)` picks (a single-row insert
+//! whose primary key makes one of two racing sign-ups fail, whichever origins they came
+//! through); then the user is inserted on its home node together with the idempotency record.
+//! postgres_fdw has no two-phase commit, so when that second step fails the claim is released.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use roam_shared::api::{self, SignUp};
+use roam_shared::routing::{claim_region, normalize_email};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::db;
+use crate::error::{sqlstate, Error, Result};
+use crate::extract::{Geo, IdempotencyKey, Json};
+use crate::idempotency::{self, Guard};
+use crate::password;
+
+/// The user routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/users", post(sign_up))
+}
+
+/// A `users` row as the API shows it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct UserRow {
+    city: String,
+    id: Uuid,
+    name: String,
+    email: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for api::User {
+    fn from(r: UserRow) -> Self {
+        Self {
+            city: r.city,
+            id: r.id,
+            name: r.name,
+            email: r.email,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// The columns of [`UserRow`].
+pub const USER_COLUMNS: &str = "city, id, name, email, created_at";
+
+#[tracing::instrument(skip_all, fields(city))]
+async fn sign_up(
+    State(state): State<AppState>,
+    Geo(geo): Geo,
+    idem: IdempotencyKey,
+    Json(body): Json<SignUp>,
+) -> Result<Response> {
+    let map = &state.config.map;
+    body.validate(map)?;
+    let city = match &body.city {
+        Some(city) => city.clone(),
+        None => map
+            .city_by_name(&geo.city)
+            .map(|c| c.slug.clone())
+            .ok_or_else(|| {
+                Error::invalid("city", "no city given and the detected one is not served")
+            })?,
+    };
+    tracing::Span::current().record("city", city.as_str());
+    let email = normalize_email(&body.email);
+    let guard = Guard::new(&idem, &city);
+    if let Some(g) = &guard {
+        if let Some(stored) = idempotency::lookup(&state.db, g).await? {
+            return idempotency::replay(g, stored);
+        }
+    }
+    let claim = Claim {
+        region: claim_region(map, &email).name.clone(),
+        email: email.clone(),
+        user_id: Uuid::new_v4(),
+        city: city.clone(),
+        key: guard.as_ref().map(|g| g.key.clone()),
+    };
+    if let Err(e) = claim.insert(&state.db).await {
+        return match (e, &guard) {
+            (Error::Conflict(_), Some(g)) if claim.held_by_same_key(&state.db).await? => {
+                // A concurrent retry of this very sign-up holds the claim: answer as it does.
+                match idempotency::wait_for(&state.db, g, Duration::from_secs(5)).await? {
+                    Some(stored) => idempotency::replay(g, stored),
+                    None => Err(Error::Conflict(
+                        "this sign-up is still being processed".into(),
+                    )),
+                }
+            }
+            (e, _) => Err(e),
+        };
+    }
+    let hash = password::hash(body.password, state.config.argon2_memory_kib).await;
+    let outcome = match hash {
+        Ok(hash) => {
+            let row = (
+                city,
+                claim.user_id,
+                body.name.trim().to_string(),
+                email,
+                hash,
+            );
+            let effect: idempotency::Effect = Arc::new(move |conn| {
+                let (city, id, name, email, hash) = row.clone();
+                Box::pin(async move {
+                    let user: UserRow = sqlx::query_as(&format!(
+                        "INSERT INTO users (city, id, name, email, password_hash) \
+                         VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLUMNS}"
+                    ))
+                    .bind(city)
+                    .bind(id)
+                    .bind(name)
+                    .bind(email)
+                    .bind(hash)
+                    .fetch_one(conn)
+                    .await
+                    .map_err(|e| Error::from_constraint(e, "user"))?;
+                    idempotency::to_json(&api::User::from(user))
+                })
+            });
+            idempotency::run(&state, guard, StatusCode::CREATED, effect).await
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(o) if !o.replayed => Ok(o.response),
+        other => {
+            // Our user was not created (error, or another request's record answered): free the
+            // email again. If even that fails the email stays blocked, never doubly used.
+            if let Err(e) = claim.release(&state.db).await {
+                tracing::error!(error = %e, "could not release an email claim");
+            }
+            other.map(|o| o.response)
+        }
+    }
+}
+
+/// A row of `email_claims`.
+struct Claim {
+    region: String,
+    email: String,
+    user_id: Uuid,
+    city: String,
+    key: Option<String>,
+}
+
+impl Claim {
+    async fn insert(&self, pool: &PgPool) -> Result<()> {
+        let (region, email, user_id, city, key) = (
+            self.region.clone(),
+            self.email.clone(),
+            self.user_id,
+            self.city.clone(),
+            self.key.clone(),
+        );
+        db::transaction(pool, move |conn| {
+            let (region, email, city, key) =
+                (region.clone(), email.clone(), city.clone(), key.clone());
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO email_claims (region, email, user_id, city, idempotency_key) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(region)
+                .bind(email)
+                .bind(user_id)
+                .bind(city)
+                .bind(key)
+                .execute(conn)
+                .await
+                .map_err(|e| match sqlstate(&e).as_deref() {
+                    Some("23505") => {
+                        Error::Conflict("an account with this email already exists".into())
+                    }
+                    _ => Error::Database(e),
+                })?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Whether the existing claim on this email was made with our idempotency key.
+    async fn held_by_same_key(&self, pool: &PgPool) -> Result<bool> {
+        let key: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT idempotency_key FROM email_claims WHERE region = $1 AND email = $2",
+        )
+        .bind(&self.region)
+        .bind(&self.email)
+        .fetch_optional(pool)
+        .await?;
+        Ok(key.flatten().is_some_and(|k| Some(&k) == self.key.as_ref()))
+    }
+
+    async fn release(&self, pool: &PgPool) -> Result<()> {
+        sqlx::query("DELETE FROM email_claims WHERE region = $1 AND email = $2 AND user_id = $3")
+            .bind(&self.region)
+            .bind(&self.email)
+            .bind(self.user_id)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,160 @@
+//! `/api/v1/cities/{city}/vehicles`: list, read one (both edge-cacheable), add one.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use roam_shared::api::{self, NewVehicle, VehicleStatus, VehicleType, VEHICLE_LIST_LIMIT};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::error::{Error, Result};
+use crate::extract::{Auth, CityIdPath, CityPath, IdempotencyKey, Json};
+use crate::idempotency::{self, Guard};
+
+/// The vehicle routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/cities/{city}/vehicles", get(list).post(create))
+        .route("/api/v1/cities/{city}/vehicles/{id}", get(read))
+}
+
+/// A `vehicles` row.
+#[derive(Debug, sqlx::FromRow)]
+pub struct VehicleRow {
+    city: String,
+    id: Uuid,
+    #[sqlx(rename = "type")]
+    vehicle_type: String,
+    owner_id: Uuid,
+    date_added: DateTime<Utc>,
+    status: String,
+    last_location: String,
+    color: Option<String>,
+    brand: Option<String>,
+}
+
+/// The columns of [`VehicleRow`].
+pub const VEHICLE_COLUMNS: &str =
+    "city, id, type, owner_id, date_added, status, last_location, color, brand";
+
+impl TryFrom<VehicleRow> for api::Vehicle {
+    type Error = Error;
+
+    fn try_from(r: VehicleRow) -> Result<Self> {
+        let bad =
+            |what: &str| Error::Internal(anyhow::anyhow!("vehicle {} has a bad {what}", r.id));
+        Ok(Self {
+            vehicle_type: VehicleType::parse(&r.vehicle_type).ok_or_else(|| bad("type"))?,
+            status: VehicleStatus::parse(&r.status).ok_or_else(|| bad("status"))?,
+            city: r.city,
+            id: r.id,
+            owner_id: r.owner_id,
+            date_added: r.date_added,
+            last_location: r.last_location,
+            color: r.color,
+            brand: r.brand,
+        })
+    }
+}
+
+/// Query of the list.
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+}
+
+/// A cacheable JSON response: the edge may keep it `s-maxage`, serve it stale while it
+/// revalidates, and serve it stale when the origin fails.
+fn cacheable<T: serde::Serialize>(state: &AppState, body: &T) -> Response {
+    let mut response = axum::Json(body).into_response();
+    if let Ok(value) = HeaderValue::from_str(&state.config.cache_control) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    response
+}
+
+#[tracing::instrument(skip_all, fields(city = %city))]
+async fn list(
+    State(state): State<AppState>,
+    CityPath(city): CityPath,
+    query: std::result::Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response> {
+    let Query(query) = query.map_err(|e| Error::invalid("query", e.body_text()))?;
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            VehicleStatus::parse(s)
+                .ok_or_else(|| Error::invalid("status", "must be `available` or `unavailable`"))?,
+        ),
+    };
+    let rows: Vec<VehicleRow> = sqlx::query_as(&format!(
+        "SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE city = $1 AND ($2::text IS NULL OR status = $2) \
+         ORDER BY date_added DESC, id LIMIT $3"
+    ))
+    .bind(&city)
+    .bind(status.map(VehicleStatus::as_str))
+    .bind(VEHICLE_LIST_LIMIT)
+    .fetch_all(&state.db)
+    .await?;
+    let vehicles = rows
+        .into_iter()
+        .map(api::Vehicle::try_from)
+        .collect::<Result<_>>()?;
+    Ok(cacheable(&state, &api::VehicleList { city, vehicles }))
+}
+
+#[tracing::instrument(skip_all, fields(city = %city, id = %id))]
+async fn read(State(state): State<AppState>, CityIdPath(city, id): CityIdPath) -> Result<Response> {
+    let row: Option<VehicleRow> = sqlx::query_as(&format!(
+        "SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE city = $1 AND id = $2"
+    ))
+    .bind(&city)
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?;
+    let vehicle = row.ok_or_else(|| Error::NotFound(format!("no vehicle {id} in {city}")))?;
+    Ok(cacheable(&state, &api::Vehicle::try_from(vehicle)?))
+}
+
+#[tracing::instrument(skip_all, fields(city = %city))]
+async fn create(
+    State(state): State<AppState>,
+    CityPath(city): CityPath,
+    Auth(user): Auth,
+    idem: IdempotencyKey,
+    Json(body): Json<NewVehicle>,
+) -> Result<Response> {
+    body.validate()?;
+    let guard = Guard::new(&idem, &city);
+    let args = Arc::new((city, Uuid::new_v4(), user.sub, body));
+    let effect: idempotency::Effect = Arc::new(move |conn| {
+        let args = args.clone();
+        Box::pin(async move {
+            let (city, id, owner, v) = &*args;
+            let row: VehicleRow = sqlx::query_as(&format!(
+                "INSERT INTO vehicles (city, id, type, owner_id, status, last_location, color, brand) \
+                 VALUES ($1, $2, $3, $4, 'available', $5, $6, $7) RETURNING {VEHICLE_COLUMNS}"
+            ))
+            .bind(city)
+            .bind(id)
+            .bind(v.vehicle_type.as_str())
+            .bind(owner)
+            .bind(v.last_location.trim())
+            .bind(v.color.as_deref().map(str::trim))
+            .bind(v.brand.as_deref().map(str::trim))
+            .fetch_one(conn)
+            .await
+            .map_err(|e| Error::from_constraint(e, "vehicle"))?;
+            idempotency::to_json(&api::Vehicle::try_from(row)?)
+        })
+    });
+    Ok(idempotency::run(&state, guard, StatusCode::CREATED, effect)
+        .await?
+        .response)
+}
