@@ -1,0 +1,222 @@
+//! The edge's configuration, from the Worker's vars and secrets (see wrangler.toml):
+//!
+//! | name | what | default |
+//! |---|---|---|
+//! | `ORIGINS` | JSON object, region → origin base URL; every region of the map needs one | — |
+//! | `ROAM_SECRET` | the secret shared with the origins (a Worker secret; `.dev.vars` locally) | `DEV_SECRET` in development only |
+//! | `ROAM_ENV` | `development`, `staging` or `production` | `production` |
+//! | `ORIGIN_TIMEOUT_MS` | timeout of one origin call, including its body | 3000 |
+//! | `REGION_MAP` | a region map (JSON) replacing the compiled-in one | built in |
+//!
+//! Parsed once per isolate (vars cannot change under a running isolate) and validated, with
+//! messages that name the variable at fault.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use roam_shared::signature::DEV_SECRET;
+use roam_shared::{RegionMap, SharedSecret};
+
+use crate::error::{EdgeError, Result};
+use crate::failover::BreakerPolicy;
+
+/// Default timeout of one origin call. A loopback origin answers in milliseconds and a real
+/// cross-ocean one in ~150 ms plus its database work; 3 s is far past a healthy answer yet
+/// short enough that failing over still feels like one slow request rather than a dead site.
+pub const DEFAULT_ORIGIN_TIMEOUT_MS: u32 = 3_000;
+
+/// The edge's validated configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// Origin base URL per region (no trailing slash).
+    pub origins: BTreeMap<String, String>,
+    /// The edge↔origin secret.
+    pub secret: SharedSecret,
+    /// The region map.
+    pub map: RegionMap,
+    /// Timeout of one origin call, ms.
+    pub origin_timeout_ms: u32,
+    /// Circuit breaker thresholds.
+    pub breaker: BreakerPolicy,
+    /// `development`, `staging` or `production`.
+    pub environment: String,
+}
+
+thread_local! {
+    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
+}
+
+impl Config {
+    /// The configuration of this isolate, parsed on first use.
+    pub fn load(env: &worker::Env) -> Result<Rc<Config>> {
+        if let Some(config) = CONFIG.with(|c| c.borrow().clone()) {
+            return Ok(config);
+        }
+        let config = Rc::new(Self::from_lookup(|name| {
+            env.secret(name)
+                .map(|s| s.to_string())
+                .or_else(|_| env.var(name).map(|v| v.to_string()))
+                .ok()
+        })?);
+        CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));
+        Ok(config)
+    }
+
+    /// Parses and validates from a variable lookup (the testable core of [`Config::load`]).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config> {
+        let bad = |msg: String| EdgeError::Config(msg);
+        let environment = get("ROAM_ENV").unwrap_or_else(|| "production".into());
+        if !matches!(
+            environment.as_str(),
+            "development" | "staging" | "production"
+        ) {
+            return Err(bad(format!(
+                "ROAM_ENV must be development, staging or production, not `{environment}`"
+            )));
+        }
+        let map = match get("REGION_MAP").filter(|m| !m.trim().is_empty()) {
+            Some(json) => {
+                RegionMap::from_json(&json).map_err(|e| bad(format!("REGION_MAP: {e}")))?
+            }
+            None => RegionMap::builtin().clone(),
+        };
+        let secret_text = match get("ROAM_SECRET").filter(|s| !s.is_empty()) {
+            Some(s) => s,
+            None if environment == "development" => DEV_SECRET.to_string(),
+            None => {
+                return Err(bad(
+                    "ROAM_SECRET is not set (wrangler secret put ROAM_SECRET)".into(),
+                ))
+            }
+        };
+        let secret =
+            SharedSecret::parse(&secret_text).map_err(|e| bad(format!("ROAM_SECRET: {e}")))?;
+        if secret.is_dev_default() && environment != "development" {
+            return Err(bad(format!(
+                "ROAM_SECRET is the development default, refused in {environment}"
+            )));
+        }
+        let origins_json = get("ORIGINS").ok_or_else(|| bad("ORIGINS is not set".into()))?;
+        let origins: BTreeMap<String, String> =
+            serde_json::from_str(&origins_json).map_err(|e| {
+                bad(format!(
+                    "ORIGINS must be a JSON object of region → URL: {e}"
+                ))
+            })?;
+        let origins = validate_origins(&map, origins).map_err(bad)?;
+        let origin_timeout_ms = match get("ORIGIN_TIMEOUT_MS") {
+            None => DEFAULT_ORIGIN_TIMEOUT_MS,
+            Some(ms) => ms
+                .trim()
+                .parse()
+                .ok()
+                .filter(|ms| (50..=60_000).contains(ms))
+                .ok_or_else(|| bad(format!("ORIGIN_TIMEOUT_MS must be 50 to 60000, not `{ms}`")))?,
+        };
+        Ok(Config {
+            origins,
+            secret,
+            map,
+            origin_timeout_ms,
+            breaker: BreakerPolicy::default(),
+            environment,
+        })
+    }
+
+    /// The origin base URL of a region.
+    pub fn origin(&self, region: &str) -> Option<&str> {
+        self.origins.get(region).map(String::as_str)
+    }
+}
+
+fn validate_origins(
+    map: &RegionMap,
+    origins: BTreeMap<String, String>,
+) -> std::result::Result<BTreeMap<String, String>, String> {
+    for region in &map.regions {
+        if !origins.contains_key(&region.name) {
+            return Err(format!("ORIGINS has no URL for region `{}`", region.name));
+        }
+    }
+    origins
+        .into_iter()
+        .map(|(region, url)| {
+            if map.region(&region).is_none() {
+                return Err(format!("ORIGINS names unknown region `{region}`"));
+            }
+            let url = url.trim().trim_end_matches('/').to_string();
+            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+            if !scheme_ok || url.contains(['?', '#', ' ']) {
+                return Err(format!(
+                    "ORIGINS[{region}] must be an http(s) base URL, not `{url}`"
+                ));
+            }
+            Ok((region, url))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGINS: &str = r#"{"us-east":"http://127.0.0.1:1/","us-west":"http://127.0.0.1:2","eu-west":"https://eu.example"}"#;
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config> {
+        Config::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    fn message(r: Result<Config>) -> String {
+        match r {
+            Err(EdgeError::Config(m)) => m,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn development_defaults() {
+        let c = load(&[("ROAM_ENV", "development"), ("ORIGINS", ORIGINS)]).unwrap();
+        assert!(c.secret.is_dev_default());
+        assert_eq!(c.origin("us-east"), Some("http://127.0.0.1:1"));
+        assert_eq!(c.origin_timeout_ms, DEFAULT_ORIGIN_TIMEOUT_MS);
+    }
+
+    #[test]
+    fn production_refuses_the_dev_secret_and_names_variables() {
+        assert!(message(load(&[("ORIGINS", ORIGINS)])).contains("ROAM_SECRET"));
+        let dev = [
+            ("ROAM_ENV", "production"),
+            ("ORIGINS", ORIGINS),
+            ("ROAM_SECRET", DEV_SECRET),
+        ];
+        assert!(message(load(&dev)).contains("development default"));
+        let ok = [
+            ("ORIGINS", ORIGINS),
+            ("ROAM_SECRET", "a-real-secret-of-32-characters!!"),
+        ];
+        assert_eq!(load(&ok).unwrap().environment, "production");
+        let dev = [("ROAM_ENV", "development")];
+        assert!(message(load(&dev)).contains("ORIGINS"));
+        let partial = [
+            ("ROAM_ENV", "development"),
+            ("ORIGINS", r#"{"us-east":"http://a"}"#),
+        ];
+        assert!(message(load(&partial)).contains("us-west"));
+        let timeout = [
+            ("ROAM_ENV", "development"),
+            ("ORIGINS", ORIGINS),
+            ("ORIGIN_TIMEOUT_MS", "0"),
+        ];
+        assert!(message(load(&timeout)).contains("ORIGIN_TIMEOUT_MS"));
+        let bad_url = ORIGINS.replace("https://eu.example", "ftp://eu");
+        assert!(
+            message(load(&[("ROAM_ENV", "development"), ("ORIGINS", &bad_url)]))
+                .contains("eu-west")
+        );
+    }
+}

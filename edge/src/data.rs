@@ -1,0 +1,374 @@
+//! A data request end to end: check the body, pick the home region, answer from the cache or
+//! forward with failover, then purge and bookmark after a write.
+
+use std::rc::Rc;
+
+use futures::StreamExt;
+use roam_shared::headers::{
+    is_valid_token_id, BOOKMARK, BOOKMARK_COOKIE, CACHE, IDEMPOTENCY_KEY, SERVED_BY, SESSION_COOKIE,
+};
+use roam_shared::routing::{route, RouteError};
+use roam_shared::{bookmark, token, Region};
+use worker::{Context, Request, Response};
+
+use crate::cache::{self, Entry, Verdict};
+use crate::cf::Geo;
+use crate::config::Config;
+use crate::error::{EdgeError, Result};
+use crate::failover::{self, Served};
+use crate::forward::Outbound;
+use crate::route::DataRoute;
+use crate::{now_ms, respond};
+
+/// Largest request body the edge accepts.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How long the bookmark cookie lives: longer than any entry may be served (5 s fresh +
+/// 300 s stale-if-error with the origin's current policy), so it covers every stale entry.
+const BOOKMARK_COOKIE_SECS: u32 = 600;
+
+/// Client headers a cacheable (public) read does not forward: its answer is shared.
+const PRIVATE_HEADERS: [&str; 2] = ["authorization", "cookie"];
+
+/// What the handler needs from the incoming request.
+struct Incoming {
+    method: String,
+    query: Option<String>,
+    headers: Vec<(String, String)>,
+    geo: Geo,
+    started: f64,
+}
+
+impl Incoming {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.header("cookie").and_then(|c| respond::cookie(c, name))
+    }
+}
+
+/// Handles a data route.
+pub async fn handle(
+    mut req: Request,
+    data_route: DataRoute,
+    config: Rc<Config>,
+    ctx: &Context,
+    request_id: &str,
+    started: f64,
+) -> Result<Response> {
+    let url = req.url()?;
+    let incoming = Incoming {
+        method: req.inner().method(),
+        query: url.query().map(str::to_string),
+        headers: req
+            .headers()
+            .entries()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v))
+            .collect(),
+        geo: Geo::from_request(&req),
+        started,
+    };
+    let body = if incoming.method == "POST" {
+        read_json_body(&mut req, &incoming).await?
+    } else {
+        Vec::new()
+    };
+    let idempotency_key = if data_route.is_write() {
+        Some(match incoming.header(IDEMPOTENCY_KEY) {
+            Some(key) if is_valid_token_id(key) => key.to_string(),
+            Some(_) => return Err(EdgeError::BadIdempotencyKey),
+            None => uuid::Uuid::new_v4().to_string(),
+        })
+    } else {
+        None
+    };
+
+    let home = home_region(&config, url.path(), &incoming)?;
+    let tags = incoming.geo.tags(&config.map);
+    if data_route.is_cacheable() {
+        if let Some((key, path_and_query)) = cache::key_for(&data_route, incoming.query.as_deref())
+        {
+            let public_headers: Vec<(String, String)> = incoming
+                .headers
+                .iter()
+                .filter(|(n, _)| !PRIVATE_HEADERS.contains(&n.as_str()))
+                .cloned()
+                .collect();
+            let out = Outbound::new(
+                "GET",
+                &path_and_query,
+                &public_headers,
+                Vec::new(),
+                &tags,
+                request_id,
+                None,
+            );
+            return cached_read(config.clone(), home, key, out, &incoming, ctx).await;
+        }
+    }
+
+    let path_and_query = match &incoming.query {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let out = Outbound::new(
+        &incoming.method,
+        &path_and_query,
+        &incoming.headers,
+        body.clone(),
+        &tags,
+        request_id,
+        idempotency_key.as_deref(),
+    );
+    let served = failover::send(&config, home, &out).await?;
+    let mut response = respond::reply(&served.reply)?;
+    if data_route.is_write() && (200..300).contains(&served.reply.status) {
+        after_write(&config, &data_route, &body, &served, &mut response).await?;
+    }
+    decorate(
+        &mut response,
+        &served.region,
+        "bypass",
+        &incoming,
+        served.origin_ms,
+    )?;
+    Ok(response)
+}
+
+/// The region that must serve the request: the city's in the path, else the signed-in user's
+/// home city's, else the nearest to the user.
+fn home_region<'a>(config: &'a Config, path: &str, incoming: &Incoming) -> Result<&'a Region> {
+    let now_secs = (now_ms() / 1000.0) as i64;
+    let presented = incoming
+        .header("authorization")
+        .and_then(token::bearer)
+        .or_else(|| incoming.cookie(SESSION_COOKIE));
+    let home_city = presented
+        .and_then(|t| token::verify(&config.secret, t, now_secs).ok())
+        .map(|claims| claims.city);
+    let location = incoming.geo.location();
+    match route(&config.map, path, &location, home_city.as_deref()) {
+        Ok(decision) => Ok(decision.region),
+        Err(RouteError::UnknownCity(city)) => Err(EdgeError::UnknownCity(city)),
+    }
+}
+
+/// Reads a write's body: JSON only, at most [`MAX_BODY_BYTES`] (checked while streaming, so a
+/// huge body is refused without being buffered).
+async fn read_json_body(req: &mut Request, incoming: &Incoming) -> Result<Vec<u8>> {
+    let content_type = incoming.header("content-type").unwrap_or("");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json"))
+    {
+        return Err(EdgeError::UnsupportedMediaType);
+    }
+    let too_large = EdgeError::BodyTooLarge {
+        limit: MAX_BODY_BYTES,
+    };
+    let declared = incoming
+        .header("content-length")
+        .and_then(|l| l.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
+        return Err(too_large);
+    }
+    let mut body = Vec::new();
+    let Ok(mut stream) = req.stream() else {
+        return Ok(body); // no body at all
+    };
+    while let Some(chunk) = stream.next().await {
+        body.extend_from_slice(&chunk?);
+        if body.len() > MAX_BODY_BYTES {
+            return Err(too_large);
+        }
+    }
+    Ok(body)
+}
+
+/// A cacheable read: judge the entry, then serve it, refresh it, or ask the origin.
+async fn cached_read(
+    config: Rc<Config>,
+    home: &Region,
+    key: String,
+    out: Outbound,
+    incoming: &Incoming,
+    ctx: &Context,
+) -> Result<Response> {
+    let now = now_ms();
+    let candidates: Vec<&str> = [incoming.header(BOOKMARK), incoming.cookie(BOOKMARK_COOKIE)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let written_at = bookmark::newest(&config.secret, &candidates, now as i64).map(|ms| ms as f64);
+    let entry = cache::lookup(&key).await;
+    let verdict = entry
+        .as_ref()
+        .map(|e| cache::judge(e.fetched_at, &e.windows, now, written_at));
+
+    if let (Some(entry), Some(Verdict::Fresh | Verdict::StaleWhileRevalidate)) = (&entry, verdict) {
+        let label = if verdict == Some(Verdict::Fresh) {
+            "hit"
+        } else {
+            "stale"
+        };
+        if label == "stale" && cache::begin_refresh(&key) {
+            ctx.wait_until(refresh(config.clone(), home.name.clone(), key.clone(), out));
+        }
+        let mut response = respond::reply(&entry.reply)?;
+        decorate(&mut response, &entry.served_by, label, incoming, 0.0)?;
+        return Ok(response);
+    }
+
+    let fallback = entry.filter(|_| verdict == Some(Verdict::StaleIfError));
+    let label = if verdict == Some(Verdict::OlderThanBookmark) {
+        "bypass"
+    } else {
+        "miss"
+    };
+    let result = failover::send(&config, home, &out).await;
+    // The origin failed (unreachable, timed out, or could not reach its data): an entry within
+    // stale-if-error is better than an error.
+    let origin_failed = result.as_ref().map_or(true, |s| s.reply.status >= 500);
+    if let (true, Some(entry)) = (origin_failed, fallback) {
+        if let Err(e) = &result {
+            worker::console_warn!("serving stale {key}: {e}");
+        }
+        let mut response = respond::reply(&entry.reply)?;
+        decorate(&mut response, &entry.served_by, "stale", incoming, 0.0)?;
+        return Ok(response);
+    }
+    let served = result?;
+    if let Some(fresh) = Entry::from_reply(&served.reply, served.started_at, &served.region) {
+        cache::store(&key, &fresh).await;
+    }
+    let mut response = respond::reply(&served.reply)?;
+    decorate(
+        &mut response,
+        &served.region,
+        label,
+        incoming,
+        served.origin_ms,
+    )?;
+    Ok(response)
+}
+
+/// Refreshes an entry in the background (`ctx.wait_until`), keeping it when the origin fails.
+async fn refresh(config: Rc<Config>, home: String, key: String, out: Outbound) {
+    if let Some(region) = config.map.region(&home) {
+        match failover::send(&config, region, &out).await {
+            Ok(served) => match Entry::from_reply(&served.reply, served.started_at, &served.region)
+            {
+                Some(entry) => cache::store(&key, &entry).await,
+                None => worker::console_warn!(
+                    "refresh of {key}: origin answered {}",
+                    served.reply.status
+                ),
+            },
+            Err(e) => worker::console_warn!("refresh of {key} failed: {e}"),
+        }
+    }
+    cache::end_refresh(&key);
+}
+
+/// After a successful write: purge what it made stale (this PoP) and hand out a bookmark.
+async fn after_write(
+    config: &Config,
+    data_route: &DataRoute,
+    request_body: &[u8],
+    served: &Served,
+    response: &mut Response,
+) -> Result<()> {
+    if let Some(city) = data_route.city() {
+        let vehicle = affected_vehicle(data_route, request_body, &served.reply.body);
+        cache::purge(&cache::keys_to_purge(city, vehicle.as_deref())).await;
+    }
+    let mark = bookmark::issue(&config.secret, now_ms() as i64);
+    let headers = response.headers_mut();
+    headers.set(BOOKMARK, &mark)?;
+    headers.append(
+        "set-cookie",
+        &format!("{BOOKMARK_COOKIE}={mark}; Path=/; Max-Age={BOOKMARK_COOKIE_SECS}; SameSite=Lax; HttpOnly"),
+    )?;
+    Ok(())
+}
+
+/// The vehicle a write changed: the new vehicle's `id`, or the ride's `vehicle_id` (from the
+/// answer, else from the request).
+fn affected_vehicle(data_route: &DataRoute, request: &[u8], answer: &[u8]) -> Option<String> {
+    let field = |bytes: &[u8], name: &str| {
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()?
+            .get(name)?
+            .as_str()
+            .map(str::to_string)
+    };
+    match data_route {
+        DataRoute::AddVehicle { .. } => field(answer, "id"),
+        DataRoute::StartRide { .. } | DataRoute::EndRide { .. } => {
+            field(answer, "vehicle_id").or_else(|| field(request, "vehicle_id"))
+        }
+        _ => None,
+    }
+}
+
+/// Adds the edge's headers to a data response.
+fn decorate(
+    response: &mut Response,
+    served_by: &str,
+    cache_label: &str,
+    incoming: &Incoming,
+    origin_ms: f64,
+) -> Result<()> {
+    let headers = response.headers_mut();
+    headers.set(SERVED_BY, served_by)?;
+    headers.set(CACHE, cache_label)?;
+    let total = now_ms() - incoming.started;
+    headers.set("server-timing", &respond::server_timing(total, origin_ms))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_affected_vehicle_is_found_in_answer_or_request() {
+        let city = || "rome".to_string();
+        let v = "6a0f8c2e-1b1e-4f7b-9d55-0c1d2e3f4a5b";
+        let added = format!(r#"{{"id":"{v}","city":"rome"}}"#);
+        assert_eq!(
+            affected_vehicle(
+                &DataRoute::AddVehicle { city: city() },
+                b"{}",
+                added.as_bytes()
+            )
+            .as_deref(),
+            Some(v)
+        );
+        let ride = format!(r#"{{"id":"r","vehicle_id":"{v}"}}"#);
+        assert_eq!(
+            affected_vehicle(&DataRoute::EndRide { city: city() }, b"", ride.as_bytes()).as_deref(),
+            Some(v)
+        );
+        let start = format!(r#"{{"vehicle_id":"{v}"}}"#);
+        assert_eq!(
+            affected_vehicle(
+                &DataRoute::StartRide { city: city() },
+                start.as_bytes(),
+                b"nope"
+            )
+            .as_deref(),
+            Some(v)
+        );
+        assert_eq!(affected_vehicle(&DataRoute::SignUp, b"{}", b"{}"), None);
+    }
+}

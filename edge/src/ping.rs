@@ -1,0 +1,95 @@
+//! What the edge answers about itself: `/ping` (no origin involved), `/ping/{region}` (one
+//! origin round trip), `/api/v1/regions` (breaker states) and `/api/v1/cities` (the map).
+
+use roam_shared::api::{Pong, RegionList, RegionPing};
+use roam_shared::headers::SERVED_BY;
+use serde::Serialize;
+use worker::Response;
+
+use crate::cf::Geo;
+use crate::config::Config;
+use crate::error::{EdgeError, Result};
+use crate::forward::{self, CallError, Outbound};
+use crate::{failover, now_ms, respond};
+
+/// How long browsers and shared caches may keep the city map: it changes only with a deploy.
+const CITIES_CACHE_CONTROL: &str = "public, max-age=3600, s-maxage=86400";
+
+/// `GET /ping`: who and where the user is, as the edge sees it.
+pub fn pong(geo: &Geo, config: &Config) -> Result<Response> {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let body = Pong {
+        pong: true,
+        colo: text(&geo.colo),
+        country: text(&geo.country),
+        city: text(&geo.city),
+        region: geo.nearest_region(&config.map).to_string(),
+    };
+    let mut response = respond::json(200, &body, "no-store")?;
+    response.headers_mut().set(SERVED_BY, "edge")?;
+    Ok(response)
+}
+
+/// `GET /ping/{region}`: the round trip to that region's origin `/ping` (signed like any
+/// forwarded request); feeds the region's breaker like any other call.
+pub async fn ping_region(
+    region: &str,
+    geo: &Geo,
+    config: &Config,
+    request_id: &str,
+) -> Result<Response> {
+    let known = config.map.region(region).is_some();
+    let Some(base) = config.origin(region).filter(|_| known) else {
+        return Err(EdgeError::UnknownRegion(region.to_string()));
+    };
+    let out = Outbound::new(
+        "GET",
+        "/ping",
+        &[],
+        Vec::new(),
+        &geo.tags(&config.map),
+        request_id,
+        None,
+    );
+    let started = now_ms();
+    let result = forward::call(base, &out, &config.secret, config.origin_timeout_ms).await;
+    let ended = now_ms();
+    failover::record(region, result.is_ok(), ended, &config.breaker);
+    let status = match result {
+        Ok(reply) if (200..300).contains(&reply.status) => "ok",
+        Ok(_) | Err(CallError::Unreachable(_)) => "error",
+        Err(CallError::Timeout) => "timeout",
+    };
+    let body = RegionPing {
+        region: region.to_string(),
+        status: status.to_string(),
+        origin_ms: ((ended - started) * 10.0).round() / 10.0,
+    };
+    let mut response = respond::json(200, &body, "no-store")?;
+    response.headers_mut().set(SERVED_BY, region)?;
+    Ok(response)
+}
+
+/// `GET /api/v1/regions`: each region with the health this isolate believes.
+pub fn regions(geo: &Geo, config: &Config) -> Result<Response> {
+    let body = RegionList {
+        nearest: geo.nearest_region(&config.map).to_string(),
+        regions: failover::health(&config.map, now_ms(), &config.breaker),
+    };
+    respond::json(200, &body, "no-store")
+}
+
+#[derive(Serialize)]
+struct CityMap<'a> {
+    regions: &'a [roam_shared::Region],
+    cities: &'a [roam_shared::City],
+}
+
+/// `GET /api/v1/cities`: the city → region map, from the map the edge routes with.
+pub fn cities(config: &Config) -> Result<Response> {
+    let body = CityMap {
+        regions: &config.map.regions,
+        cities: &config.map.cities,
+    };
+    respond::json(200, &body, CITIES_CACHE_CONTROL)
+}

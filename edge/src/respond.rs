@@ -1,0 +1,95 @@
+//! Building the edge's responses: JSON bodies, origin replies re-headed for the client, the
+//! request id and `server-timing`.
+
+use roam_shared::headers::{is_valid_token_id, REQUEST_ID};
+use serde::Serialize;
+use worker::{Headers, Request, Response};
+
+use crate::error::Result;
+use crate::forward::Reply;
+
+/// Origin response headers that describe the hop, not the content: never passed on.
+const HOP_HEADERS: [&str; 6] = [
+    "connection",
+    "content-encoding",
+    "content-length",
+    "keep-alive",
+    "transfer-encoding",
+    "server-timing",
+];
+
+/// The request id: the client's when well-formed, else a fresh UUID.
+pub fn request_id(req: &Request) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .ok()
+        .flatten()
+        .filter(|id| is_valid_token_id(id))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// A JSON response with the given status and `cache-control`.
+pub fn json<T: Serialize>(status: u16, body: &T, cache_control: &str) -> Result<Response> {
+    let headers = Headers::new();
+    headers.set("content-type", "application/json")?;
+    headers.set("cache-control", cache_control)?;
+    let bytes =
+        serde_json::to_vec(body).map_err(|e| crate::error::EdgeError::Internal(e.to_string()))?;
+    Ok(Response::from_bytes(bytes)?
+        .with_status(status)
+        .with_headers(headers))
+}
+
+/// An origin's (or the cache's) reply as a client response; the caller adds the edge headers.
+pub fn reply(reply: &Reply) -> Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in &reply.headers {
+        if HOP_HEADERS.contains(&name.as_str()) || name.starts_with("x-edge-cache-") {
+            continue;
+        }
+        headers.append(name, value)?;
+    }
+    Ok(Response::from_bytes(reply.body.clone())?
+        .with_status(reply.status)
+        .with_headers(headers))
+}
+
+/// The `server-timing` value: time spent at the edge itself and waiting for origins, in ms.
+pub fn server_timing(total_ms: f64, origin_ms: f64) -> String {
+    let origin_ms = origin_ms.max(0.0);
+    let edge_ms = (total_ms - origin_ms).max(0.0);
+    if origin_ms > 0.0 {
+        format!("edge;dur={edge_ms:.1}, origin;dur={origin_ms:.1}")
+    } else {
+        format!("edge;dur={edge_ms:.1}")
+    }
+}
+
+/// The value of cookie `name` in a `cookie` header.
+pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_timing_splits_edge_and_origin() {
+        assert_eq!(server_timing(12.0, 10.0), "edge;dur=2.0, origin;dur=10.0");
+        assert_eq!(server_timing(0.4, 0.0), "edge;dur=0.4");
+        assert_eq!(server_timing(1.0, 3.0), "edge;dur=0.0, origin;dur=3.0");
+    }
+
+    #[test]
+    fn cookies_are_found_by_exact_name() {
+        let h = "roam_session=t1; roam_bookmark=b1.5.x ;other=1";
+        assert_eq!(cookie(h, "roam_bookmark"), Some("b1.5.x"));
+        assert_eq!(cookie(h, "roam_session"), Some("t1"));
+        assert_eq!(cookie(h, "roam"), None);
+    }
+}

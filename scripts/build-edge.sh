@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the edge worker (crate roam-edge, Rust → Wasm) into build/ at the repository root,
+# where wrangler.toml's `main` points. Run by wrangler's [build] command, by the test harness
+# (roam_stack::edge::build_edge) and by hand.
+#
+# worker-build would download wasm-bindgen, esbuild and wasm-opt; this machine (and CI) may
+# only use package registries, so we hand it the local installs: wasm-bindgen-cli from
+# crates.io (~/.cargo/bin, at exactly the version in Cargo.lock), esbuild and wasm-opt from
+# npm (node_modules, pinned by package-lock.json).
+#
+# ROAM_EDGE_PREBUILT=1 makes this a no-op when build/index.js exists: the tests build once up
+# front, then start many `wrangler dev` instances that must not rebuild (and race) each time.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if [[ "${ROAM_EDGE_PREBUILT:-}" == 1 && -f build/index.js ]]; then
+  exit 0
+fi
+
+die() { echo "build-edge: $*" >&2; exit 1; }
+
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+wanted_bindgen="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)"
+
+export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$cargo_bin/wasm-bindgen}"
+export ESBUILD_BIN="${ESBUILD_BIN:-$root/node_modules/@esbuild/linux-x64/bin/esbuild}"
+export WASM_OPT_BIN="${WASM_OPT_BIN:-$root/node_modules/binaryen/bin/wasm-opt}"
+worker_build="${WORKER_BUILD_BIN:-$cargo_bin/worker-build}"
+
+[[ -x "$worker_build" ]] || die "worker-build not found at $worker_build (cargo install worker-build --version 0.8.7 --locked)"
+[[ -x "$WASM_BINDGEN_BIN" ]] || die "wasm-bindgen not found at $WASM_BINDGEN_BIN (cargo install wasm-bindgen-cli --version $wanted_bindgen --locked)"
+have_bindgen="$("$WASM_BINDGEN_BIN" --version | awk '{ print $2 }')"
+[[ "$have_bindgen" == "$wanted_bindgen" ]] || die "wasm-bindgen $have_bindgen at $WASM_BINDGEN_BIN, but Cargo.lock wants $wanted_bindgen (cargo install wasm-bindgen-cli --version $wanted_bindgen --locked --force)"
+[[ -x "$ESBUILD_BIN" ]] || die "esbuild not found at $ESBUILD_BIN (run: npm ci)"
+[[ -x "$WASM_OPT_BIN" ]] || die "wasm-opt not found at $WASM_OPT_BIN (run: npm ci)"
+rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
+  || die "the wasm32-unknown-unknown target is missing (rustup target add wasm32-unknown-unknown)"
+
+# Size over speed for the Worker only: the origin keeps the workspace's opt-level 3.
+export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z}"
+
+cd edge
+exec "$worker_build" --release --out-dir ../build "$@"
