@@ -1,0 +1,140 @@
+//! Correct under concurrency: one winner per vehicle, one effect per idempotency key.
+
+use futures::future::join_all;
+use serde_json::json;
+
+use crate::helpers::{spawn_stack, REGIONS};
+
+#[tokio::test]
+async fn fifty_concurrent_starts_on_one_vehicle_give_one_ride() {
+    let stack = spawn_stack().await;
+    let (_, token) = stack.user("seattle").await;
+    let vehicle = stack.vehicle("seattle", &token).await;
+    // Spread over all three origins: two of them reach the vehicle through postgres_fdw.
+    let requests = (0..50).map(|i| {
+        stack
+            .origin(REGIONS[i % 3])
+            .post(
+                "/api/v1/cities/seattle/rides",
+                json!({"vehicle_id": vehicle}),
+            )
+            .token(&token)
+            .send()
+    });
+    let responses = join_all(requests).await;
+    let mut statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    let created = statuses.iter().filter(|s| **s == 201).count();
+    let conflicts = statuses.iter().filter(|s| **s == 409).count();
+    assert_eq!((created, conflicts), (1, 49), "{statuses:?}");
+    let filter = format!("vehicle_id = '{vehicle}'");
+    assert_eq!(stack.count_local("us-west", "rides", &filter).await, 1);
+    let status: String = sqlx::query_scalar("SELECT status FROM vehicles WHERE id = $1")
+        .bind(vehicle)
+        .fetch_one(stack.node("us-west"))
+        .await
+        .unwrap();
+    assert_eq!(status, "unavailable");
+    stack.cleanup().await;
+}
+
+#[tokio::test]
+async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
+    let stack = spawn_stack().await;
+    let (_, token) = stack.user("amsterdam").await;
+    let body = json!({"type": "skateboard", "last_location": "Dam Square"});
+    // Through the home origin (local partition) and through a far one (foreign partition).
+    for via in ["eu-west", "us-west"] {
+        let key = format!("vehicle-{via}");
+        let requests = (0..10).map(|_| {
+            stack
+                .origin(via)
+                .post("/api/v1/cities/amsterdam/vehicles", body.clone())
+                .token(&token)
+                .key(&key)
+                .send()
+        });
+        let responses = join_all(requests).await;
+        let first = &responses[0];
+        assert_eq!(first.status, 201, "{}", first.text());
+        for r in &responses {
+            assert_eq!(
+                (r.status, &r.body),
+                (first.status, &first.body),
+                "via {via}"
+            );
+        }
+        let replays = responses
+            .iter()
+            .filter(|r| r.header("idempotent-replay") == Some("true"))
+            .count();
+        assert_eq!(replays, 9, "via {via}");
+        let id = first.json()["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            stack
+                .count_local("eu-west", "vehicles", "city = 'amsterdam'")
+                .await,
+            if via == "eu-west" { 1 } else { 2 }
+        );
+        assert_eq!(
+            stack
+                .count_local("eu-west", "idempotency", &format!("key = '{key}'"))
+                .await,
+            1
+        );
+        // Later: the same answer again; the same key with another body is refused.
+        let again = stack
+            .origin("us-east")
+            .post("/api/v1/cities/amsterdam/vehicles", body.clone())
+            .token(&token)
+            .key(&key)
+            .send()
+            .await;
+        assert_eq!(
+            (again.status, again.json()["id"].as_str()),
+            (201, Some(id.as_str()))
+        );
+        let other = json!({"type": "bike", "last_location": "Dam Square"});
+        let r = stack
+            .origin(via)
+            .post("/api/v1/cities/amsterdam/vehicles", other)
+            .token(&token)
+            .key(&key)
+            .send()
+            .await;
+        assert_eq!(
+            (r.status, r.json()["field"].as_str()),
+            (422, Some("idempotency-key")),
+            "{}",
+            r.text()
+        );
+    }
+
+    // Starting a ride: duplicates must replay the 201, not answer 409 for the vehicle the
+    // first one took.
+    let vehicle = stack.vehicle("paris", &token).await;
+    let requests = (0..10).map(|i| {
+        stack
+            .origin(REGIONS[i % 3])
+            .post("/api/v1/cities/paris/rides", json!({"vehicle_id": vehicle}))
+            .token(&token)
+            .key("ride-once")
+            .send()
+    });
+    let responses = join_all(requests).await;
+    for r in &responses {
+        assert_eq!(
+            (r.status, &r.body),
+            (201, &responses[0].body),
+            "{}",
+            r.text()
+        );
+    }
+    assert_eq!(
+        stack
+            .count_local("eu-west", "rides", &format!("vehicle_id = '{vehicle}'"))
+            .await,
+        1
+    );
+    stack.cleanup().await;
+}

@@ -1,0 +1,371 @@
+//! `spawn_stack()`: a fresh database on every node of the test cluster, migrated with the
+//! map's topology, and an in-process origin per region on port 0. Requests are signed the
+//! way the edge signs them.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use roam_origin::topology::{self, Peer};
+use roam_origin::{Application, Config};
+use roam_shared::signature::{self, SharedSecret, SignedParts, DEV_SECRET};
+use roam_shared::RegionMap;
+use roam_stack::pg::{test_cluster, PgCluster};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub const REGIONS: [&str; 3] = ["us-east", "us-west", "eu-west"];
+
+pub struct TestOrigin {
+    pub region: String,
+    pub address: String,
+    client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub struct TestStack {
+    pub database: String,
+    pub origins: Vec<TestOrigin>,
+    /// A pool per node, for looking at the tables directly.
+    pub nodes: BTreeMap<String, PgPool>,
+    cluster: &'static PgCluster,
+}
+
+/// A stack on the shared test cluster.
+pub async fn spawn_stack() -> TestStack {
+    spawn_stack_on(test_cluster().await).await
+}
+
+/// A stack on `cluster`.
+pub async fn spawn_stack_on(cluster: &'static PgCluster) -> TestStack {
+    let database = format!("t_{}", Uuid::new_v4().simple());
+    let map = RegionMap::builtin();
+    for node in &cluster.nodes {
+        node.create_database(&database)
+            .await
+            .expect("create database");
+    }
+    let mut nodes = BTreeMap::new();
+    for node in &cluster.nodes {
+        let pool = PgPool::connect(&node.url(&database))
+            .await
+            .expect("connect");
+        let peers = cluster
+            .nodes
+            .iter()
+            .filter(|p| p.region != node.region)
+            .map(|p| {
+                (
+                    p.region.clone(),
+                    Peer::from_url(&p.url(&database)).expect("peer"),
+                )
+            })
+            .collect();
+        topology::migrate(&pool, map, &node.region, &peers)
+            .await
+            .expect("migrate");
+        nodes.insert(node.region.clone(), pool);
+    }
+    let mut origins = Vec::new();
+    for node in &cluster.nodes {
+        let mut config = Config::development(&node.region, &node.url(&database)).expect("config");
+        // Cheap hashes keep the tests fast; the hashing code path is the production one.
+        config.argon2_memory_kib = 256;
+        origins.push(TestOrigin::spawn(config).await);
+    }
+    TestStack {
+        database,
+        origins,
+        nodes,
+        cluster,
+    }
+}
+
+impl TestStack {
+    pub fn origin(&self, region: &str) -> &TestOrigin {
+        self.origins
+            .iter()
+            .find(|o| o.region == region)
+            .expect("no such origin")
+    }
+
+    pub fn node(&self, region: &str) -> &PgPool {
+        &self.nodes[region]
+    }
+
+    /// Count of rows in one node's own table (not through any foreign table).
+    pub async fn count_local(&self, region: &str, table: &str, filter: &str) -> i64 {
+        let local = topology::local_table(table, region);
+        let sql = format!("SELECT count(*) FROM ONLY {local} WHERE {filter}");
+        sqlx::query_scalar(&sql)
+            .fetch_one(self.node(region))
+            .await
+            .expect("count")
+    }
+
+    /// Signs up and logs in a user whose home is `city`; returns (user id, token).
+    pub async fn user(&self, city: &str) -> (Uuid, String) {
+        let email = format!("{}@example.com", Uuid::new_v4().simple());
+        let origin = &self.origins[0];
+        let body = json!({"email": email, "name": "Test Rider", "password": "correct horse", "city": city});
+        let r = origin.post("/api/v1/users", body).send().await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let r = origin
+            .post(
+                "/api/v1/sessions",
+                json!({"email": email, "password": "correct horse"}),
+            )
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let id = r.json()["user"]["id"].as_str().unwrap().parse().unwrap();
+        (id, r.json()["token"].as_str().unwrap().to_string())
+    }
+
+    /// Adds a vehicle in `city` through the city's home origin; returns its id.
+    pub async fn vehicle(&self, city: &str, token: &str) -> Uuid {
+        let home = RegionMap::builtin()
+            .home_region_of(city)
+            .unwrap()
+            .name
+            .clone();
+        let body = json!({"type": "scooter", "last_location": format!("1 Main St, {city}")});
+        let r = self
+            .origin(&home)
+            .post(&format!("/api/v1/cities/{city}/vehicles"), body)
+            .token(token)
+            .send()
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["id"].as_str().unwrap().parse().unwrap()
+    }
+
+    /// Stops the origins, closes the pools, drops the databases.
+    pub async fn cleanup(mut self) {
+        for origin in &mut self.origins {
+            origin.stop().await;
+        }
+        for pool in self.nodes.values() {
+            pool.close().await;
+        }
+        for node in &self.cluster.nodes {
+            if node.is_running() {
+                node.drop_database(&self.database)
+                    .await
+                    .expect("drop database");
+            }
+        }
+    }
+}
+
+impl TestOrigin {
+    pub async fn spawn(config: Config) -> Self {
+        let region = config.region.clone();
+        let app = Application::build(config).await.expect("build");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("origin failed");
+        });
+        Self {
+            region,
+            address,
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Req<'_> {
+        Req::new(self, "GET", path)
+    }
+
+    #[allow(clippy::needless_pass_by_value)] // json!(…) at every call site reads best
+    pub fn post(&self, path: &str, body: Value) -> Req<'_> {
+        Req::new(self, "POST", path).body(body.to_string().into_bytes(), "application/json")
+    }
+
+    pub fn request(&self, method: &'static str, path: &str) -> Req<'_> {
+        Req::new(self, method, path)
+    }
+}
+
+/// How a request is signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signing {
+    Valid,
+    Missing,
+    /// Signed with another secret.
+    Forged,
+    /// Signed two minutes ago.
+    Stale,
+    /// Signed, then the body changed.
+    TamperedBody,
+    /// Signed, then a geo tag changed.
+    TamperedHeader,
+}
+
+pub struct Req<'a> {
+    origin: &'a TestOrigin,
+    method: &'static str,
+    path: String,
+    body: Vec<u8>,
+    content_type: Option<String>,
+    headers: Vec<(String, String)>,
+    signing: Signing,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl<'a> Req<'a> {
+    fn new(origin: &'a TestOrigin, method: &'static str, path: &str) -> Self {
+        let mut headers = vec![
+            ("x-roam-country".to_string(), "US".to_string()),
+            ("x-roam-colo".to_string(), "IAD".to_string()),
+        ];
+        if method != "GET" {
+            headers.push(("idempotency-key".into(), Uuid::new_v4().to_string()));
+        }
+        Self {
+            origin,
+            method,
+            path: path.to_string(),
+            body: Vec::new(),
+            content_type: None,
+            headers,
+            signing: Signing::Valid,
+        }
+    }
+
+    pub fn body(mut self, body: Vec<u8>, content_type: &str) -> Self {
+        self.body = body;
+        self.content_type = Some(content_type.to_string());
+        self
+    }
+
+    pub fn no_content_type(mut self) -> Self {
+        self.content_type = None;
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| n != name);
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn key(self, key: &str) -> Self {
+        self.header("idempotency-key", key)
+    }
+
+    pub fn token(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+
+    pub fn signing(mut self, signing: Signing) -> Self {
+        self.signing = signing;
+        self
+    }
+
+    pub async fn send(self) -> Resp {
+        let now = chrono::Utc::now().timestamp();
+        let timestamp = if self.signing == Signing::Stale {
+            now - 120
+        } else {
+            now
+        };
+        let secret = match self.signing {
+            Signing::Forged => SharedSecret::parse("not-the-shared-secret-at-all").unwrap(),
+            _ => SharedSecret::parse(DEV_SECRET).unwrap(),
+        };
+        let signed_headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| signature::is_signed_header(n))
+            .cloned()
+            .collect();
+        let parts = SignedParts {
+            method: self.method,
+            path_and_query: &self.path,
+            timestamp,
+            body_sha256: signature::body_digest(&self.body),
+            headers: signed_headers,
+        };
+        let sig = signature::sign(&secret, &parts);
+        let method = reqwest::Method::from_bytes(self.method.as_bytes()).unwrap();
+        let mut request = self
+            .origin
+            .client
+            .request(method, format!("{}{}", self.origin.address, self.path));
+        for (name, value) in &self.headers {
+            let value = if self.signing == Signing::TamperedHeader && name == "x-roam-country" {
+                "IT".to_string()
+            } else {
+                value.clone()
+            };
+            request = request.header(name, value);
+        }
+        if self.signing != Signing::Missing {
+            request = request
+                .header("x-roam-timestamp", timestamp.to_string())
+                .header("x-roam-signature", sig);
+        }
+        if let Some(ct) = &self.content_type {
+            request = request.header("content-type", ct);
+        }
+        let mut body = self.body;
+        if self.signing == Signing::TamperedBody {
+            body.extend_from_slice(b" ");
+        }
+        let response = request.body(body).send().await.expect("request failed");
+        Resp {
+            status: response.status().as_u16(),
+            headers: response.headers().clone(),
+            body: response.bytes().await.expect("body").to_vec(),
+        }
+    }
+}
+
+/// Asserts a problem+json error of `status`.
+pub fn assert_problem(r: &Resp, status: u16, context: &str) {
+    assert_eq!(r.status, status, "{context}: {}", r.text());
+    assert_eq!(
+        r.header("content-type"),
+        Some("application/problem+json"),
+        "{context}: content type"
+    );
+    assert_eq!(r.json()["status"], status, "{context}: body {}", r.text());
+}

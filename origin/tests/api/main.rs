@@ -1,0 +1,13 @@
+//! The origin against real PostgreSQL nodes: one test binary, each test on its own databases.
+
+// Test helpers panic on purpose: a failed step is a failed test.
+#![allow(clippy::unwrap_used)]
+
+mod helpers;
+
+mod concurrency;
+mod errors;
+mod partitioning;
+mod readiness;
+mod signatures;
+mod users;

@@ -1,0 +1,140 @@
+//! Rows live on their city's home node only, and every origin reaches every row.
+
+use serde_json::json;
+
+use crate::helpers::{spawn_stack, REGIONS};
+
+#[tokio::test]
+async fn a_rome_vehicle_created_through_us_east_lives_only_on_eu_west() {
+    let stack = spawn_stack().await;
+    let (_, token) = stack.user("new-york").await;
+    let body = json!({"type": "bike", "last_location": "Piazza Navona", "color": "red"});
+    let r = stack
+        .origin("us-east")
+        .post("/api/v1/cities/rome/vehicles", body)
+        .token(&token)
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let filter = format!("id = '{id}'");
+
+    assert_eq!(stack.count_local("eu-west", "vehicles", &filter).await, 1);
+    assert_eq!(stack.count_local("us-east", "vehicles", &filter).await, 0);
+    assert_eq!(stack.count_local("us-west", "vehicles", &filter).await, 0);
+    // On us-east, vehicles_eu_west is a foreign table: it stores nothing itself.
+    let kind: String =
+        sqlx::query_scalar("SELECT relkind::text FROM pg_class WHERE relname = 'vehicles_eu_west'")
+            .fetch_one(stack.node("us-east"))
+            .await
+            .unwrap();
+    assert_eq!(kind, "f");
+
+    for region in REGIONS {
+        let one = stack
+            .origin(region)
+            .get(&format!("/api/v1/cities/rome/vehicles/{id}"))
+            .send()
+            .await;
+        assert_eq!(one.status, 200, "{region}: {}", one.text());
+        assert_eq!(one.json()["last_location"], "Piazza Navona");
+        assert_eq!(
+            one.header("cache-control"),
+            Some("public, s-maxage=5, stale-while-revalidate=30, stale-if-error=300")
+        );
+        let list = stack
+            .origin(region)
+            .get("/api/v1/cities/rome/vehicles?status=available")
+            .send()
+            .await;
+        assert_eq!(list.status, 200, "{region}: {}", list.text());
+        assert_eq!(list.json()["vehicles"][0]["id"], id.as_str());
+        let none = stack
+            .origin(region)
+            .get("/api/v1/cities/rome/vehicles?status=unavailable")
+            .send()
+            .await;
+        assert_eq!(none.json()["vehicles"].as_array().unwrap().len(), 0);
+    }
+    stack.cleanup().await;
+}
+
+#[tokio::test]
+async fn my_rides_come_from_every_region_and_rides_end_once_by_their_rider() {
+    let stack = spawn_stack().await;
+    let (rider, token) = stack.user("boston").await;
+    let (_, other) = stack.user("paris").await;
+    let mut rides = Vec::new();
+    for (city, via) in [
+        ("new-york", "us-east"),
+        ("seattle", "eu-west"),
+        ("rome", "us-west"),
+    ] {
+        let vehicle = stack.vehicle(city, &other).await;
+        let r = stack
+            .origin(via)
+            .post(
+                &format!("/api/v1/cities/{city}/rides"),
+                json!({"vehicle_id": vehicle}),
+            )
+            .token(&token)
+            .send()
+            .await;
+        assert_eq!(r.status, 201, "{city} via {via}: {}", r.text());
+        assert_eq!(r.json()["rider_city"], "boston");
+        assert_eq!(r.json()["start_location"], format!("1 Main St, {city}"));
+        rides.push((city, vehicle, r.json()["id"].as_str().unwrap().to_string()));
+    }
+    for region in REGIONS {
+        let mine = stack
+            .origin(region)
+            .get("/api/v1/me/rides")
+            .token(&token)
+            .send()
+            .await;
+        assert_eq!(mine.status, 200, "{}", mine.text());
+        assert_eq!(mine.header("cache-control"), Some("private, no-store"));
+        let listed = mine.json()["rides"].as_array().unwrap().clone();
+        assert_eq!(listed.len(), 3, "{region}: {listed:?}");
+        assert!(listed.iter().all(|r| r["rider_id"] == rider.to_string()));
+    }
+    let (city, vehicle, ride) = &rides[2];
+    let path = format!("/api/v1/cities/{city}/rides/{ride}/end");
+    let r = stack
+        .origin("us-east")
+        .post(&path, json!({"location": "Colosseo"}))
+        .token(&other)
+        .send()
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = stack
+        .origin("us-east")
+        .post(&path, json!({"location": "Colosseo"}))
+        .token(&token)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["end_location"], "Colosseo");
+    assert!(r.json()["end_time"].is_string());
+    let r = stack
+        .origin("eu-west")
+        .post(&path, json!({"location": "Trevi"}))
+        .token(&token)
+        .send()
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    let v = stack
+        .origin("eu-west")
+        .get(&format!("/api/v1/cities/{city}/vehicles/{vehicle}"))
+        .send()
+        .await;
+    assert_eq!(
+        (
+            v.json()["status"].as_str(),
+            v.json()["last_location"].as_str()
+        ),
+        (Some("available"), Some("Colosseo"))
+    );
+    stack.cleanup().await;
+}

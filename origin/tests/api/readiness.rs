@@ -1,0 +1,105 @@
+//! /readyz follows the node: unready (503) while its PostgreSQL is stopped, ready again after.
+
+use std::time::Duration;
+
+use roam_shared::RegionMap;
+use roam_stack::pg::{reap_when_gone, PgCluster};
+use tokio::sync::OnceCell;
+
+use crate::helpers::{assert_problem, spawn_stack_on};
+
+/// A cluster of its own, so stopping a node does not disturb the other tests.
+async fn private_cluster() -> &'static PgCluster {
+    static CLUSTER: OnceCell<PgCluster> = OnceCell::const_new();
+    CLUSTER
+        .get_or_init(|| async {
+            let root =
+                std::env::temp_dir().join(format!("roam-origin-readyz-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&root);
+            let cluster = PgCluster::start(&root, RegionMap::builtin())
+                .await
+                .expect("cluster");
+            reap_when_gone(std::process::id(), &root, &cluster, &[]).expect("reaper");
+            cluster
+        })
+        .await
+}
+
+async fn readyz(stack: &crate::helpers::TestStack, region: &str) -> (u16, serde_json::Value) {
+    let r = stack.origin(region).get("/readyz").send().await;
+    (r.status, r.json())
+}
+
+#[tokio::test]
+async fn readyz_follows_the_database_node() {
+    let cluster = private_cluster().await;
+    let stack = spawn_stack_on(cluster).await;
+    let (status, body) = readyz(&stack, "us-east").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["nodes"].as_array().unwrap().len(), 3);
+    assert!(
+        body["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["ok"] == true),
+        "{body}"
+    );
+
+    let node = cluster.node("us-east").unwrap().clone();
+    tokio::task::spawn_blocking(move || node.stop())
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, body) = readyz(&stack, "us-east").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["ready"], false);
+    let r = stack
+        .origin("us-east")
+        .get("/api/v1/cities/boston/vehicles")
+        .send()
+        .await;
+    assert_problem(&r, 503, "data request while the node is down");
+    assert!(r.header("retry-after").is_some());
+    // Another region's origin reports the partition it cannot reach, but stays ready.
+    let (status, body) = readyz(&stack, "eu-west").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["region"] == "us-east" && n["ok"] == false));
+    let r = stack
+        .origin("eu-west")
+        .get("/api/v1/cities/boston/vehicles")
+        .send()
+        .await;
+    assert_problem(&r, 503, "a far partition that is down");
+
+    let node = cluster.node("us-east").unwrap().clone();
+    tokio::task::spawn_blocking(move || node.start())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut ready = false;
+    for _ in 0..50 {
+        if readyz(&stack, "us-east").await.0 == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(ready, "ready again after the restart");
+    let r = stack
+        .origin("eu-west")
+        .get("/api/v1/cities/boston/vehicles")
+        .send()
+        .await;
+    assert_eq!(
+        r.status,
+        200,
+        "the far origin reaches the partition again: {}",
+        r.text()
+    );
+    stack.cleanup().await;
+}

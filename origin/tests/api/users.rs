@@ -1,0 +1,120 @@
+//! Sign-up and log-in: one account per email across all regions.
+
+use futures::future::join_all;
+use serde_json::json;
+
+use crate::helpers::{assert_problem, spawn_stack};
+
+#[tokio::test]
+async fn one_email_signed_up_through_two_regions_at_once_gives_one_account() {
+    let stack = spawn_stack().await;
+    for round in 0..6 {
+        let email = format!("race{round}-{}@example.com", uuid::Uuid::new_v4().simple());
+        let attempts = [("us-east", "boston"), ("eu-west", "rome")].map(|(via, city)| {
+            let body =
+                json!({"email": email, "name": "Racer", "password": "correct horse", "city": city});
+            stack.origin(via).post("/api/v1/users", body).send()
+        });
+        let responses = join_all(attempts).await;
+        let mut statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses,
+            [201, 409],
+            "round {round}: {:?}",
+            responses.iter().map(|r| r.text()).collect::<Vec<_>>()
+        );
+        let total: i64 = stack
+            .count_local("us-east", "users", &format!("email = '{email}'"))
+            .await
+            + stack
+                .count_local("eu-west", "users", &format!("email = '{email}'"))
+                .await;
+        assert_eq!(total, 1, "round {round}");
+        // The winner can log in through any origin, whatever its case.
+        let r = stack
+            .origin("us-west")
+            .post(
+                "/api/v1/sessions",
+                json!({"email": email.to_uppercase(), "password": "correct horse"}),
+            )
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.json()["token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("v1.")));
+        assert!(r.text().find("password").is_none(), "no hash in the body");
+    }
+    stack.cleanup().await;
+}
+
+#[tokio::test]
+async fn sign_up_defaults_the_city_and_log_in_refuses_alike() {
+    let stack = spawn_stack().await;
+    let body = json!({"email": "Ada@Example.com", "name": "Ada", "password": "correct horse"});
+    let r = stack
+        .origin("us-west")
+        .post("/api/v1/users", body.clone())
+        .header("x-roam-city", "Roma")
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        (r.json()["city"].as_str(), r.json()["email"].as_str()),
+        (Some("rome"), Some("ada@example.com"))
+    );
+    assert!(r.json().get("password_hash").is_none());
+    assert_eq!(
+        stack
+            .count_local("eu-west", "users", "email = 'ada@example.com'")
+            .await,
+        1
+    );
+    let r = stack
+        .origin("us-east")
+        .post("/api/v1/users", body)
+        .header("x-roam-city", "Rome")
+        .send()
+        .await;
+    assert_problem(&r, 409, "same email again");
+    // Nothing detected and nothing given: the city is the field at fault.
+    let r = stack
+        .origin("us-east")
+        .post(
+            "/api/v1/users",
+            json!({"email": "bo@example.com", "name": "Bo", "password": "correct horse"}),
+        )
+        .header("x-roam-city", "Tokyo")
+        .send()
+        .await;
+    assert_problem(&r, 422, "undetected city");
+    let wrong_password = stack
+        .origin("us-east")
+        .post(
+            "/api/v1/sessions",
+            json!({"email": "ada@example.com", "password": "wrong horse"}),
+        )
+        .send()
+        .await;
+    let unknown = stack
+        .origin("us-east")
+        .post(
+            "/api/v1/sessions",
+            json!({"email": "nobody@example.com", "password": "wrong horse"}),
+        )
+        .send()
+        .await;
+    assert_problem(&wrong_password, 401, "wrong password");
+    assert_eq!(
+        wrong_password.body, unknown.body,
+        "no hint which one was wrong"
+    );
+    let r = stack
+        .origin("us-east")
+        .request("DELETE", "/api/v1/sessions")
+        .send()
+        .await;
+    assert_eq!(r.status, 204);
+    stack.cleanup().await;
+}
