@@ -244,7 +244,11 @@ async fn forward(State(state): State<FrontState>, request: Request) -> Response 
     if let Some(host) = parts.headers.get(header::HOST) {
         headers.insert("x-forwarded-host", host.clone());
     }
-    if let Ok(blob) = HeaderValue::from_str(&cf_blob(place)) {
+    let accept_encoding = parts.headers.get(header::ACCEPT_ENCODING);
+    let accept_encoding = accept_encoding
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if let Ok(blob) = HeaderValue::from_str(&cf_blob(place, accept_encoding)) {
         headers.insert(CF_BLOB, blob);
     }
     let upstream = state

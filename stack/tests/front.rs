@@ -103,6 +103,10 @@ async fn adds_the_default_city_and_forwards_everything_else() {
     assert_eq!(echoed["forwarded_host"], front.addr().to_string());
     let cf = blob(&echoed);
     assert_eq!(
+        cf["clientAcceptEncoding"], "",
+        "no Accept-Encoding, no compression"
+    );
+    assert_eq!(
         (cf["country"].as_str(), cf["colo"].as_str()),
         (Some("IT"), Some("FCO")),
         "a client's own blob is replaced"

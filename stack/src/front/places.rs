@@ -102,8 +102,13 @@ pub fn find_place(map: &RegionMap, slug: &str) -> Option<Place> {
 
 /// The `MF-CF-Blob` value for a place: JSON as `request.cf` has it (coordinates as strings),
 /// with non-ASCII escaped so it is a valid header value ("São Paulo").
-pub fn cf_blob(place: &Place) -> String {
+///
+/// `accept_encoding` is the client's `Accept-Encoding` (empty when it sent none): Cloudflare
+/// reports it as `cf.clientAcceptEncoding`, and workerd's local dev compresses responses by
+/// it, so leaving it out would send brotli to clients that never asked for it.
+pub fn cf_blob(place: &Place, accept_encoding: &str) -> String {
     let json = serde_json::json!({
+        "clientAcceptEncoding": accept_encoding,
         "country": place.country,
         "city": place.city,
         "colo": place.colo,
@@ -133,7 +138,7 @@ mod tests {
 
     fn blob_of(slug: &str) -> serde_json::Value {
         let place = find_place(RegionMap::builtin(), slug).expect(slug);
-        let blob = cf_blob(&place);
+        let blob = cf_blob(&place, "gzip, br");
         assert!(blob.is_ascii(), "{blob}");
         assert!(HeaderValue::from_str(&blob).is_ok());
         serde_json::from_str(&blob).expect("blob is JSON")
@@ -148,6 +153,7 @@ mod tests {
         assert_eq!(v["continent"], "EU");
         assert_eq!(v["latitude"], "41.9028");
         assert_eq!(v["longitude"], "12.4964");
+        assert_eq!(v["clientAcceptEncoding"], "gzip, br");
     }
 
     #[test]
