@@ -4,6 +4,7 @@
 //! bench, so all three start things the same way: PostgreSQL nodes ([`pg`]), origins and the
 //! edge, each as a real process on loopback with its own log file.
 
+pub mod edge;
 pub mod front;
 pub mod origin;
 pub mod pg;

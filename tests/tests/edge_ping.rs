@@ -1,0 +1,211 @@
+//! The edge alone under `wrangler dev` (real workerd), no origins: `/ping` as users in several
+//! places, missing `request.cf` fields, and the edge's own error answers.
+//!
+//! One edge serves every test of this file (started once, stopped when the last test ends or
+//! by its reaper when the test binary exits).
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use roam_stack::edge::{start_edge, EdgeOptions, EdgeProcess};
+use serde_json::{json, Value};
+use tokio::sync::OnceCell;
+
+const ROME: &str =
+    r#"{"country":"IT","city":"Rome","colo":"FCO","latitude":"41.89","longitude":"12.49"}"#;
+const LOS_ANGELES: &str = r#"{"country":"US","city":"Los Angeles","colo":"LAX","latitude":"34.05","longitude":"-118.24"}"#;
+
+/// The shared edge. Statics are never dropped, so its reaper stops it when the binary exits.
+async fn edge() -> &'static EdgeProcess {
+    static EDGE: OnceCell<EdgeProcess> = OnceCell::const_new();
+    EDGE.get_or_init(|| async {
+        let options = EdgeOptions::without_origins("ping").expect("edge options");
+        match start_edge(options).await {
+            Ok(edge) => edge,
+            Err(e) => panic!("could not start the edge: {e:#}"),
+        }
+    })
+    .await
+}
+
+async fn get(path: &str, cf_blob: Option<&str>) -> (StatusCode, HeaderMap, Value) {
+    let edge = edge().await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("an HTTP client");
+    let mut request = client
+        .get(format!("{}{path}", edge.url()))
+        .header("accept-encoding", "identity");
+    if let Some(blob) = cf_blob {
+        request = request.header("mf-cf-blob", blob);
+    }
+    let response = request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}\n{}", edge.log_tail(20)));
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("a response body");
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}\n{}", edge.log_tail(20)));
+    (status, headers, body)
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_in_rome_is_near_eu_west() {
+    let (status, headers, body) = get("/ping", Some(ROME)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({"pong":true,"country":"IT","city":"Rome","colo":"FCO","region":"eu-west"})
+    );
+    assert_eq!(header(&headers, "cache-control"), "no-store");
+    assert!(!header(&headers, "x-request-id").is_empty(), "{headers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_in_los_angeles_is_near_us_west() {
+    let (status, headers, body) = get("/ping", Some(LOS_ANGELES)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        json!({"pong":true,"country":"US","city":"Los Angeles","colo":"LAX","region":"us-west"})
+    );
+    assert_eq!(header(&headers, "cache-control"), "no-store");
+    assert!(!header(&headers, "x-request-id").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_or_odd_cf_fields_do_not_panic() {
+    // No coordinates: the country decides; nothing at all: the map's default region.
+    let (status, _, body) = get("/ping", Some(r#"{"country":"FR"}"#)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["region"], "eu-west");
+    assert_eq!(body["city"], "");
+    let (status, _, body) = get("/ping", Some("{}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["region"], "us-east");
+    let odd = r#"{"country":7,"city":null,"latitude":"north","longitude":[],"colo":{"x":1}}"#;
+    let (status, _, body) = get("/ping", Some(odd)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["pong"], true);
+    // The edge keeps answering afterwards (no poisoned instance).
+    let (status, _, _) = get("/ping", Some(ROME)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_well_formed_request_id_is_kept_and_a_bad_one_replaced() {
+    let edge = edge().await;
+    let client = reqwest::Client::new();
+    let send = |id: &'static str| {
+        client
+            .get(format!("{}/ping", edge.url()))
+            .header("accept-encoding", "identity")
+            .header("x-request-id", id)
+            .send()
+    };
+    let kept = send("trace-42.a_b:c").await.unwrap();
+    assert_eq!(header(kept.headers(), "x-request-id"), "trace-42.a_b:c");
+    let replaced = send("no spaces allowed").await.unwrap();
+    let id = header(replaced.headers(), "x-request-id");
+    assert!(!id.is_empty() && id != "no spaces allowed", "{id}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_edges_own_routes_and_errors() {
+    let (status, headers, body) = get("/api/v1/cities", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(header(&headers, "cache-control").contains("max-age"));
+    let rome = body["cities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["slug"] == "rome")
+        .unwrap();
+    assert_eq!(rome["region"], "eu-west");
+
+    let (status, _, body) = get("/api/v1/regions", Some(ROME)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["nearest"], "eu-west");
+    assert_eq!(body["regions"].as_array().unwrap().len(), 3);
+
+    let (status, headers, body) = get("/nope", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(header(&headers, "content-type"), "application/problem+json");
+    assert_eq!(body["status"], 404);
+    assert!(!header(&headers, "x-request-id").is_empty());
+
+    let (status, _, body) = get("/api/v1/cities/tokyo/vehicles", Some(ROME)).await;
+    assert_eq!(
+        (status, body["status"].clone()),
+        (StatusCode::NOT_FOUND, json!(404))
+    );
+
+    let edge = edge().await;
+    let client = reqwest::Client::new();
+    let put = client
+        .put(format!("{}/ping", edge.url()))
+        .header("accept-encoding", "identity")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(header(put.headers(), "allow"), "GET");
+
+    let not_json = client
+        .post(format!("{}/api/v1/cities/rome/vehicles", edge.url()))
+        .header("accept-encoding", "identity")
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+    let huge = client
+        .post(format!("{}/api/v1/cities/rome/vehicles", edge.url()))
+        .header("accept-encoding", "identity")
+        .header("content-type", "application/json")
+        .body(vec![b' '; 64 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let problem: Value = huge.json().await.unwrap();
+    assert_eq!(problem["status"], 413);
+
+    let bad_key = client
+        .post(format!("{}/api/v1/cities/rome/vehicles", edge.url()))
+        .header("accept-encoding", "identity")
+        .header("content-type", "application/json")
+        .header("idempotency-key", "not a valid key")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_key.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_every_origin_down_a_read_is_a_503_with_retry_after() {
+    let (status, headers, body) = get("/api/v1/cities/rome/vehicles", Some(ROME)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        header(&headers, "retry-after").parse::<u32>().is_ok(),
+        "{headers:?}"
+    );
+    assert_eq!(body["status"], 503);
+    let (_, _, body) = get("/ping/eu-west", Some(ROME)).await;
+    assert_eq!(body["region"], "eu-west");
+    assert_eq!(body["status"], "error");
+}
