@@ -38,8 +38,20 @@ pub async fn spawn_stack() -> TestStack {
     spawn_stack_on(test_cluster().await).await
 }
 
+/// A stack on the shared test cluster whose origins' configuration `configure` adjusts.
+pub async fn spawn_stack_with(configure: fn(&mut Config)) -> TestStack {
+    spawn_stack_configured(test_cluster().await, configure).await
+}
+
 /// A stack on `cluster`.
 pub async fn spawn_stack_on(cluster: &'static PgCluster) -> TestStack {
+    spawn_stack_configured(cluster, |_| {}).await
+}
+
+async fn spawn_stack_configured(
+    cluster: &'static PgCluster,
+    configure: fn(&mut Config),
+) -> TestStack {
     let database = format!("t_{}", Uuid::new_v4().simple());
     let map = RegionMap::builtin();
     for node in &cluster.nodes {
@@ -73,6 +85,7 @@ pub async fn spawn_stack_on(cluster: &'static PgCluster) -> TestStack {
         let mut config = Config::development(&node.region, &node.url(&database)).expect("config");
         // Cheap hashes keep the tests fast; the hashing code path is the production one.
         config.argon2_memory_kib = 256;
+        configure(&mut config);
         origins.push(TestOrigin::spawn(config).await);
     }
     TestStack {
@@ -182,6 +195,21 @@ impl TestOrigin {
         }
     }
 
+    /// Asks it to stop (graceful shutdown) without waiting.
+    pub fn signal_stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Waits until it has stopped; false if it did not within `limit`.
+    pub async fn stopped_within(&mut self, limit: Duration) -> bool {
+        match self.task.take() {
+            Some(task) => tokio::time::timeout(limit, task).await.is_ok(),
+            None => true,
+        }
+    }
+
     pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -191,16 +219,16 @@ impl TestOrigin {
         }
     }
 
-    pub fn get(&self, path: &str) -> Req<'_> {
+    pub fn get(&self, path: &str) -> Req {
         Req::new(self, "GET", path)
     }
 
     #[allow(clippy::needless_pass_by_value)] // json!(…) at every call site reads best
-    pub fn post(&self, path: &str, body: Value) -> Req<'_> {
+    pub fn post(&self, path: &str, body: Value) -> Req {
         Req::new(self, "POST", path).body(body.to_string().into_bytes(), "application/json")
     }
 
-    pub fn request(&self, method: &'static str, path: &str) -> Req<'_> {
+    pub fn request(&self, method: &'static str, path: &str) -> Req {
         Req::new(self, method, path)
     }
 }
@@ -220,8 +248,9 @@ pub enum Signing {
     TamperedHeader,
 }
 
-pub struct Req<'a> {
-    origin: &'a TestOrigin,
+pub struct Req {
+    client: reqwest::Client,
+    address: String,
     method: &'static str,
     path: String,
     body: Vec<u8>,
@@ -250,8 +279,8 @@ impl Resp {
     }
 }
 
-impl<'a> Req<'a> {
-    fn new(origin: &'a TestOrigin, method: &'static str, path: &str) -> Self {
+impl Req {
+    fn new(origin: &TestOrigin, method: &'static str, path: &str) -> Self {
         let mut headers = vec![
             ("x-roam-country".to_string(), "US".to_string()),
             ("x-roam-colo".to_string(), "IAD".to_string()),
@@ -260,7 +289,8 @@ impl<'a> Req<'a> {
             headers.push(("idempotency-key".into(), Uuid::new_v4().to_string()));
         }
         Self {
-            origin,
+            client: origin.client.clone(),
+            address: origin.address.clone(),
             method,
             path: path.to_string(),
             body: Vec::new(),
@@ -327,9 +357,8 @@ impl<'a> Req<'a> {
         let sig = signature::sign(&secret, &parts);
         let method = reqwest::Method::from_bytes(self.method.as_bytes()).unwrap();
         let mut request = self
-            .origin
             .client
-            .request(method, format!("{}{}", self.origin.address, self.path));
+            .request(method, format!("{}{}", self.address, self.path));
         for (name, value) in &self.headers {
             let value = if self.signing == Signing::TamperedHeader && name == "x-roam-country" {
                 "IT".to_string()

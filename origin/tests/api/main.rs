@@ -7,6 +7,7 @@ mod helpers;
 
 mod concurrency;
 mod errors;
+mod lifecycle;
 mod partitioning;
 mod readiness;
 mod signatures;

@@ -118,3 +118,53 @@ async fn sign_up_defaults_the_city_and_log_in_refuses_alike() {
     assert_eq!(r.status, 204);
     stack.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_retried_sign_up_is_answered_once_even_concurrently() {
+    let stack = spawn_stack().await;
+    let body = json!({"email": "twice@example.com", "name": "Twice", "password": "correct horse", "city": "paris"});
+    let via = ["us-east", "us-west", "eu-west", "us-east", "eu-west"];
+    let attempts = via.map(|region| {
+        stack
+            .origin(region)
+            .post("/api/v1/users", body.clone())
+            .key("sign-up-once")
+            .send()
+    });
+    let responses = join_all(attempts).await;
+    for r in &responses {
+        assert_eq!(
+            (r.status, &r.body),
+            (201, &responses[0].body),
+            "{}",
+            r.text()
+        );
+    }
+    assert_eq!(
+        stack
+            .count_local("eu-west", "users", "email = 'twice@example.com'")
+            .await,
+        1
+    );
+    // A different sign-up reusing the key is refused; the claim it made is released.
+    let other = json!({"email": "third@example.com", "name": "Third", "password": "correct horse", "city": "paris"});
+    let r = stack
+        .origin("us-east")
+        .post("/api/v1/users", other.clone())
+        .key("sign-up-once")
+        .send()
+        .await;
+    assert_problem(&r, 422, "key reused for another sign-up");
+    let r = stack
+        .origin("us-east")
+        .post("/api/v1/users", other)
+        .send()
+        .await;
+    assert_eq!(
+        r.status,
+        201,
+        "the email was not left claimed: {}",
+        r.text()
+    );
+    stack.cleanup().await;
+}
