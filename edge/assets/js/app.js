@@ -86,12 +86,13 @@ async function loadVehicles() {
   const city = $('vehicle-city').value;
   const list = $('vehicles');
   try {
-    const { data, response, ms } = await api('GET', `/api/v1/cities/${encodeURIComponent(city)}/vehicles?status=available`);
+    const { data, response, ms, timing } = await api('GET', `/api/v1/cities/${encodeURIComponent(city)}/vehicles?status=available`);
     const vehicles = data?.vehicles ?? [];
     const servedBy = response.headers.get('x-roam-served-by');
     const cache = response.headers.get('x-roam-cache');
     $('vehicles-meta').textContent = `${vehicles.length} available in ${cityName(city)}`
-      + (servedBy ? ` · served by ${servedBy}` : '') + (cache ? ` (cache ${cache})` : '') + ` · ${Math.round(ms)} ms`;
+      + (servedBy ? ` · served by ${servedBy}` : '') + (cache ? ` (cache ${cache})` : '') + ` · ${Math.round(ms)} ms`
+      + Object.entries(timing).filter(([, dur]) => dur != null).map(([name, dur]) => `, ${name} ${dur.toFixed(1)} ms`).join('');
     list.replaceChildren(...vehicles.map((v) => el('li', { 'data-vehicle-id': v.id },
       el('span', { class: 'what', text: describe(v) }),
       el('button', {

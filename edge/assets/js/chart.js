@@ -3,10 +3,8 @@
 // numbers for screen readers (the SVG is aria-hidden).
 
 const SVG = 'http://www.w3.org/2000/svg';
-const WIDTH = 360;
 const ROW = 58;
 const LEFT = 4;
-const RIGHT = WIDTH - 4;
 const SPARK_SAMPLES = 40;
 
 /** Nearest-rank percentile of a sorted array. */
@@ -50,6 +48,9 @@ function niceMax(ms) {
  * Redraws `svg` for rows [{id, label, samples: [ms], failures}]; every row shares one axis.
  */
 export function drawChart(svg, rows) {
+  // One SVG unit per CSS pixel, so the 12 px labels stay 12 px from a phone to a wide screen.
+  const WIDTH = Math.max(300, Math.round(svg.getBoundingClientRect().width) || 360);
+  const RIGHT = WIDTH - 4;
   const stats = rows.map((r) => summarise(r.samples));
   const top = Math.max(1, ...stats.map((s) => s.p95 ?? 0), ...rows.flatMap((r) => r.samples.slice(-SPARK_SAMPLES)));
   const max = niceMax(top * 1.1);
@@ -72,7 +73,7 @@ export function drawChart(svg, rows) {
       g.append(node('rect', { x: x(s.min), y: y + 21, width: Math.max(2, x(s.p95) - x(s.min)), height: 14, rx: 3, class: 'range' }));
       g.append(node('rect', { x: x(s.p50) - 1.5, y: y + 18, width: 3, height: 20, class: 'p50' }));
       const recent = row.samples.slice(-SPARK_SAMPLES);
-      const step = (RIGHT - LEFT) / Math.max(1, SPARK_SAMPLES - 1);
+      const step = (RIGHT - LEFT) / Math.max(1, recent.length - 1);
       const points = recent.map((ms, j) => `${(LEFT + j * step).toFixed(1)},${(y + 54 - (14 * Math.min(ms, max)) / max).toFixed(1)}`);
       if (points.length > 1) g.append(node('polyline', { points: points.join(' '), class: 'spark' }));
     }

@@ -54,7 +54,9 @@ function render() {
       const last = t.last;
       const edge = last?.timing?.edge;
       const origin = last?.timing?.origin ?? last?.originMs;
-      const network = last?.ms != null && edge != null ? Math.max(0, last.ms - edge) : null;
+      // What neither the worker nor the origin accounts for: the network between browser and edge.
+      const known = edge != null || origin != null;
+      const network = last?.ms != null && known ? Math.max(0, last.ms - (edge ?? 0) - (origin ?? 0)) : null;
       return el('tr', { 'data-target': t.id }, el('th', { scope: 'row', text: t.label }),
         cell(fmt(last?.ms)), cell(fmt(edge)), cell(fmt(origin)), cell(fmt(network)),
         cell(last?.status ?? '–'));
@@ -120,6 +122,11 @@ function start() {
     await rounds(n);
   }));
   $('ping-auto').addEventListener('change', guard($('ping-status'), auto));
+  let resizing = null;
+  window.addEventListener('resize', () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(render, 150);
+  });
   $('ping-reset').addEventListener('click', () => {
     for (const t of targets) Object.assign(t, { samples: [], failures: 0, last: null });
     render();
