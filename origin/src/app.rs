@@ -120,6 +120,9 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("ROAM_LISTEN {}: cannot listen: {e}", config.listen))?;
         let port = listener.local_addr()?.port();
+        // Series that exist from the start, so a scrape shows 0 rather than nothing.
+        metrics::counter!("roam_db_transaction_retries_total").increment(0);
+        metrics::counter!("roam_db_transaction_retries_exhausted_total").increment(0);
         let state = AppState {
             db: pool.clone(),
             config: Arc::new(config),

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod idempotency;
 pub mod password;
+pub mod rehome;
 pub mod rides;
 pub mod seed;
 pub mod sessions;

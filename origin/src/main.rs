@@ -36,6 +36,12 @@ enum Command {
         #[arg(long = "peer", value_parser = parse_peer)]
         peers: Vec<(String, String)>,
     },
+    /// After regions changed and every node is migrated: move this node's email claims to
+    /// the nodes that own them now.
+    RehomeClaims {
+        #[command(flatten)]
+        node: NodeArgs,
+    },
     /// Fill this node's cities with sample users and vehicles (idempotent).
     Seed {
         #[command(flatten)]
@@ -129,6 +135,15 @@ async fn main() -> anyhow::Result<()> {
             println!(
                 "seeded {}: {} new users, {} new vehicles",
                 node.region, seeded.users, seeded.vehicles
+            );
+            Ok(())
+        }
+        (Some(Command::RehomeClaims { node }), _) => {
+            let (pool, map) = node.open()?;
+            let moved = roam_origin::rehome::rehome_claims(&pool, &map, &node.region).await?;
+            println!(
+                "moved {moved} email claims away from the {} node",
+                node.region
             );
             Ok(())
         }

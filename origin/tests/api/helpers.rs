@@ -31,6 +31,7 @@ pub struct TestStack {
     /// A pool per node, for looking at the tables directly.
     pub nodes: BTreeMap<String, PgPool>,
     cluster: &'static PgCluster,
+    configure: fn(&mut Config),
 }
 
 /// A stack on the shared test cluster.
@@ -52,51 +53,86 @@ async fn spawn_stack_configured(
     cluster: &'static PgCluster,
     configure: fn(&mut Config),
 ) -> TestStack {
-    let database = format!("t_{}", Uuid::new_v4().simple());
-    let map = RegionMap::builtin();
-    for node in &cluster.nodes {
-        node.create_database(&database)
-            .await
-            .expect("create database");
-    }
-    let mut nodes = BTreeMap::new();
-    for node in &cluster.nodes {
-        let pool = PgPool::connect(&node.url(&database))
-            .await
-            .expect("connect");
-        let peers = cluster
-            .nodes
-            .iter()
-            .filter(|p| p.region != node.region)
-            .map(|p| {
-                (
-                    p.region.clone(),
-                    Peer::from_url(&p.url(&database)).expect("peer"),
-                )
-            })
-            .collect();
-        topology::migrate(&pool, map, &node.region, &peers)
-            .await
-            .expect("migrate");
-        nodes.insert(node.region.clone(), pool);
-    }
-    let mut origins = Vec::new();
-    for node in &cluster.nodes {
-        let mut config = Config::development(&node.region, &node.url(&database)).expect("config");
-        // Cheap hashes keep the tests fast; the hashing code path is the production one.
-        config.argon2_memory_kib = 256;
-        configure(&mut config);
-        origins.push(TestOrigin::spawn(config).await);
-    }
-    TestStack {
-        database,
-        origins,
-        nodes,
+    spawn_stack_for(cluster, RegionMap::builtin(), configure).await
+}
+
+/// A stack of the regions of `map` (a subset of the cluster's) on `cluster`.
+pub async fn spawn_stack_for(
+    cluster: &'static PgCluster,
+    map: &RegionMap,
+    configure: fn(&mut Config),
+) -> TestStack {
+    let mut stack = TestStack {
+        database: format!("t_{}", Uuid::new_v4().simple()),
+        origins: Vec::new(),
+        nodes: BTreeMap::new(),
         cluster,
-    }
+        configure,
+    };
+    stack.migrate(map).await;
+    stack.start_origins(map).await;
+    stack
 }
 
 impl TestStack {
+    /// Creates the database where missing and migrates every node of `map` with it.
+    pub async fn migrate(&mut self, map: &RegionMap) {
+        let nodes: Vec<_> = self
+            .cluster
+            .nodes
+            .iter()
+            .filter(|n| map.region(&n.region).is_some())
+            .collect();
+        for node in &nodes {
+            if !self.nodes.contains_key(&node.region) {
+                node.create_database(&self.database)
+                    .await
+                    .expect("create database");
+                let pool = PgPool::connect(&node.url(&self.database))
+                    .await
+                    .expect("connect");
+                self.nodes.insert(node.region.clone(), pool);
+            }
+        }
+        for node in &nodes {
+            let peers = nodes
+                .iter()
+                .filter(|p| p.region != node.region)
+                .map(|p| {
+                    (
+                        p.region.clone(),
+                        Peer::from_url(&p.url(&self.database)).expect("peer"),
+                    )
+                })
+                .collect();
+            topology::migrate(&self.nodes[&node.region], map, &node.region, &peers)
+                .await
+                .expect("migrate");
+        }
+    }
+
+    /// (Re)starts an origin per region of `map`.
+    pub async fn start_origins(&mut self, map: &RegionMap) {
+        for origin in &mut self.origins {
+            origin.stop().await;
+        }
+        self.origins.clear();
+        for node in self
+            .cluster
+            .nodes
+            .iter()
+            .filter(|n| map.region(&n.region).is_some())
+        {
+            let mut config =
+                Config::development(&node.region, &node.url(&self.database)).expect("config");
+            config.map = map.clone();
+            // Cheap hashes keep the tests fast; the hashing code path is the production one.
+            config.argon2_memory_kib = 256;
+            (self.configure)(&mut config);
+            self.origins.push(TestOrigin::spawn(config).await);
+        }
+    }
+
     pub fn origin(&self, region: &str) -> &TestOrigin {
         self.origins
             .iter()

@@ -10,5 +10,6 @@ mod errors;
 mod lifecycle;
 mod partitioning;
 mod readiness;
+mod regions;
 mod signatures;
 mod users;

@@ -1,0 +1,99 @@
+//! The topology is data: adding a region to the map and re-running the migration adds its
+//! partitions and FDW servers everywhere, and moved email claims follow.
+
+use roam_shared::RegionMap;
+use roam_stack::pg::test_cluster;
+use serde_json::json;
+
+use crate::helpers::spawn_stack_for;
+
+/// The built-in map without us-west (its cities and fallbacks go too).
+fn without_us_west() -> RegionMap {
+    let mut map = RegionMap::builtin().clone();
+    map.regions.retain(|r| r.name != "us-west");
+    map.cities.retain(|c| c.region != "us-west");
+    for region in map
+        .continent_regions
+        .values_mut()
+        .chain(map.country_regions.values_mut())
+    {
+        if region == "us-west" {
+            *region = "us-east".into();
+        }
+    }
+    map.validate().unwrap();
+    map
+}
+
+#[tokio::test]
+async fn adding_a_region_and_re_running_the_migration_adds_it() {
+    let small = without_us_west();
+    let mut stack = spawn_stack_for(test_cluster().await, &small, |_| {}).await;
+    let mut emails = Vec::new();
+    for i in 0..12 {
+        let email = format!("early{i}@example.com");
+        let body =
+            json!({"email": email, "name": "Early", "password": "correct horse", "city": "boston"});
+        let r = stack
+            .origin("us-east")
+            .post("/api/v1/users", body)
+            .send()
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        emails.push(email);
+    }
+    let r = stack
+        .origin("us-east")
+        .get("/api/v1/cities/seattle/vehicles")
+        .send()
+        .await;
+    assert_eq!(r.status, 404, "seattle is not served yet");
+
+    let full = RegionMap::builtin();
+    stack.migrate(full).await;
+    // Re-running is harmless.
+    stack.migrate(full).await;
+    for region in ["us-east", "us-west", "eu-west"] {
+        roam_origin::rehome::rehome_claims(stack.node(region), full, region)
+            .await
+            .unwrap();
+    }
+    stack.start_origins(full).await;
+
+    let (_, token) = stack.user("rome").await;
+    let body = json!({"type": "bike", "last_location": "Pike Place"});
+    let r = stack
+        .origin("eu-west")
+        .post("/api/v1/cities/seattle/vehicles", body)
+        .token(&token)
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        stack
+            .count_local("us-west", "vehicles", "city = 'seattle'")
+            .await,
+        1
+    );
+    assert_eq!(stack.count_local("us-east", "vehicles", "true").await, 0);
+    for email in &emails {
+        let r = stack
+            .origin("us-west")
+            .post(
+                "/api/v1/sessions",
+                json!({"email": email, "password": "correct horse"}),
+            )
+            .send()
+            .await;
+        assert_eq!(r.status, 200, "{email} can still log in: {}", r.text());
+        let r = stack
+            .origin("eu-west")
+            .post("/api/v1/users", json!({"email": email, "name": "Late", "password": "correct horse", "city": "seattle"}))
+            .send()
+            .await;
+        assert_eq!(r.status, 409, "{email} is still taken: {}", r.text());
+    }
+    let claims_on_us_west = stack.count_local("us-west", "email_claims", "true").await;
+    assert!(claims_on_us_west > 0, "some claims moved to the new region");
+    stack.cleanup().await;
+}
