@@ -29,6 +29,8 @@ const KEY_BASE: &str = "https://edge-cache.roam.internal/v1";
 const META_FETCHED_AT: &str = "x-edge-cache-fetched-at";
 const META_WINDOWS: &str = "x-edge-cache-windows";
 const META_SERVED_BY: &str = "x-edge-cache-served-by";
+/// The origin's own `cache-control` (the stored one is the Cache API's expiry).
+const META_ORIGIN_CACHE_CONTROL: &str = "x-edge-cache-origin-cache-control";
 
 /// Origin response headers worth keeping in an entry.
 const KEPT_HEADERS: [&str; 4] = ["content-type", "cache-control", "etag", "last-modified"];
@@ -229,11 +231,13 @@ pub async fn lookup(key: &str) -> Option<Entry> {
     let fetched_at = meta(META_FETCHED_AT)?.parse::<f64>().ok()?;
     let windows = Windows::decode(&meta(META_WINDOWS)?)?;
     let served_by = meta(META_SERVED_BY).unwrap_or_default();
+    let origin_cache_control = meta(META_ORIGIN_CACHE_CONTROL);
     let headers = response
         .headers()
         .entries()
         .map(|(n, v)| (n.to_ascii_lowercase(), v))
-        .filter(|(n, _)| KEPT_HEADERS.contains(&n.as_str()))
+        .filter(|(n, _)| KEPT_HEADERS.contains(&n.as_str()) && n != "cache-control")
+        .chain(origin_cache_control.map(|v| ("cache-control".to_string(), v)))
         .collect();
     let body = response.bytes().await.ok()?;
     Some(Entry {
@@ -253,7 +257,9 @@ pub async fn store(key: &str, entry: &Entry) {
     let result = async {
         let headers = Headers::new();
         for (name, value) in &entry.reply.headers {
-            if name != "cache-control" {
+            if name == "cache-control" {
+                headers.set(META_ORIGIN_CACHE_CONTROL, value)?;
+            } else {
                 headers.set(name, value)?;
             }
         }
