@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use roam_origin::topology::{self, Peer};
 use roam_origin::{Application, Config};
-use roam_shared::signature::{self, SharedSecret, SignedParts, DEV_SECRET};
 use roam_shared::RegionMap;
 use roam_stack::pg::{test_cluster, PgCluster};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
+
+pub use crate::client::{assert_problem, Req, Signing};
 use uuid::Uuid;
 
 pub const REGIONS: [&str; 3] = ["us-east", "us-west", "eu-west"];
@@ -231,6 +232,10 @@ impl TestOrigin {
         }
     }
 
+    pub fn client(&self) -> reqwest::Client {
+        self.client.clone()
+    }
+
     /// Asks it to stop (graceful shutdown) without waiting.
     pub fn signal_stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -267,170 +272,4 @@ impl TestOrigin {
     pub fn request(&self, method: &'static str, path: &str) -> Req {
         Req::new(self, method, path)
     }
-}
-
-/// How a request is signed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signing {
-    Valid,
-    Missing,
-    /// Signed with another secret.
-    Forged,
-    /// Signed two minutes ago.
-    Stale,
-    /// Signed, then the body changed.
-    TamperedBody,
-    /// Signed, then a geo tag changed.
-    TamperedHeader,
-}
-
-pub struct Req {
-    client: reqwest::Client,
-    address: String,
-    method: &'static str,
-    path: String,
-    body: Vec<u8>,
-    content_type: Option<String>,
-    headers: Vec<(String, String)>,
-    signing: Signing,
-}
-
-pub struct Resp {
-    pub status: u16,
-    pub headers: reqwest::header::HeaderMap,
-    pub body: Vec<u8>,
-}
-
-impl Resp {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-impl Req {
-    fn new(origin: &TestOrigin, method: &'static str, path: &str) -> Self {
-        let mut headers = vec![
-            ("x-roam-country".to_string(), "US".to_string()),
-            ("x-roam-colo".to_string(), "IAD".to_string()),
-        ];
-        if method != "GET" {
-            headers.push(("idempotency-key".into(), Uuid::new_v4().to_string()));
-        }
-        Self {
-            client: origin.client.clone(),
-            address: origin.address.clone(),
-            method,
-            path: path.to_string(),
-            body: Vec::new(),
-            content_type: None,
-            headers,
-            signing: Signing::Valid,
-        }
-    }
-
-    pub fn body(mut self, body: Vec<u8>, content_type: &str) -> Self {
-        self.body = body;
-        self.content_type = Some(content_type.to_string());
-        self
-    }
-
-    pub fn no_content_type(mut self) -> Self {
-        self.content_type = None;
-        self
-    }
-
-    pub fn header(mut self, name: &str, value: &str) -> Self {
-        self.headers.retain(|(n, _)| n != name);
-        self.headers.push((name.to_string(), value.to_string()));
-        self
-    }
-
-    pub fn key(self, key: &str) -> Self {
-        self.header("idempotency-key", key)
-    }
-
-    pub fn token(self, token: &str) -> Self {
-        self.header("authorization", &format!("Bearer {token}"))
-    }
-
-    pub fn signing(mut self, signing: Signing) -> Self {
-        self.signing = signing;
-        self
-    }
-
-    pub async fn send(self) -> Resp {
-        let now = chrono::Utc::now().timestamp();
-        let timestamp = if self.signing == Signing::Stale {
-            now - 120
-        } else {
-            now
-        };
-        let secret = match self.signing {
-            Signing::Forged => SharedSecret::parse("not-the-shared-secret-at-all").unwrap(),
-            _ => SharedSecret::parse(DEV_SECRET).unwrap(),
-        };
-        let signed_headers: Vec<(String, String)> = self
-            .headers
-            .iter()
-            .filter(|(n, _)| signature::is_signed_header(n))
-            .cloned()
-            .collect();
-        let parts = SignedParts {
-            method: self.method,
-            path_and_query: &self.path,
-            timestamp,
-            body_sha256: signature::body_digest(&self.body),
-            headers: signed_headers,
-        };
-        let sig = signature::sign(&secret, &parts);
-        let method = reqwest::Method::from_bytes(self.method.as_bytes()).unwrap();
-        let mut request = self
-            .client
-            .request(method, format!("{}{}", self.address, self.path));
-        for (name, value) in &self.headers {
-            let value = if self.signing == Signing::TamperedHeader && name == "x-roam-country" {
-                "IT".to_string()
-            } else {
-                value.clone()
-            };
-            request = request.header(name, value);
-        }
-        if self.signing != Signing::Missing {
-            request = request
-                .header("x-roam-timestamp", timestamp.to_string())
-                .header("x-roam-signature", sig);
-        }
-        if let Some(ct) = &self.content_type {
-            request = request.header("content-type", ct);
-        }
-        let mut body = self.body;
-        if self.signing == Signing::TamperedBody {
-            body.extend_from_slice(b" ");
-        }
-        let response = request.body(body).send().await.expect("request failed");
-        Resp {
-            status: response.status().as_u16(),
-            headers: response.headers().clone(),
-            body: response.bytes().await.expect("body").to_vec(),
-        }
-    }
-}
-
-/// Asserts a problem+json error of `status`.
-pub fn assert_problem(r: &Resp, status: u16, context: &str) {
-    assert_eq!(r.status, status, "{context}: {}", r.text());
-    assert_eq!(
-        r.header("content-type"),
-        Some("application/problem+json"),
-        "{context}: content type"
-    );
-    assert_eq!(r.json()["status"], status, "{context}: body {}", r.text());
 }

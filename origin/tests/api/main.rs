@@ -3,6 +3,7 @@
 // Test helpers panic on purpose: a failed step is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod client;
 mod helpers;
 
 mod concurrency;
