@@ -242,7 +242,7 @@ pub async fn start_edge(options: EdgeOptions) -> Result<EdgeProcess> {
     let doomed = options
         .remove_root_on_exit
         .then_some(options.root.as_path());
-    reap_when_gone(std::process::id(), child.pid(), doomed)?;
+    reap_group_when_gone(std::process::id(), child.pid(), doomed)?;
     let mut edge = EdgeProcess {
         options,
         port,
@@ -282,7 +282,7 @@ async fn wait_for_ping(edge: &mut EdgeProcess) -> Result<()> {
 
 /// Kills process group `pgid` once process `owner` is gone (however it went: a test binary
 /// killed mid-run never drops its handles), then deletes `root` if given.
-fn reap_when_gone(owner: u32, pgid: u32, root: Option<&Path>) -> Result<()> {
+pub fn reap_group_when_gone(owner: u32, pgid: u32, root: Option<&Path>) -> Result<()> {
     use std::os::unix::process::CommandExt;
     use std::process::Stdio;
     // `env kill`: dash's builtin kill rejects `--`, which a negative pid (a group) needs.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
-use roam_stack::edge::{start_edge, EdgeOptions, EdgeProcess};
+use roam_stack::edge::{reap_group_when_gone, start_edge, EdgeOptions, EdgeProcess};
 use roam_stack::stack::DATABASE;
 use roam_stack::{Stack, StackOptions};
 use serde_json::Value;
@@ -161,10 +161,15 @@ pub fn uuid_like() -> String {
 
 /// Starts a stack (PostgreSQL nodes + origins, with sample data) for this test binary.
 pub async fn start_stack(name: &str) -> Stack {
-    match Stack::start(StackOptions::for_tests(name)).await {
+    let stack = match Stack::start(StackOptions::for_tests(name)).await {
         Ok(stack) => stack,
         Err(e) => panic!("could not start the stack: {e:#}"),
+    };
+    // Belt and braces for stacks kept in statics (never dropped): the origins die with us.
+    for pgid in stack.origins.iter().filter_map(|o| o.pid()) {
+        reap_group_when_gone(std::process::id(), pgid, None).expect("an origin reaper");
     }
+    stack
 }
 
 /// Starts an edge (one PoP) in front of `origins`.
