@@ -10,5 +10,9 @@ pub mod origin;
 pub mod pg;
 pub mod process;
 pub mod stack;
+pub mod topology;
+pub mod wan;
 
 pub use stack::{Stack, StackOptions};
+pub use topology::Topology;
+pub use wan::{Wan, WanOptions};

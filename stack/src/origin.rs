@@ -1,5 +1,6 @@
 //! Origins as processes: the `roam-origin` binary, one per region, each with its own log.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -76,7 +77,11 @@ impl OriginProcess {
         wait_until_ok(&format!("{}/healthz", self.url()), Duration::from_secs(30))
             .await
             .with_context(|| {
-                format!("origin {} did not start; see {}", o.region, o.log_file.display())
+                format!(
+                    "origin {} did not start; see {}",
+                    o.region,
+                    o.log_file.display()
+                )
             })
     }
 
@@ -111,17 +116,57 @@ impl OriginProcess {
     }
 }
 
+/// How the nodes are wired, beyond the defaults (built-in map, peers reached directly).
+#[derive(Debug, Clone, Default)]
+pub struct Wiring {
+    /// A regions.json for migrate, seed and the origins (`ROAM_REGION_MAP`).
+    pub map_file: Option<PathBuf>,
+    /// (node's region, peer's region) → the port that node's foreign server uses for the peer
+    /// (a roam-wan proxy) instead of the peer's own.
+    pub peer_ports: BTreeMap<(String, String), u16>,
+}
+
+impl Wiring {
+    /// The environment `roam-origin serve` needs for this wiring.
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.map_file
+            .iter()
+            .map(|p| ("ROAM_REGION_MAP".to_string(), p.display().to_string()))
+            .collect()
+    }
+
+    /// The flags `migrate` and `seed` need (flags, not `ROAM_REGION_MAP`: that variable
+    /// also wakes the top-level serve flags, which then demand `--region`).
+    fn args(&self) -> Vec<String> {
+        self.map_file
+            .iter()
+            .flat_map(|p| ["--region-map".to_string(), p.display().to_string()])
+            .collect()
+    }
+}
+
 /// Migrates every node of `cluster`'s database `database`: schema, then the FDW topology
 /// generated from the region map (each node's peers are the other nodes).
-pub fn migrate_all(binary: &Path, cluster: &PgCluster, database: &str) -> Result<()> {
+pub fn migrate_all(
+    binary: &Path,
+    cluster: &PgCluster,
+    database: &str,
+    wiring: &Wiring,
+) -> Result<()> {
     for node in &cluster.nodes {
         let mut command = Command::new(binary);
         command
             .arg("migrate")
             .args(["--database-url", &node.url(database)])
-            .args(["--region", &node.region]);
+            .args(["--region", &node.region])
+            .args(wiring.args());
         for peer in cluster.nodes.iter().filter(|p| p.region != node.region) {
-            command.args(["--peer", &format!("{}={}", peer.region, peer.url(database))]);
+            let key = (node.region.clone(), peer.region.clone());
+            let url = match wiring.peer_ports.get(&key) {
+                Some(port) => format!("postgres://postgres@127.0.0.1:{port}/{database}"),
+                None => peer.url(database),
+            };
+            command.args(["--peer", &format!("{}={url}", peer.region)]);
         }
         run(&format!("migrating the {} node", node.region), &mut command)?;
     }
@@ -135,6 +180,7 @@ pub fn seed_all(
     database: &str,
     vehicles_per_city: u32,
     users_per_city: u32,
+    wiring: &Wiring,
 ) -> Result<()> {
     for node in &cluster.nodes {
         run(
@@ -144,7 +190,8 @@ pub fn seed_all(
                 .args(["--database-url", &node.url(database)])
                 .args(["--region", &node.region])
                 .args(["--vehicles-per-city", &vehicles_per_city.to_string()])
-                .args(["--users-per-city", &users_per_city.to_string()]),
+                .args(["--users-per-city", &users_per_city.to_string()])
+                .args(wiring.args()),
         )?;
     }
     Ok(())

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use roam_shared::RegionMap;
 
-use crate::origin::{migrate_all, seed_all, OriginOptions, OriginProcess};
+use crate::origin::{migrate_all, seed_all, OriginOptions, OriginProcess, Wiring};
 use crate::pg::{reap_when_gone, PgCluster};
+use crate::topology::Topology;
+use crate::wan::{Wan, WanOptions};
 
 /// Name of the application database on every node.
 pub const DATABASE: &str = "roam";
@@ -32,6 +34,12 @@ pub struct StackOptions {
     /// Tear everything down and delete `root` when this process exits, even by SIGKILL
     /// (tests); a developer's stack keeps its data.
     pub reap_on_exit: bool,
+    /// Where data and origins live (default: a node and an origin per region).
+    pub topology: Topology,
+    /// Modelled RTTs on the node → node and edge → origin links (`None`: loopback speed).
+    pub wan: Option<WanOptions>,
+    /// Extra environment for every origin (e.g. `ROAM_CACHE_S_MAXAGE=0`).
+    pub origin_env: Vec<(String, String)>,
 }
 
 impl StackOptions {
@@ -48,6 +56,9 @@ impl StackOptions {
             seed: Some((10, 3)),
             fresh: true,
             reap_on_exit: true,
+            topology: Topology::MultiRegion,
+            wan: None,
+            origin_env: Vec::new(),
         }
     }
 }
@@ -76,12 +87,14 @@ pub struct Stack {
     pub cluster: PgCluster,
     /// One origin per region, in map order.
     pub origins: Vec<OriginProcess>,
+    /// The proxies that model distance, with `--wan`.
+    pub wan: Option<Wan>,
 }
 
 impl Stack {
     /// Starts PostgreSQL nodes, migrates and seeds them, and starts an origin per region.
     pub async fn start(options: StackOptions) -> Result<Stack> {
-        let map = RegionMap::builtin();
+        let map = &options.topology.map()?;
         if options.fresh {
             let _ = std::fs::remove_dir_all(&options.root);
         }
@@ -97,34 +110,68 @@ impl Stack {
             Some(ports) => PgCluster::start_on(&pg_root, map, ports).await?,
             None => PgCluster::start(&pg_root, map).await?,
         };
+        let wan = match &options.wan {
+            Some(wan) => Some(Wan::start(wan, map, &cluster).await?),
+            None => None,
+        };
+        let mut wiring = Wiring {
+            map_file: options.topology.write_map(&options.root)?,
+            ..Wiring::default()
+        };
+        for from in &cluster.nodes {
+            for to in &cluster.nodes {
+                let port = wan
+                    .as_ref()
+                    .and_then(|w| w.fdw_port(&from.region, &to.region));
+                if let Some(port) = port {
+                    wiring
+                        .peer_ports
+                        .insert((from.region.clone(), to.region.clone()), port);
+                }
+            }
+        }
         let mut stack = Stack {
             options: options.clone(),
             cluster,
             origins: Vec::new(),
+            wan,
         };
         for node in &stack.cluster.nodes {
             node.ensure_database(DATABASE).await?;
         }
         let binary = options.origin_binary.clone();
-        migrate_all(&binary, &stack.cluster, DATABASE)?;
+        migrate_all(&binary, &stack.cluster, DATABASE, &wiring)?;
         if let Some((vehicles, users)) = options.seed {
-            seed_all(&binary, &stack.cluster, DATABASE, vehicles, users)?;
+            seed_all(&binary, &stack.cluster, DATABASE, vehicles, users, &wiring)?;
         }
         for (i, node) in stack.cluster.nodes.iter().enumerate() {
             let origin = OriginProcess::start(OriginOptions {
                 binary: binary.clone(),
                 region: node.region.clone(),
-                port: options.origin_ports.as_ref().and_then(|p| p.get(i).copied()),
+                port: options
+                    .origin_ports
+                    .as_ref()
+                    .and_then(|p| p.get(i).copied()),
                 database_url: node.url(DATABASE),
                 secret: options.secret.clone(),
-                log_file: options.root.join("logs").join(format!("origin-{}.log", node.region)),
-                env: Vec::new(),
+                log_file: options
+                    .root
+                    .join("logs")
+                    .join(format!("origin-{}.log", node.region)),
+                env: [wiring.env(), options.origin_env.clone()].concat(),
             })
             .await?;
             stack.origins.push(origin);
         }
+        if let Some(wan) = &mut stack.wan {
+            wan.front_origins(&stack.origins).await?;
+        }
         if options.reap_on_exit {
-            let pgids: Vec<u32> = stack.origins.iter().filter_map(OriginProcess::pid).collect();
+            let pgids: Vec<u32> = stack
+                .origins
+                .iter()
+                .filter_map(OriginProcess::pid)
+                .collect();
             reap_when_gone(std::process::id(), &options.root, &stack.cluster, &pgids)?;
         }
         Ok(stack)
@@ -140,11 +187,22 @@ impl Stack {
         self.origins.iter_mut().find(|o| o.options.region == region)
     }
 
-    /// Region → origin URL: the edge's `ORIGINS` var.
+    /// Region → origin URL: the edge's `ORIGINS` var. Every region of the built-in map (the
+    /// edge's) gets the origin its topology serves it from, through its proxy with `--wan`.
     pub fn origin_urls(&self) -> BTreeMap<String, String> {
-        self.origins
+        let url = |serving: &str| match &self.wan {
+            Some(wan) => wan.origin_url(serving),
+            None => self.origin(serving).map(OriginProcess::url),
+        };
+        RegionMap::builtin()
+            .regions
             .iter()
-            .map(|o| (o.options.region.clone(), o.url()))
+            .filter_map(|r| {
+                Some((
+                    r.name.clone(),
+                    url(self.options.topology.serving_region(&r.name))?,
+                ))
+            })
             .collect()
     }
 
