@@ -17,7 +17,11 @@ pub fn run(root: &Path, with_browser: bool) -> Result<()> {
         "wasm-bindgen-cli",
         &locked_version(&lock, "wasm-bindgen")?,
     )?;
-    cargo_tool("worker-build", "worker-build", &locked_version(&lock, "worker")?)?;
+    cargo_tool(
+        "worker-build",
+        "worker-build",
+        &locked_version(&lock, "worker")?,
+    )?;
     npm_packages(root)?;
     postgres()?;
     if with_browser {
@@ -39,7 +43,10 @@ pub fn locked_version(lock: &str, package: &str) -> Result<String> {
 
 fn wasm_target() -> Result<()> {
     let installed = output_of(Command::new("rustup").args(["target", "list", "--installed"]))?;
-    if !installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if !installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         eprintln!("bootstrap: adding the wasm32-unknown-unknown target");
         cmd(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }

@@ -1,10 +1,14 @@
 //! `cargo xtask dev`: the whole stack on this machine until Ctrl-C.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
-use roam_stack::{Stack, StackOptions};
+use roam_stack::edge::{build_edge, start_edge, EdgeOptions, EdgeProcess};
+use roam_stack::front::{Front, FrontOptions};
+use roam_stack::{Stack, StackOptions, Topology, WanOptions};
 
 use crate::bootstrap;
 use crate::util::cmd;
@@ -15,6 +19,10 @@ pub struct DevArgs {
     /// Wipe the databases first (fresh schema and sample data).
     #[arg(long)]
     pub fresh: bool,
+    /// Be a user in this city: also start a local front on --as-port that tells the edge so
+    /// (any city of the map, or tokyo, sydney, sao-paulo; `?as=<city>` switches per request).
+    #[arg(long = "as", value_name = "CITY")]
+    pub as_city: Option<String>,
     /// First PostgreSQL port (one per region, consecutive).
     #[arg(long, default_value_t = 5501)]
     pub pg_port: u16,
@@ -24,6 +32,15 @@ pub struct DevArgs {
     /// The edge's port (wrangler dev).
     #[arg(long, default_value_t = 8787)]
     pub edge_port: u16,
+    /// The --as front's port.
+    #[arg(long, default_value_t = 8080)]
+    pub as_port: u16,
+    /// Put modelled wide-area round trips on the edge→origin and node→node links.
+    #[arg(long)]
+    pub wan: bool,
+    /// `multi-region` (the design) or `single-region` (everything in us-east, the baseline).
+    #[arg(long, default_value = "multi-region")]
+    pub topology: String,
     /// Vehicles seeded per city.
     #[arg(long, default_value_t = 50)]
     pub vehicles_per_city: u32,
@@ -31,52 +48,94 @@ pub struct DevArgs {
 
 /// Brings the stack up, prints where everything runs, waits for Ctrl-C, takes it down.
 pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
+    let started = Instant::now();
     bootstrap::run(root, false)?;
     cmd(Command::new("cargo")
         .args(["build", "-p", "roam-origin"])
         .current_dir(root))?;
-    let regions = roam_shared::RegionMap::builtin().regions.len() as u16;
+    build_edge()?;
+    let topology = Topology::parse(&args.topology)?;
+    let regions = topology.map()?.regions.len() as u16;
     let ports = |first: u16| (0..regions).map(|i| first + i).collect::<Vec<_>>();
+    let data = root.join(".roam").join(topology.name().replace(':', "-"));
     let options = StackOptions {
-        root: root.join(".roam/dev"),
+        root: data.clone(),
         pg_ports: Some(ports(args.pg_port)),
         origin_ports: Some(ports(args.origin_port)),
         seed: Some((args.vehicles_per_city, 5)),
         fresh: args.fresh,
         reap_on_exit: false,
+        topology,
+        wan: args.wan.then(WanOptions::default),
         ..StackOptions::for_tests("dev")
     };
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let stack = Stack::start(options).await.context("starting the stack")?;
-        print_table(&stack);
-        eprintln!("\nroam is up. Ctrl-C stops everything.");
+        let edge = start_edge(EdgeOptions {
+            port: Some(args.edge_port),
+            root: data.join("edge"),
+            remove_root_on_exit: false,
+            ..EdgeOptions::new("dev", stack.origin_urls(), &stack.options.secret)
+        })
+        .await
+        .context("starting the edge")?;
+        let front = match &args.as_city {
+            Some(city) => Some(
+                Front::start(FrontOptions {
+                    listen: SocketAddr::from(([127, 0, 0, 1], args.as_port)),
+                    edge_url: edge.url(),
+                    default_city: city.clone(),
+                })
+                .await?,
+            ),
+            None => None,
+        };
+        print_table(&stack, &edge, front.as_ref(), args.as_city.as_deref());
+        eprintln!(
+            "\nroam is up ({:.1} s). Ctrl-C stops everything.",
+            started.elapsed().as_secs_f64()
+        );
         tokio::signal::ctrl_c().await?;
         eprintln!("\nstopping…");
+        if let Some(front) = front {
+            front.stop().await;
+        }
+        drop(edge);
         drop(stack);
         Ok(())
     })
 }
 
-fn print_table(stack: &Stack) {
-    println!("\npart     region     url                          data / log");
+fn print_table(stack: &Stack, edge: &EdgeProcess, front: Option<&Front>, as_city: Option<&str>) {
+    let row = |part: &str, region: &str, url: &str, files: &str| {
+        println!("{part:<9} {region:<10} {url:<26} {files}");
+    };
+    println!();
+    row("part", "region", "url", "data / log");
     for node in &stack.cluster.nodes {
-        println!(
-            "{:<8} {:<10} {:<28} {} / {}",
+        row(
             "postgres",
-            node.region,
-            format!("127.0.0.1:{}", node.port),
-            node.data_dir.display(),
-            node.log_file.display()
+            &node.region,
+            &format!("127.0.0.1:{}", node.port),
+            &format!("{} / {}", node.data_dir.display(), node.log_file.display()),
         );
     }
     for origin in &stack.origins {
-        println!(
-            "{:<8} {:<10} {:<28} {}",
+        row(
             "origin",
-            origin.options.region,
-            origin.url(),
-            origin.options.log_file.display()
+            &origin.options.region,
+            &origin.url(),
+            &origin.options.log_file.display().to_string(),
         );
+    }
+    row(
+        "edge",
+        "(PoP)",
+        &edge.url(),
+        &edge.options.log_file().display().to_string(),
+    );
+    if let (Some(front), Some(city)) = (front, as_city) {
+        row("as-front", city, &front.url(), "open this one in a browser");
     }
 }

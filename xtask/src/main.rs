@@ -6,6 +6,7 @@
 //! - `bootstrap`: install what is missing (both commands above run it first).
 
 mod bootstrap;
+mod ci_checks;
 mod dev;
 mod openapi;
 mod test;

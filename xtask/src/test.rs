@@ -40,23 +40,41 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<()> {
         });
         result
     };
-    let cargo = |args: &[&str]| -> Result<()> {
-        cmd(Command::new("cargo").args(args).current_dir(root))
-    };
+    let cargo =
+        |args: &[&str]| -> Result<()> { cmd(Command::new("cargo").args(args).current_dir(root)) };
     let result = (|| -> Result<()> {
         step("bootstrap (install what is missing)", &mut || {
             bootstrap::run(root, true)
         })?;
         if !args.no_lint {
-            step("cargo fmt --check", &mut || cargo(&["fmt", "--all", "--check"]))?;
-            step("OpenAPI document up to date", &mut || crate::openapi::run(root, true))?;
+            step("cargo fmt --check", &mut || {
+                cargo(&["fmt", "--all", "--check"])
+            })?;
+            step("OpenAPI document up to date", &mut || {
+                crate::openapi::run(root, true)
+            })?;
             step("clippy (native, all targets)", &mut || {
-                cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
+                cargo(&[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ])
             })?;
             step("clippy (wasm32: edge, shared)", &mut || {
                 cargo(&[
-                    "clippy", "-p", "roam-edge", "-p", "roam-shared",
-                    "--target", "wasm32-unknown-unknown", "--", "-D", "warnings",
+                    "clippy",
+                    "-p",
+                    "roam-edge",
+                    "-p",
+                    "roam-shared",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--",
+                    "-D",
+                    "warnings",
                 ])
             })?;
         }
@@ -65,20 +83,39 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<()> {
                 .arg(root.join("scripts/build-edge.sh"))
                 .current_dir(root))
         })?;
-        step("build roam-origin", &mut || cargo(&["build", "-p", "roam-origin"]))?;
-        step("cargo test (unit, property, integration, end-to-end)", &mut || {
-            let mut test_args = vec!["test", "--workspace"];
-            if !args.cargo_test_args.is_empty() {
-                test_args.push("--");
-                test_args.extend(args.cargo_test_args.iter().map(String::as_str));
-            }
-            cargo(&test_args)
+        step("workflows (actionlint)", &mut || {
+            crate::ci_checks::lint_workflows(root)
         })?;
+        step("deploy/Dockerfile (build, else hadolint)", &mut || {
+            crate::ci_checks::lint_dockerfile(root)
+        })?;
+        step("edge bundle gate (staging, production)", &mut || {
+            crate::ci_checks::bundle_gate(root)
+        })?;
+        step("build roam-origin", &mut || {
+            cargo(&["build", "-p", "roam-origin"])
+        })?;
+        step(
+            "cargo test (unit, property, integration, end-to-end)",
+            &mut || {
+                let mut test_args = vec!["test", "--workspace"];
+                if !args.cargo_test_args.is_empty() {
+                    test_args.push("--");
+                    test_args.extend(args.cargo_test_args.iter().map(String::as_str));
+                }
+                cargo(&test_args)
+            },
+        )?;
         Ok(())
     })();
     eprintln!("\nsummary of cargo xtask test:");
     for s in &steps {
-        eprintln!("  {:<5} {:>7.1}s  {}", if s.ok { "ok" } else { "FAIL" }, s.seconds, s.name);
+        eprintln!(
+            "  {:<5} {:>7.1}s  {}",
+            if s.ok { "ok" } else { "FAIL" },
+            s.seconds,
+            s.name
+        );
     }
     match result {
         Ok(()) => Ok(()),
