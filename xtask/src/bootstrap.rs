@@ -27,6 +27,8 @@ pub fn run(root: &Path, with_browser: bool) -> Result<()> {
     if with_browser {
         chromium()?;
     }
+    // The independent API tester of tests/tests/schemathesis.rs.
+    crate::ci_checks::pytools::python_tool(root, "schemathesis", &["schemathesis==4.32.5"])?;
     Ok(())
 }
 

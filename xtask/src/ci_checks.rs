@@ -5,7 +5,7 @@
 //! The linters come from PyPI, installed once into a venv under `target/tools/py` (see
 //! [`pytools`]); later runs find them there and start in milliseconds.
 
-mod pytools;
+pub mod pytools;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,105 @@
+//! schemathesis — a property-based API tester we did not write — against the whole stack
+//! through the edge, as a signed-in user in Rome, from the committed OpenAPI document.
+//!
+//! It generates requests from the document (valid and invalid ones) and checks that no
+//! response is a 5xx and that every status code, content type, header and body conforms to
+//! what the document says. The tester is installed by `cargo xtask bootstrap` into
+//! `target/tools/py`; `SCHEMATHESIS_BIN` points elsewhere.
+
+mod edge_support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use edge_support::{email, start_edge_for, start_stack, User, ROME};
+use serde_json::json;
+
+/// Examples per operation: bounded so the run stays within a minute or two on 2 cores.
+const MAX_EXAMPLES: &str = "12";
+
+fn schemathesis() -> PathBuf {
+    std::env::var_os("SCHEMATHESIS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            roam_stack::edge::workspace_root().join("target/tools/py/bin/schemathesis")
+        })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schemathesis_finds_nothing_wrong() {
+    let binary = schemathesis();
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo xtask bootstrap`",
+        binary.display()
+    );
+    let stack = start_stack("schemathesis").await;
+    let edge = start_edge_for("schemathesis", stack.origin_urls(), &stack.options.secret).await;
+
+    let mut user = User::new(&edge.url(), ROME);
+    let address = email("schemathesis");
+    let credentials =
+        json!({"email": address, "name": "Schema Thesis", "password": "correct horse"});
+    user.post("/api/v1/users", &credentials).await.expect(201);
+    let session = user
+        .post(
+            "/api/v1/sessions",
+            &json!({"email": address, "password": "correct horse"}),
+        )
+        .await
+        .expect(200);
+    user.token = session.body["token"].as_str().map(String::from);
+    let token = user.token.clone().expect("a session token");
+
+    let document = roam_stack::edge::workspace_root().join("edge/openapi.json");
+    let report = std::env::temp_dir().join(format!("roam-schemathesis-{}.xml", std::process::id()));
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(&binary)
+            .arg("run")
+            .arg(&document)
+            .args(["--url", &edge.url()])
+            .args(["--header", &format!("MF-CF-Blob: {}", ROME.blob)])
+            .args(["--header", &format!("Authorization: Bearer {token}")])
+            .args(["--max-examples", MAX_EXAMPLES])
+            .args([
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,\
+                 response_headers_conformance,response_schema_conformance",
+            ])
+            .args(["--phases", "examples,coverage,fuzzing"])
+            .args(["--workers", "2", "--request-timeout", "20"])
+            .args(["--seed", "20261125", "--no-color"])
+            .arg("--report")
+            .arg("junit")
+            .arg("--report-junit-path")
+            .arg(&report)
+            .env("NO_COLOR", "1")
+            .output()
+            .map(|out| (out, edge))
+    })
+    .await
+    .expect("the schemathesis task")
+    .expect("schemathesis starts");
+    let (output, _edge) = output;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The summary (operations and generated cases) goes into the test log either way.
+    let summary: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains("operations")
+                || l.contains("test cases")
+                || l.contains("passed")
+                || l.contains("failed")
+        })
+        .collect();
+    eprintln!("schemathesis summary:\n{}", summary.join("\n"));
+    assert!(
+        output.status.success(),
+        "schemathesis found problems:\n{text}"
+    );
+    drop(stack);
+}
