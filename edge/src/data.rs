@@ -61,10 +61,11 @@ pub async fn handle(
     request_id: &str,
     started: f64,
 ) -> Result<Response> {
-    let url = req.url()?;
+    let url = req.inner().url();
+    let (path, query) = crate::route::path_and_query(&url);
     let incoming = Incoming {
         method: req.inner().method(),
-        query: url.query().map(str::to_string),
+        query: query.map(str::to_string),
         headers: req
             .headers()
             .entries()
@@ -88,7 +89,7 @@ pub async fn handle(
         None
     };
 
-    let home = home_region(&config, url.path(), &incoming)?;
+    let home = home_region(&config, path, &incoming)?;
     let tags = incoming.geo.tags(&config.map);
     if data_route.is_cacheable() {
         if let Some((key, path_and_query)) = cache::key_for(&data_route, incoming.query.as_deref())
@@ -113,8 +114,8 @@ pub async fn handle(
     }
 
     let path_and_query = match &incoming.query {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
     };
     let out = Outbound::new(
         &incoming.method,

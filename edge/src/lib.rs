@@ -65,7 +65,8 @@ async fn handle(
     request_id: &str,
     started: f64,
 ) -> Result<Response> {
-    let route = route::resolve(&req.inner().method(), &req.path())?;
+    let url = req.inner().url();
+    let route = route::resolve(&req.inner().method(), route::path_and_query(&url).0)?;
     let config = Config::load(env)?;
     match route {
         Route::Ping => ping::pong(&Geo::from_request(&req), &config),

@@ -90,6 +90,19 @@ impl DataRoute {
     }
 }
 
+/// The path and the query (without `?`) of an absolute URL as workerd hands it over (already
+/// normalised: percent-encoded, dot segments resolved). Splitting the string ourselves keeps
+/// the `url` crate, and the IDNA tables it pulls in, out of the bundle.
+pub fn path_and_query(url: &str) -> (&str, Option<&str>) {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let target = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    let target = target.split('#').next().unwrap_or(target);
+    match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    }
+}
+
 /// Resolves a method and a path (no query) to a route.
 pub fn resolve(method: &str, path: &str) -> Result<Route> {
     let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
@@ -201,6 +214,21 @@ mod tests {
             Some("paris")
         );
         assert!(data("POST", "/api/v1/cities/paris/rides/abc/end").is_write());
+    }
+
+    #[test]
+    fn urls_split_into_path_and_query() {
+        assert_eq!(
+            path_and_query("http://127.0.0.1:8787/ping"),
+            ("/ping", None)
+        );
+        assert_eq!(
+            path_and_query("https://roam.example/api/v1/cities/rome/vehicles?status=available#x"),
+            ("/api/v1/cities/rome/vehicles", Some("status=available"))
+        );
+        assert_eq!(path_and_query("https://roam.example"), ("/", None));
+        assert_eq!(path_and_query("https://roam.example?x=1"), ("/", None));
+        assert_eq!(path_and_query("http://h/a?"), ("/a", Some("")));
     }
 
     #[test]
