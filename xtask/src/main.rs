@@ -5,6 +5,7 @@
 //! - `test`: every check CI runs (format, lints, unit, property and end-to-end tests).
 //! - `bootstrap`: install what is missing (both commands above run it first).
 
+mod bench;
 mod bootstrap;
 mod ci_checks;
 mod dev;
@@ -30,6 +31,9 @@ enum Commands {
     Dev(dev::DevArgs),
     /// Run every test and check.
     Test(test::TestArgs),
+    /// Single-region vs multi-region as users in Rome, Los Angeles and New York, with
+    /// modelled distance; writes BENCHMARKS.md and benchmarks.svg.
+    Bench(bench::BenchArgs),
     /// Write the OpenAPI document (edge/openapi.json) from the code.
     Openapi {
         /// Fail if the committed document is out of date instead of writing it.
@@ -44,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         Commands::Bootstrap => bootstrap::run(&root, true),
         Commands::Dev(args) => dev::run(&root, &args),
         Commands::Test(args) => test::run(&root, &args),
+        Commands::Bench(args) => bench::run(&root, &args),
         Commands::Openapi { check } => openapi::run(&root, check),
     }
 }

@@ -1,0 +1,205 @@
+//! MovR's journey through the edge, as a user in one city: every step timed at the client.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use reqwest::header::{HeaderMap, HeaderValue};
+use roam_stack::front::{cf_blob, Place, CF_BLOB};
+use serde_json::{json, Value};
+
+/// The steps, in journey order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Step {
+    SignUp,
+    LogIn,
+    ListVehicles,
+    ListVehiclesAgain,
+    AddVehicle,
+    StartRide,
+    EndRide,
+    ListRides,
+}
+
+impl Step {
+    pub const ALL: [Step; 8] = [
+        Step::SignUp,
+        Step::LogIn,
+        Step::ListVehicles,
+        Step::ListVehiclesAgain,
+        Step::AddVehicle,
+        Step::StartRide,
+        Step::EndRide,
+        Step::ListRides,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::SignUp => "sign up",
+            Step::LogIn => "log in",
+            Step::ListVehicles => "list vehicles",
+            Step::ListVehiclesAgain => "list vehicles again",
+            Step::AddVehicle => "add vehicle",
+            Step::StartRide => "start ride",
+            Step::EndRide => "end ride",
+            Step::ListRides => "list rides",
+        }
+    }
+}
+
+/// One timed step.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub step: Step,
+    pub took: Duration,
+    /// The edge's `x-roam-cache` (hit, miss, stale, bypass).
+    pub cache: String,
+    /// The email signed up with (its claim region matters to sign-up and log-in).
+    pub email: String,
+    /// The edge's `server-timing` `origin` duration: time spent waiting on origins.
+    pub origin_ms: Option<f64>,
+}
+
+/// A client that is a user at `place`, talking to `edge` (base URL).
+pub struct User {
+    client: reqwest::Client,
+    edge: String,
+    place: Place,
+}
+
+impl User {
+    pub fn new(edge: String, place: Place) -> Result<Self> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CF_BLOB, HeaderValue::from_str(&cf_blob(&place, ""))?);
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(4)
+            .build()?;
+        Ok(Self {
+            client,
+            edge,
+            place,
+        })
+    }
+
+    /// One journey; `tag` makes the email unique.
+    pub async fn journey(&self, tag: &str) -> Result<Vec<Sample>> {
+        let city = self.place.slug.clone();
+        let email = format!("bench-{tag}@example.com");
+        let password = "correct horse battery staple";
+        let mut samples = Vec::new();
+        let mut timed = |step: Step, (took, cache, origin_ms): Timing| {
+            let email = email.clone();
+            samples.push(Sample {
+                step,
+                took,
+                cache,
+                email,
+                origin_ms,
+            });
+        };
+
+        let sign_up =
+            json!({"email": email, "name": "Bench User", "password": password, "city": city});
+        let (timing, _) = self
+            .send(self.post("/api/v1/users", None, &sign_up))
+            .await?;
+        timed(Step::SignUp, timing);
+
+        let log_in = json!({"email": email, "password": password});
+        let (timing, session) = self
+            .send(self.post("/api/v1/sessions", None, &log_in))
+            .await?;
+        timed(Step::LogIn, timing);
+        let token = text(&session, "token")?;
+
+        let list = format!("/api/v1/cities/{city}/vehicles?status=available");
+        for step in [Step::ListVehicles, Step::ListVehiclesAgain] {
+            let (timing, _) = self.send(self.client.get(self.url(&list))).await?;
+            timed(step, timing);
+        }
+
+        let vehicle = json!({"type": "scooter", "last_location": "Bench Square 1", "color": "red"});
+        let path = format!("/api/v1/cities/{city}/vehicles");
+        let (timing, vehicle) = self.send(self.post(&path, Some(&token), &vehicle)).await?;
+        timed(Step::AddVehicle, timing);
+
+        let ride = json!({"vehicle_id": text(&vehicle, "id")?});
+        let path = format!("/api/v1/cities/{city}/rides");
+        let (timing, ride) = self.send(self.post(&path, Some(&token), &ride)).await?;
+        timed(Step::StartRide, timing);
+
+        let end = json!({"location": "Bench Square 2"});
+        let path = format!("/api/v1/cities/{city}/rides/{}/end", text(&ride, "id")?);
+        let (timing, _) = self.send(self.post(&path, Some(&token), &end)).await?;
+        timed(Step::EndRide, timing);
+
+        let rides = self
+            .client
+            .get(self.url("/api/v1/me/rides"))
+            .bearer_auth(&token);
+        let (timing, _) = self.send(rides).await?;
+        timed(Step::ListRides, timing);
+        Ok(samples)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.edge)
+    }
+
+    fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::RequestBuilder {
+        let request = self.client.post(self.url(path)).json(body);
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// Sends, reads the whole body, and times both; fails on anything but 2xx.
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<(Timing, Value)> {
+        let request = request.build()?;
+        let what = format!("{} {}", request.method(), request.url().path());
+        let started = Instant::now();
+        let response = self.client.execute(request).await.context(what.clone())?;
+        let status = response.status();
+        let cache = response
+            .headers()
+            .get("x-roam-cache")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_string();
+        let origin_ms = response
+            .headers()
+            .get("server-timing")
+            .and_then(|v| v.to_str().ok())
+            .and_then(origin_duration);
+        let body = response.bytes().await.context(what.clone())?;
+        let took = started.elapsed();
+        if !status.is_success() {
+            bail!("{what}: {status}: {}", String::from_utf8_lossy(&body));
+        }
+        let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Ok(((took, cache, origin_ms), value))
+    }
+}
+
+/// How long a step took, the edge's cache verdict, and its origin time.
+type Timing = (Duration, String, Option<f64>);
+
+/// `origin;dur=12.3` out of a `server-timing` value.
+fn origin_duration(header: &str) -> Option<f64> {
+    header.split(',').find_map(|metric| {
+        let mut parts = metric.split(';').map(str::trim);
+        (parts.next()? == "origin")
+            .then(|| parts.find_map(|p| p.strip_prefix("dur=")?.parse().ok()))
+            .flatten()
+    })
+}
+
+fn text(value: &Value, field: &str) -> Result<String> {
+    value
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .with_context(|| format!("response has no `{field}`: {value}"))
+}

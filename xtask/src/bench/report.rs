@@ -1,0 +1,291 @@
+//! The journey's numbers as a table per user city (markdown) and a bar chart of the per-step
+//! ratios (SVG), plus the shape check `--short` runs.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use super::journey::Step;
+
+/// Percentiles of one step's samples.
+#[derive(Debug, Clone, Copy)]
+pub struct Summary {
+    pub p50: Duration,
+    pub p95: Duration,
+}
+
+impl Summary {
+    /// Nearest-rank percentiles; `None` without samples.
+    pub fn of(samples: &[Duration]) -> Option<Summary> {
+        let mut sorted = samples.to_vec();
+        sorted.sort();
+        let rank = |p: f64| {
+            let i = (p * sorted.len() as f64).ceil() as usize;
+            sorted[i.clamp(1, sorted.len()) - 1]
+        };
+        (!sorted.is_empty()).then(|| Summary {
+            p50: rank(0.50),
+            p95: rank(0.95),
+        })
+    }
+}
+
+/// One step for one user city, both topologies side by side.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub step: Step,
+    pub single: Summary,
+    pub multi: Summary,
+    /// Light in fibre, there and back, along the path the step took (median over samples).
+    pub floor_single: Duration,
+    pub floor_multi: Duration,
+    /// The edge's cache verdicts in the multi-region run (e.g. `hit ×20`).
+    pub served_multi: String,
+    /// The edge's time waiting on origins in the multi-region run (p50), when it said.
+    pub origin_multi: Option<Duration>,
+}
+
+impl Row {
+    /// How many times faster multi-region is at p50.
+    pub fn ratio(&self) -> f64 {
+        ms(self.single.p50) / ms(self.multi.p50).max(0.001)
+    }
+}
+
+/// Everything measured for users in one city.
+#[derive(Debug, Clone)]
+pub struct CityTable {
+    pub city: String,
+    pub colo: String,
+    pub user_to_pop: Duration,
+    pub rows: Vec<Row>,
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn fmt_ms(d: Duration) -> String {
+    format!("{:.1}", ms(d))
+}
+
+/// The column headers of a journey table (the `--short` check relies on them).
+pub const HEADER: [&str; 9] = [
+    "step",
+    "single p50 ms",
+    "single p95 ms",
+    "multi p50 ms",
+    "multi p95 ms",
+    "ratio (p50)",
+    "fibre floor single ms",
+    "fibre floor multi ms",
+    "multi served",
+];
+
+/// A markdown table per city.
+pub fn journey_markdown(tables: &[CityTable]) -> String {
+    let mut out = String::new();
+    for table in tables {
+        let _ = writeln!(
+            out,
+            "### A user in {} (PoP {}, user → PoP {} ms)\n",
+            table.city,
+            table.colo,
+            fmt_ms(table.user_to_pop)
+        );
+        let _ = writeln!(out, "| {} |", HEADER.join(" | "));
+        let _ = writeln!(out, "|{}", "---|".repeat(HEADER.len()));
+        for row in &table.rows {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {:.1}× | {} | {} | {} |",
+                row.step.label(),
+                fmt_ms(row.single.p50),
+                fmt_ms(row.single.p95),
+                fmt_ms(row.multi.p50),
+                fmt_ms(row.multi.p95),
+                row.ratio(),
+                fmt_ms(row.floor_single),
+                fmt_ms(row.floor_multi),
+                row.served_multi,
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Checks that `markdown` holds `cities` journey tables, each with a row per step whose
+/// numeric cells parse: the `--short` assertion (shape only, never timing).
+pub fn check_tables(markdown: &str, cities: usize) -> Result<()> {
+    let header = format!("| {} |", HEADER.join(" | "));
+    let found = markdown.matches(&header).count();
+    if found != cities {
+        bail!("expected {cities} journey tables, found {found}");
+    }
+    for block in markdown.split(&header).skip(1) {
+        let rows: Vec<&str> = block
+            .lines()
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        if rows.len() != Step::ALL.len() {
+            bail!(
+                "a table has {} rows, expected {}",
+                rows.len(),
+                Step::ALL.len()
+            );
+        }
+        for row in rows {
+            let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+            if cells.len() != HEADER.len() {
+                bail!("row {row:?} has {} cells", cells.len());
+            }
+            for cell in &cells[1..8] {
+                let number = cell.trim_end_matches('×');
+                if !number
+                    .parse::<f64>()
+                    .is_ok_and(|x| x.is_finite() && x >= 0.0)
+                {
+                    bail!("row {row:?}: {cell:?} is not a number");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+const COLORS: [&str; 4] = ["#d1495b", "#00798c", "#edae49", "#30638e"];
+
+/// Grouped bars: a group per step, a bar per city, height = ratio on a log scale.
+pub fn ratio_svg(tables: &[CityTable]) -> String {
+    let (width, height) = (960.0, 440.0);
+    let (left, right, top, bottom) = (60.0, 20.0, 50.0, 80.0);
+    let plot_h = height - top - bottom;
+    let (lo, hi) = (0.25f64.log10(), 200f64.log10());
+    let y = |ratio: f64| top + plot_h * (1.0 - (ratio.clamp(0.25, 200.0).log10() - lo) / (hi - lo));
+    let group_w = (width - left - right) / Step::ALL.len() as f64;
+    let bar_w = (group_w * 0.8) / tables.len().max(1) as f64;
+
+    let mut svg = String::new();
+    let _ = writeln!(
+        svg,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        svg,
+        r#"<text x="{left}" y="20" font-size="15" font-weight="bold">How many times faster multi-region is than single-region (p50, log scale)</text>"#
+    );
+    for tick in [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0] {
+        let ty = y(tick);
+        let stroke = if tick == 1.0 { "#333" } else { "#ddd" };
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{left}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="{stroke}"/><text x="{:.1}" y="{:.1}" text-anchor="end">{tick}×</text>"#,
+            width - right,
+            left - 6.0,
+            ty + 4.0
+        );
+    }
+    for (s, step) in Step::ALL.iter().enumerate() {
+        let gx = left + group_w * s as f64 + group_w * 0.1;
+        for (c, table) in tables.iter().enumerate() {
+            let Some(row) = table.rows.iter().find(|r| r.step == *step) else {
+                continue;
+            };
+            let ratio = row.ratio();
+            let (x, base, top_y) = (gx + bar_w * c as f64, y(1.0), y(ratio));
+            let (ry, rh) = (top_y.min(base), (top_y - base).abs().max(1.0));
+            let _ = writeln!(
+                svg,
+                r#"<rect x="{x:.1}" y="{ry:.1}" width="{:.1}" height="{rh:.1}" fill="{}"><title>{}, {}: {ratio:.1}×</title></rect>"#,
+                bar_w - 2.0,
+                COLORS[c % COLORS.len()],
+                table.city,
+                step.label()
+            );
+            let label_y = if ratio >= 1.0 {
+                ry - 3.0
+            } else {
+                ry + rh + 11.0
+            };
+            let _ = writeln!(
+                svg,
+                r#"<text x="{:.1}" y="{label_y:.1}" text-anchor="middle" font-size="9">{ratio:.0}</text>"#,
+                x + (bar_w - 2.0) / 2.0
+            );
+        }
+        let _ = writeln!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            left + group_w * (s as f64 + 0.5),
+            height - bottom + 18.0,
+            step.label()
+        );
+    }
+    for (c, table) in tables.iter().enumerate() {
+        let lx = left + 160.0 * c as f64;
+        let ly = height - 22.0;
+        let _ = writeln!(
+            svg,
+            r#"<rect x="{lx}" y="{:.1}" width="12" height="12" fill="{}"/><text x="{:.1}" y="{ly}">user in {}</text>"#,
+            ly - 10.0,
+            COLORS[c % COLORS.len()],
+            lx + 16.0,
+            table.city
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> CityTable {
+        let s = |ms: u64| Summary::of(&[Duration::from_millis(ms)]).expect("one sample");
+        CityTable {
+            city: "rome".into(),
+            colo: "FCO".into(),
+            user_to_pop: Duration::from_millis(1),
+            rows: Step::ALL
+                .iter()
+                .map(|&step| Row {
+                    step,
+                    single: s(120),
+                    multi: s(20),
+                    floor_single: Duration::from_millis(74),
+                    floor_multi: Duration::from_millis(12),
+                    served_multi: "miss ×1".into(),
+                    origin_multi: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let samples: Vec<Duration> = (1..=20).map(Duration::from_millis).collect();
+        let s = Summary::of(&samples).expect("samples");
+        assert_eq!(
+            (s.p50, s.p95),
+            (Duration::from_millis(10), Duration::from_millis(19))
+        );
+        assert!(Summary::of(&[]).is_none());
+    }
+
+    #[test]
+    fn rendered_tables_pass_the_shape_check() {
+        let tables = vec![table(), table()];
+        let markdown = journey_markdown(&tables);
+        check_tables(&markdown, 2).expect("well-formed");
+        assert!(check_tables(&markdown, 3).is_err());
+        assert!(check_tables(&markdown.replace("120.0", "n/a"), 2).is_err());
+        let svg = ratio_svg(&tables);
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert_eq!(svg.matches("<rect x=").count(), 2 * Step::ALL.len() + 2);
+    }
+}
