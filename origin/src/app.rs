@@ -12,7 +12,7 @@ use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use uuid::Uuid;
 
 use crate::config::Config;
@@ -53,7 +53,8 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(move |r: &Request| telemetry::make_span(&region, r)),
+                .make_span_with(move |r: &Request| telemetry::make_span(&region, r))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(middleware::from_fn(request_id))
         .with_state(state)
@@ -120,13 +121,14 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("ROAM_LISTEN {}: cannot listen: {e}", config.listen))?;
         let port = listener.local_addr()?.port();
+        let metrics = telemetry::metrics_handle();
         // Series that exist from the start, so a scrape shows 0 rather than nothing.
         metrics::counter!("roam_db_transaction_retries_total").increment(0);
         metrics::counter!("roam_db_transaction_retries_exhausted_total").increment(0);
         let state = AppState {
             db: pool.clone(),
             config: Arc::new(config),
-            metrics: telemetry::metrics_handle(),
+            metrics,
         };
         Ok(Self {
             listener,
