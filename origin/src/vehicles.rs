@@ -93,15 +93,31 @@ async fn list(
                 .ok_or_else(|| Error::invalid("status", "must be `available` or `unavailable`"))?,
         ),
     };
-    let rows: Vec<VehicleRow> = sqlx::query_as(&format!(
-        "SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE city = $1 AND ($2::text IS NULL OR status = $2) \
-         ORDER BY date_added DESC, id LIMIT $3"
-    ))
-    .bind(&city)
-    .bind(status.map(VehicleStatus::as_str))
-    .bind(VEHICLE_LIST_LIMIT)
-    .fetch_all(&state.db)
-    .await?;
+    // Two statements rather than `$2 IS NULL OR status = $2`, so each has a plan that walks
+    // its index in order.
+    let rows: Vec<VehicleRow> = match status {
+        None => {
+            sqlx::query_as(&format!(
+                "SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE city = $1 \
+                 ORDER BY date_added DESC, id LIMIT $2"
+            ))
+            .bind(&city)
+            .bind(VEHICLE_LIST_LIMIT)
+            .fetch_all(&state.db)
+            .await?
+        }
+        Some(status) => {
+            sqlx::query_as(&format!(
+                "SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE city = $1 AND status = $2 \
+                 ORDER BY date_added DESC, id LIMIT $3"
+            ))
+            .bind(&city)
+            .bind(status.as_str())
+            .bind(VEHICLE_LIST_LIMIT)
+            .fetch_all(&state.db)
+            .await?
+        }
+    };
     let vehicles = rows
         .into_iter()
         .map(api::Vehicle::try_from)
