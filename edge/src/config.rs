@@ -5,7 +5,8 @@
 //! | `ORIGINS` | JSON object, region → origin base URL; every region of the map needs one | — |
 //! | `ROAM_SECRET` | the secret shared with the origins (a Worker secret; `.dev.vars` locally) | `DEV_SECRET` in development only |
 //! | `ROAM_ENV` | `development`, `staging` or `production` | `production` |
-//! | `ORIGIN_TIMEOUT_MS` | timeout of one origin call, including its body | 3000 |
+//! | `ORIGIN_TIMEOUT_MS` | timeout of one origin call for a read, including its body | 3000 |
+//! | `ORIGIN_WRITE_TIMEOUT_MS` | the same for a write | 10000 |
 //! | `REGION_MAP` | a region map (JSON) replacing the compiled-in one | built in |
 //!
 //! Parsed once per isolate (vars cannot change under a running isolate) and validated, with
@@ -26,6 +27,13 @@ use crate::failover::BreakerPolicy;
 /// short enough that failing over still feels like one slow request rather than a dead site.
 pub const DEFAULT_ORIGIN_TIMEOUT_MS: u32 = 3_000;
 
+/// Default timeout of one origin call for a write: the origin's own request timeout (10 s).
+/// A write may legitimately take longer than a read (sign-up hashes a password with Argon2,
+/// transactions retry on serialization failures), and a write given up on too early is then
+/// sent to another origin while the first may still be applying it: the idempotency key keeps
+/// that to one effect, but the second attempt would only find the key busy.
+pub const DEFAULT_WRITE_TIMEOUT_MS: u32 = 10_000;
+
 /// The edge's validated configuration.
 #[derive(Debug)]
 pub struct Config {
@@ -35,8 +43,10 @@ pub struct Config {
     pub secret: SharedSecret,
     /// The region map.
     pub map: RegionMap,
-    /// Timeout of one origin call, ms.
+    /// Timeout of one origin call for a read, ms.
     pub origin_timeout_ms: u32,
+    /// Timeout of one origin call for a write, ms.
+    pub write_timeout_ms: u32,
     /// Circuit breaker thresholds.
     pub breaker: BreakerPolicy,
     /// `development`, `staging` or `production`.
@@ -105,20 +115,23 @@ impl Config {
                 ))
             })?;
         let origins = validate_origins(&map, origins).map_err(bad)?;
-        let origin_timeout_ms = match get("ORIGIN_TIMEOUT_MS") {
-            None => DEFAULT_ORIGIN_TIMEOUT_MS,
+        let timeout = |name: &str, default: u32| match get(name) {
+            None => Ok(default),
             Some(ms) => ms
                 .trim()
                 .parse()
                 .ok()
                 .filter(|ms| (50..=60_000).contains(ms))
-                .ok_or_else(|| bad(format!("ORIGIN_TIMEOUT_MS must be 50 to 60000, not `{ms}`")))?,
+                .ok_or_else(|| bad(format!("{name} must be 50 to 60000, not `{ms}`"))),
         };
+        let origin_timeout_ms = timeout("ORIGIN_TIMEOUT_MS", DEFAULT_ORIGIN_TIMEOUT_MS)?;
+        let write_timeout_ms = timeout("ORIGIN_WRITE_TIMEOUT_MS", DEFAULT_WRITE_TIMEOUT_MS)?;
         Ok(Config {
             origins,
             secret,
             map,
             origin_timeout_ms,
+            write_timeout_ms,
             breaker: BreakerPolicy::default(),
             environment,
         })

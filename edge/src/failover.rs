@@ -213,7 +213,12 @@ pub async fn send(config: &Config, home: &Region, out: &Outbound) -> Result<Serv
             continue;
         }
         let started_at = now_ms();
-        let result = forward::call(base, out, &config.secret, config.origin_timeout_ms).await;
+        let timeout_ms = if matches!(out.method.as_str(), "GET" | "HEAD") {
+            config.origin_timeout_ms
+        } else {
+            config.write_timeout_ms
+        };
+        let result = forward::call(base, out, &config.secret, timeout_ms).await;
         let ended = now_ms();
         origin_ms += ended - started_at;
         match result {

@@ -209,3 +209,72 @@ async fn with_every_origin_down_a_read_is_a_503_with_retry_after() {
     assert_eq!(body["region"], "eu-west");
     assert_eq!(body["status"], "error");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_origin_times_out_into_a_504_and_a_timeout_ping() {
+    // A black hole: accepts connections, never answers.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let port = hole.local_addr().expect("an address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in hole.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let mut options = EdgeOptions::without_origins("timeouts").expect("edge options");
+    options
+        .origins
+        .insert("eu-west".into(), format!("http://127.0.0.1:{port}"));
+    options
+        .vars
+        .push(("ORIGIN_TIMEOUT_MS".into(), "300".into()));
+    let mut edge = start_edge(options).await.expect("an edge");
+    let client = reqwest::Client::new();
+    let get = |path: &str| {
+        client
+            .get(format!("{}{path}", edge.url()))
+            .header("accept-encoding", "identity")
+            .header("mf-cf-blob", ROME)
+            .send()
+    };
+    let started = std::time::Instant::now();
+    let read = get("/api/v1/cities/rome/vehicles")
+        .await
+        .expect("an answer");
+    assert_eq!(read.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let problem: Value = read.json().await.expect("problem+json");
+    assert_eq!(problem["status"], 504);
+    let ping: Value = get("/ping/eu-west")
+        .await
+        .expect("an answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ping["status"], "timeout");
+    assert!(ping["origin_ms"].as_f64().unwrap_or(0.0) >= 250.0, "{ping}");
+    edge.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn static_assets_are_served_and_never_shadow_the_api() {
+    let edge = edge().await;
+    let client = reqwest::Client::new();
+    let page = client
+        .get(format!("{}/", edge.url()))
+        .header("accept-encoding", "identity")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(header(page.headers(), "content-type").starts_with("text/html"));
+    let (status, _, body) = get("/api/v1/regions", Some(ROME)).await;
+    assert_eq!(
+        (status, body["nearest"].clone()),
+        (StatusCode::OK, json!("eu-west"))
+    );
+}
