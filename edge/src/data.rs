@@ -11,7 +11,7 @@ use roam_shared::routing::{route, RouteError};
 use roam_shared::{bookmark, token, Region};
 use worker::{Context, Request, Response};
 
-use crate::cache::{self, Entry, Verdict};
+use crate::cache;
 use crate::cf::Geo;
 use crate::config::Config;
 use crate::error::{EdgeError, Result};
@@ -109,7 +109,24 @@ pub async fn handle(
                 request_id,
                 None,
             );
-            return cached_read(config.clone(), home, key, out, &incoming, ctx).await;
+            let presented: Vec<&str> =
+                [incoming.header(BOOKMARK), incoming.cookie(BOOKMARK_COOKIE)]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+            let written_at =
+                bookmark::newest(&config.secret, &presented, now_ms() as i64).map(|ms| ms as f64);
+            let answer =
+                cache::read_through(config.clone(), home, key, out, written_at, ctx).await?;
+            let mut response = respond::reply(&answer.reply)?;
+            decorate(
+                &mut response,
+                &answer.served_by,
+                answer.label,
+                &incoming,
+                answer.origin_ms,
+            )?;
+            return Ok(response);
         }
     }
 
@@ -193,91 +210,6 @@ async fn read_json_body(req: &mut Request, incoming: &Incoming) -> Result<Vec<u8
         }
     }
     Ok(body)
-}
-
-/// A cacheable read: judge the entry, then serve it, refresh it, or ask the origin.
-async fn cached_read(
-    config: Rc<Config>,
-    home: &Region,
-    key: String,
-    out: Outbound,
-    incoming: &Incoming,
-    ctx: &Context,
-) -> Result<Response> {
-    let now = now_ms();
-    let candidates: Vec<&str> = [incoming.header(BOOKMARK), incoming.cookie(BOOKMARK_COOKIE)]
-        .into_iter()
-        .flatten()
-        .collect();
-    let written_at = bookmark::newest(&config.secret, &candidates, now as i64).map(|ms| ms as f64);
-    let entry = cache::lookup(&key).await;
-    let verdict = entry
-        .as_ref()
-        .map(|e| cache::judge(e.fetched_at, &e.windows, now, written_at));
-
-    if let (Some(entry), Some(Verdict::Fresh | Verdict::StaleWhileRevalidate)) = (&entry, verdict) {
-        let label = if verdict == Some(Verdict::Fresh) {
-            "hit"
-        } else {
-            "stale"
-        };
-        if label == "stale" && cache::begin_refresh(&key) {
-            ctx.wait_until(refresh(config.clone(), home.name.clone(), key.clone(), out));
-        }
-        let mut response = respond::reply(&entry.reply)?;
-        decorate(&mut response, &entry.served_by, label, incoming, 0.0)?;
-        return Ok(response);
-    }
-
-    let fallback = entry.filter(|_| verdict == Some(Verdict::StaleIfError));
-    let label = if verdict == Some(Verdict::OlderThanBookmark) {
-        "bypass"
-    } else {
-        "miss"
-    };
-    let result = failover::send(&config, home, &out).await;
-    // The origin failed (unreachable, timed out, or could not reach its data): an entry within
-    // stale-if-error is better than an error.
-    let origin_failed = result.as_ref().map_or(true, |s| s.reply.status >= 500);
-    if let (true, Some(entry)) = (origin_failed, fallback) {
-        if let Err(e) = &result {
-            worker::console_warn!("serving stale {key}: {e}");
-        }
-        let mut response = respond::reply(&entry.reply)?;
-        decorate(&mut response, &entry.served_by, "stale", incoming, 0.0)?;
-        return Ok(response);
-    }
-    let served = result?;
-    if let Some(fresh) = Entry::from_reply(&served.reply, served.started_at, &served.region) {
-        cache::store(&key, &fresh).await;
-    }
-    let mut response = respond::reply(&served.reply)?;
-    decorate(
-        &mut response,
-        &served.region,
-        label,
-        incoming,
-        served.origin_ms,
-    )?;
-    Ok(response)
-}
-
-/// Refreshes an entry in the background (`ctx.wait_until`), keeping it when the origin fails.
-async fn refresh(config: Rc<Config>, home: String, key: String, out: Outbound) {
-    if let Some(region) = config.map.region(&home) {
-        match failover::send(&config, region, &out).await {
-            Ok(served) => match Entry::from_reply(&served.reply, served.started_at, &served.region)
-            {
-                Some(entry) => cache::store(&key, &entry).await,
-                None => worker::console_warn!(
-                    "refresh of {key}: origin answered {}",
-                    served.reply.status
-                ),
-            },
-            Err(e) => worker::console_warn!("refresh of {key} failed: {e}"),
-        }
-    }
-    cache::end_refresh(&key);
 }
 
 /// After a successful write: purge what it made stale (this PoP) and hand out a bookmark.

@@ -1,0 +1,86 @@
+//! Cache keys: URLs the edge builds from the route with only known query parameters, so
+//! `?status=available&utm=x` and `?status=available` share an entry and junk cannot fill the
+//! cache; and the keys a write makes stale.
+
+use roam_shared::api::VehicleStatus;
+
+use crate::route::DataRoute;
+
+/// Origin of every cache key; never fetched, only a namespace.
+const KEY_BASE: &str = "https://edge-cache.roam.internal/v1";
+
+/// The cache key and the path+query to forward for a cacheable route, or `None` when the
+/// request must not use the cache (an unknown `status` value: the origin rejects it).
+pub fn key_for(route: &DataRoute, query: Option<&str>) -> Option<(String, String)> {
+    match route {
+        DataRoute::VehicleList { city } => {
+            let mut status = None;
+            for (name, value) in query
+                .unwrap_or("")
+                .split('&')
+                .filter_map(|p| p.split_once('='))
+            {
+                if name == "status" {
+                    status = Some(VehicleStatus::parse(value)?.as_str());
+                }
+            }
+            let query = status.map(|s| format!("?status={s}")).unwrap_or_default();
+            let path = format!("/api/v1/cities/{city}/vehicles{query}");
+            Some((format!("{KEY_BASE}/cities/{city}/vehicles{query}"), path))
+        }
+        DataRoute::Vehicle { city, id } => Some((
+            format!("{KEY_BASE}/cities/{city}/vehicles/{id}"),
+            format!("/api/v1/cities/{city}/vehicles/{id}"),
+        )),
+        _ => None,
+    }
+}
+
+/// The keys a write in `city` (touching `vehicle`, if known) makes stale: every list variant
+/// of the city, and the vehicle.
+pub fn keys_to_purge(city: &str, vehicle: Option<&str>) -> Vec<String> {
+    let mut keys = vec![format!("{KEY_BASE}/cities/{city}/vehicles")];
+    for status in [VehicleStatus::Available, VehicleStatus::Unavailable] {
+        keys.push(format!(
+            "{KEY_BASE}/cities/{city}/vehicles?status={}",
+            status.as_str()
+        ));
+    }
+    if let Some(id) = vehicle.and_then(|v| uuid::Uuid::parse_str(v).ok()) {
+        keys.push(format!(
+            "{KEY_BASE}/cities/{city}/vehicles/{}",
+            id.hyphenated()
+        ));
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_keep_only_known_parameters() {
+        let list = DataRoute::VehicleList {
+            city: "rome".into(),
+        };
+        let (key, path) = key_for(&list, Some("utm=1&status=available&x")).unwrap();
+        assert_eq!(
+            key,
+            format!("{KEY_BASE}/cities/rome/vehicles?status=available")
+        );
+        assert_eq!(path, "/api/v1/cities/rome/vehicles?status=available");
+        assert_eq!(
+            key_for(&list, None).unwrap().1,
+            "/api/v1/cities/rome/vehicles"
+        );
+        assert_eq!(key_for(&list, Some("status=broken")), None);
+        let purge = keys_to_purge("rome", Some("6A0F8C2E-1B1E-4F7B-9D55-0C1D2E3F4A5B"));
+        assert!(purge.contains(&key));
+        assert!(purge.contains(&format!("{KEY_BASE}/cities/rome/vehicles")));
+        assert!(purge.contains(&format!(
+            "{KEY_BASE}/cities/rome/vehicles/6a0f8c2e-1b1e-4f7b-9d55-0c1d2e3f4a5b"
+        )));
+        assert_eq!(keys_to_purge("rome", Some("junk")).len(), 3);
+    }
+}

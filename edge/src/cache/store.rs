@@ -1,0 +1,157 @@
+//! Entries on the Workers Cache API: each stored for its whole servable life (fresh + the
+//! longer stale window) with its fetch time, windows and origin region in metadata headers
+//! that never reach a client; purges reach this PoP only (the Cache API cannot reach others).
+
+use worker::{Cache, Headers, Response};
+
+use super::freshness::Windows;
+use crate::forward::Reply;
+
+/// Metadata headers stored with an entry and removed before it is served.
+const META_FETCHED_AT: &str = "x-edge-cache-fetched-at";
+const META_WINDOWS: &str = "x-edge-cache-windows";
+const META_SERVED_BY: &str = "x-edge-cache-served-by";
+/// The origin's own `cache-control` (the stored one is the Cache API's expiry).
+const META_ORIGIN_CACHE_CONTROL: &str = "x-edge-cache-origin-cache-control";
+
+/// Origin response headers worth keeping in an entry.
+const KEPT_HEADERS: [&str; 4] = ["content-type", "cache-control", "etag", "last-modified"];
+
+/// A cached origin answer.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The answer as the origin gave it (kept headers only).
+    pub reply: Reply,
+    /// When the origin call that produced it began (edge clock, ms).
+    pub fetched_at: f64,
+    /// Its windows.
+    pub windows: Windows,
+    /// The region whose origin produced it.
+    pub served_by: String,
+}
+
+impl Entry {
+    /// An entry from a fresh origin reply, if the reply may be stored.
+    pub fn from_reply(reply: &Reply, fetched_at: f64, served_by: &str) -> Option<Entry> {
+        if reply.status != 200 || reply.header("set-cookie").is_some() {
+            return None;
+        }
+        let windows = Windows::from_cache_control(reply.header("cache-control")?)?;
+        let headers = reply
+            .headers
+            .iter()
+            .filter(|(n, _)| KEPT_HEADERS.contains(&n.as_str()))
+            .cloned()
+            .collect();
+        Some(Entry {
+            reply: Reply {
+                status: reply.status,
+                headers,
+                body: reply.body.clone(),
+            },
+            fetched_at,
+            windows,
+            served_by: served_by.to_string(),
+        })
+    }
+}
+
+/// Looks an entry up; a Cache API failure counts as a miss (and is logged).
+pub async fn lookup(key: &str) -> Option<Entry> {
+    let found = Cache::default().get(key, false).await;
+    let mut response = match found {
+        Ok(Some(response)) => response,
+        Ok(None) => return None,
+        Err(e) => {
+            worker::console_warn!("cache lookup of {key} failed: {e}");
+            return None;
+        }
+    };
+    let meta = |name: &str| response.headers().get(name).ok().flatten();
+    let fetched_at = meta(META_FETCHED_AT)?.parse::<f64>().ok()?;
+    let windows = Windows::decode(&meta(META_WINDOWS)?)?;
+    let served_by = meta(META_SERVED_BY).unwrap_or_default();
+    let origin_cache_control = meta(META_ORIGIN_CACHE_CONTROL);
+    let headers = response
+        .headers()
+        .entries()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v))
+        .filter(|(n, _)| KEPT_HEADERS.contains(&n.as_str()) && n != "cache-control")
+        .chain(origin_cache_control.map(|v| ("cache-control".to_string(), v)))
+        .collect();
+    let body = response.bytes().await.ok()?;
+    Some(Entry {
+        reply: Reply {
+            status: response.status_code(),
+            headers,
+            body,
+        },
+        fetched_at,
+        windows,
+        served_by,
+    })
+}
+
+/// Stores an entry for its whole servable life.
+pub async fn store(key: &str, entry: &Entry) {
+    let result = async {
+        let headers = Headers::new();
+        for (name, value) in &entry.reply.headers {
+            if name == "cache-control" {
+                headers.set(META_ORIGIN_CACHE_CONTROL, value)?;
+            } else {
+                headers.set(name, value)?;
+            }
+        }
+        // The Cache API's own expiry: the longest the edge may serve the entry.
+        let storage = format!("public, s-maxage={}", entry.windows.storage_secs());
+        headers.set("cache-control", &storage)?;
+        headers.set(META_FETCHED_AT, &entry.fetched_at.to_string())?;
+        headers.set(META_WINDOWS, &entry.windows.encode())?;
+        headers.set(META_SERVED_BY, &entry.served_by)?;
+        let response = Response::from_bytes(entry.reply.body.clone())?.with_headers(headers);
+        Cache::default().put(key, response).await
+    }
+    .await;
+    if let Err(e) = result {
+        worker::console_warn!("cache store of {key} failed: {e}");
+    }
+}
+
+/// Deletes entries (this PoP only).
+pub async fn purge(keys: &[String]) {
+    let cache = Cache::default();
+    for key in keys {
+        if let Err(e) = cache.delete(key.as_str(), false).await {
+            worker::console_warn!("cache purge of {key} failed: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ORIGIN_CC: &str = "public, s-maxage=5, stale-while-revalidate=30, stale-if-error=300";
+
+    #[test]
+    fn only_public_200s_without_cookies_are_stored() {
+        let reply = |status, cc: &str, cookie: bool| {
+            let mut headers = vec![("cache-control".to_string(), cc.to_string())];
+            if cookie {
+                headers.push(("set-cookie".into(), "a=b".into()));
+            }
+            Reply {
+                status,
+                headers,
+                body: b"{}".to_vec(),
+            }
+        };
+        assert!(Entry::from_reply(&reply(200, ORIGIN_CC, false), 0.0, "eu-west").is_some());
+        assert!(Entry::from_reply(&reply(404, ORIGIN_CC, false), 0.0, "eu-west").is_none());
+        assert!(Entry::from_reply(&reply(200, ORIGIN_CC, true), 0.0, "eu-west").is_none());
+        assert!(
+            Entry::from_reply(&reply(200, "private, max-age=5", false), 0.0, "eu-west").is_none()
+        );
+    }
+}
