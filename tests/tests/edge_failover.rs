@@ -155,6 +155,17 @@ async fn with_the_eu_west_database_down_reads_come_from_stale_cache_and_writes_a
     let user = User::new(&edge.url(), ROME);
     let list_path = "/api/v1/cities/rome/vehicles";
     let cached = user.get(list_path).await.expect(200);
+    // Past fresh, within stale-while-revalidate: served stale, refreshed in the background.
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let stale = user.get(list_path).await.expect(200);
+    assert_eq!(stale.header("x-roam-cache"), "stale", "{stale:#?}");
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let refreshed = user.get(list_path).await.expect(200);
+    assert_eq!(
+        refreshed.header("x-roam-cache"),
+        "hit",
+        "ctx.wait_until refreshed the entry"
+    );
     let vehicle_id = cached.body["vehicles"][0]["id"]
         .as_str()
         .expect("a seeded vehicle")
