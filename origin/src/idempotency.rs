@@ -47,7 +47,7 @@ impl Guard {
 }
 
 /// A committed response.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Stored {
     /// Its request's hash.
     pub request_hash: String,
@@ -59,11 +59,12 @@ pub struct Stored {
 
 /// The committed record for a key, if there is one.
 pub async fn lookup(pool: &PgPool, guard: &Guard) -> Result<Option<Stored>> {
-    Ok(sqlx::query_as::<_, Stored>(
+    Ok(sqlx::query_as!(
+        Stored,
         "SELECT request_hash, status, body FROM idempotency WHERE city = $1 AND key = $2",
+        guard.city,
+        guard.key
     )
-    .bind(&guard.city)
-    .bind(&guard.key)
     .fetch_optional(pool)
     .await?)
 }
@@ -158,13 +159,13 @@ pub async fn run(
             }
             let body = effect(&mut *conn).await?;
             if let Some(g) = &guard {
-                sqlx::query(
+                sqlx::query!(
                     "UPDATE idempotency SET status = $3, body = $4 WHERE city = $1 AND key = $2",
+                    g.city,
+                    g.key,
+                    status.as_u16() as i16,
+                    body
                 )
-                .bind(&g.city)
-                .bind(&g.key)
-                .bind(status.as_u16() as i16)
-                .bind(&body)
                 .execute(&mut *conn)
                 .await?;
             }
@@ -191,12 +192,12 @@ pub async fn run(
 }
 
 async fn claim(conn: &mut PgConnection, g: &Guard) -> Result<()> {
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO idempotency (city, key, request_hash, status, body) VALUES ($1, $2, $3, 0, '')",
+        g.city,
+        g.key,
+        g.request_hash
     )
-    .bind(&g.city)
-    .bind(&g.key)
-    .bind(&g.request_hash)
     .execute(conn)
     .await;
     match inserted {

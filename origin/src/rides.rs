@@ -30,7 +30,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A `rides` row.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 struct RideRow {
     city: String,
     id: Uuid,
@@ -42,9 +42,6 @@ struct RideRow {
     start_time: DateTime<Utc>,
     end_time: Option<DateTime<Utc>>,
 }
-
-const RIDE_COLUMNS: &str =
-    "city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time";
 
 impl From<RideRow> for api::Ride {
     fn from(r: RideRow) -> Self {
@@ -95,36 +92,39 @@ async fn start_ride(
     // The status check and the change are one statement: of many concurrent starts exactly one
     // updates the row; the others wait for its lock and then see `unavailable` (or, through
     // postgres_fdw's REPEATABLE READ, fail with 40001 and are retried into the same answer).
-    let location: Option<String> = sqlx::query_scalar(
+    let location = sqlx::query_scalar!(
         "UPDATE vehicles SET status = 'unavailable' \
          WHERE city = $1 AND id = $2 AND status = 'available' RETURNING last_location",
+        city,
+        vehicle_id
     )
-    .bind(city)
-    .bind(vehicle_id)
     .fetch_optional(&mut *conn)
     .await?;
     let Some(location) = location else {
-        let exists: Option<i32> =
-            sqlx::query_scalar("SELECT 1 FROM vehicles WHERE city = $1 AND id = $2")
-                .bind(city)
-                .bind(vehicle_id)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let exists = sqlx::query_scalar!(
+            r#"SELECT 1 AS "one!" FROM vehicles WHERE city = $1 AND id = $2"#,
+            city,
+            vehicle_id
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
         return Err(match exists {
             Some(_) => Error::Conflict(format!("vehicle {vehicle_id} is not available")),
             None => Error::NotFound(format!("no vehicle {vehicle_id} in {city}")),
         });
     };
-    let ride: RideRow = sqlx::query_as(&format!(
+    let ride = sqlx::query_as!(
+        RideRow,
         "INSERT INTO rides (city, id, rider_id, rider_city, vehicle_id, start_location) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING {RIDE_COLUMNS}"
-    ))
-    .bind(city)
-    .bind(ride_id)
-    .bind(user.sub)
-    .bind(&user.city)
-    .bind(vehicle_id)
-    .bind(location)
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         RETURNING city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time",
+        city,
+        ride_id,
+        user.sub,
+        user.city,
+        vehicle_id,
+        location
+    )
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| Error::from_constraint(e, "ride"))?;
@@ -162,11 +162,13 @@ async fn end_ride(
     rider: Uuid,
     location: &str,
 ) -> Result<RideRow> {
-    let ride: Option<RideRow> = sqlx::query_as(&format!(
-        "SELECT {RIDE_COLUMNS} FROM rides WHERE city = $1 AND id = $2 FOR UPDATE"
-    ))
-    .bind(city)
-    .bind(id)
+    let ride = sqlx::query_as!(
+        RideRow,
+        "SELECT city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time \
+         FROM rides WHERE city = $1 AND id = $2 FOR UPDATE",
+        city,
+        id
+    )
     .fetch_optional(&mut *conn)
     .await?;
     let ride = ride.ok_or_else(|| Error::NotFound(format!("no ride {id} in {city}")))?;
@@ -176,20 +178,22 @@ async fn end_ride(
     if ride.end_time.is_some() {
         return Err(Error::Conflict("this ride has already ended".into()));
     }
-    let ended: RideRow = sqlx::query_as(&format!(
-        "UPDATE rides SET end_location = $3, end_time = now() WHERE city = $1 AND id = $2 RETURNING {RIDE_COLUMNS}"
-    ))
-    .bind(city)
-    .bind(id)
-    .bind(location)
+    let ended = sqlx::query_as!(
+        RideRow,
+        "UPDATE rides SET end_location = $3, end_time = now() WHERE city = $1 AND id = $2 \
+         RETURNING city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time",
+        city,
+        id,
+        location
+    )
     .fetch_one(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "UPDATE vehicles SET last_location = $3, status = 'available' WHERE city = $1 AND id = $2",
+        city,
+        ride.vehicle_id,
+        location
     )
-    .bind(city)
-    .bind(ride.vehicle_id)
-    .bind(location)
     .execute(&mut *conn)
     .await?;
     Ok(ended)
@@ -199,11 +203,13 @@ async fn end_ride(
 async fn mine(State(state): State<AppState>, Auth(user): Auth) -> Result<Response> {
     // No city in the key: every partition is scanned (the foreign ones concurrently, as the
     // FDW servers are async_capable), each using its local rides_rider index.
-    let rows: Vec<RideRow> = sqlx::query_as(&format!(
-        "SELECT {RIDE_COLUMNS} FROM rides WHERE rider_id = $1 ORDER BY start_time DESC, id LIMIT $2"
-    ))
-    .bind(user.sub)
-    .bind(MY_RIDES_LIMIT)
+    let rows = sqlx::query_as!(
+        RideRow,
+        "SELECT city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time \
+         FROM rides WHERE rider_id = $1 ORDER BY start_time DESC, id LIMIT $2",
+        user.sub,
+        MY_RIDES_LIMIT
+    )
     .fetch_all(&state.db)
     .await?;
     let rides = rows.into_iter().map(api::Ride::from).collect();

@@ -19,18 +19,11 @@ use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::password;
-use crate::users::{UserRow, USER_COLUMNS};
+use crate::users::UserRow;
 
 /// The session routes.
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/sessions", post(log_in).delete(log_out))
-}
-
-#[derive(sqlx::FromRow)]
-struct Found {
-    #[sqlx(flatten)]
-    user: UserRow,
-    password_hash: String,
 }
 
 #[tracing::instrument(skip_all)]
@@ -38,26 +31,37 @@ async fn log_in(State(state): State<AppState>, Json(body): Json<LogIn>) -> Resul
     body.validate()?;
     let map = &state.config.map;
     let email = normalize_email(&body.email);
-    let claim: Option<(Uuid, String)> =
-        sqlx::query_as("SELECT user_id, city FROM email_claims WHERE region = $1 AND email = $2")
-            .bind(&claim_region(map, &email).name)
-            .bind(&email)
-            .fetch_optional(&state.db)
-            .await?;
-    let found: Option<Found> = match claim {
-        Some((id, city)) if map.city(&city).is_some() => {
-            sqlx::query_as(&format!(
-                "SELECT {USER_COLUMNS}, password_hash FROM users WHERE city = $1 AND id = $2"
-            ))
-            .bind(&city)
-            .bind(id)
+    let claim = sqlx::query!(
+        "SELECT user_id, city FROM email_claims WHERE region = $1 AND email = $2",
+        claim_region(map, &email).name,
+        email
+    )
+    .fetch_optional(&state.db)
+    .await?;
+    let found = match claim {
+        Some(claim) if map.city(&claim.city).is_some() => {
+            sqlx::query!(
+                "SELECT city, id, name, email, created_at, password_hash FROM users \
+                 WHERE city = $1 AND id = $2",
+                claim.city,
+                claim.user_id
+            )
             .fetch_optional(&state.db)
             .await?
         }
         _ => None,
     };
     let (user, hash) = match found {
-        Some(f) => (Some(f.user), Some(f.password_hash)),
+        Some(f) => {
+            let user = UserRow {
+                city: f.city,
+                id: f.id,
+                name: f.name,
+                email: f.email,
+                created_at: f.created_at,
+            };
+            (Some(user), Some(f.password_hash))
+        }
         None => (None, None),
     };
     let ok = password::verify(body.password, hash, state.config.argon2_memory_kib).await?;

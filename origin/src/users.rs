@@ -32,13 +32,13 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A `users` row as the API shows it.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct UserRow {
-    city: String,
-    id: Uuid,
-    name: String,
-    email: String,
-    created_at: DateTime<Utc>,
+    pub(crate) city: String,
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) email: String,
+    pub(crate) created_at: DateTime<Utc>,
 }
 
 impl From<UserRow> for api::User {
@@ -52,9 +52,6 @@ impl From<UserRow> for api::User {
         }
     }
 }
-
-/// The columns of [`UserRow`].
-pub const USER_COLUMNS: &str = "city, id, name, email, created_at";
 
 #[tracing::instrument(skip_all, fields(city))]
 async fn sign_up(
@@ -116,15 +113,16 @@ async fn sign_up(
             let effect: idempotency::Effect = Arc::new(move |conn| {
                 let (city, id, name, email, hash) = row.clone();
                 Box::pin(async move {
-                    let user: UserRow = sqlx::query_as(&format!(
+                    let user = sqlx::query_as!(
+                        UserRow,
                         "INSERT INTO users (city, id, name, email, password_hash) \
-                         VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLUMNS}"
-                    ))
-                    .bind(city)
-                    .bind(id)
-                    .bind(name)
-                    .bind(email)
-                    .bind(hash)
+                         VALUES ($1, $2, $3, $4, $5) RETURNING city, id, name, email, created_at",
+                        city,
+                        id,
+                        name,
+                        email,
+                        hash
+                    )
                     .fetch_one(conn)
                     .await
                     .map_err(|e| Error::from_constraint(e, "user"))?;
@@ -170,15 +168,15 @@ impl Claim {
             let (region, email, city, key) =
                 (region.clone(), email.clone(), city.clone(), key.clone());
             Box::pin(async move {
-                sqlx::query(
+                sqlx::query!(
                     "INSERT INTO email_claims (region, email, user_id, city, idempotency_key) \
                      VALUES ($1, $2, $3, $4, $5)",
+                    region,
+                    email,
+                    user_id,
+                    city,
+                    key
                 )
-                .bind(region)
-                .bind(email)
-                .bind(user_id)
-                .bind(city)
-                .bind(key)
                 .execute(conn)
                 .await
                 .map_err(|e| match sqlstate(&e).as_deref() {
@@ -195,23 +193,25 @@ impl Claim {
 
     /// Whether the existing claim on this email was made with our idempotency key.
     async fn held_by_same_key(&self, pool: &PgPool) -> Result<bool> {
-        let key: Option<Option<String>> = sqlx::query_scalar(
+        let key: Option<Option<String>> = sqlx::query_scalar!(
             "SELECT idempotency_key FROM email_claims WHERE region = $1 AND email = $2",
+            self.region,
+            self.email
         )
-        .bind(&self.region)
-        .bind(&self.email)
         .fetch_optional(pool)
         .await?;
         Ok(key.flatten().is_some_and(|k| Some(&k) == self.key.as_ref()))
     }
 
     async fn release(&self, pool: &PgPool) -> Result<()> {
-        sqlx::query("DELETE FROM email_claims WHERE region = $1 AND email = $2 AND user_id = $3")
-            .bind(&self.region)
-            .bind(&self.email)
-            .bind(self.user_id)
-            .execute(pool)
-            .await?;
+        sqlx::query!(
+            "DELETE FROM email_claims WHERE region = $1 AND email = $2 AND user_id = $3",
+            self.region,
+            self.email,
+            self.user_id
+        )
+        .execute(pool)
+        .await?;
         Ok(())
     }
 }

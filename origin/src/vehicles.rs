@@ -25,11 +25,10 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A `vehicles` row.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct VehicleRow {
     city: String,
     id: Uuid,
-    #[sqlx(rename = "type")]
     vehicle_type: String,
     owner_id: Uuid,
     date_added: DateTime<Utc>,
@@ -38,10 +37,6 @@ pub struct VehicleRow {
     color: Option<String>,
     brand: Option<String>,
 }
-
-/// The columns of [`VehicleRow`].
-pub const VEHICLE_COLUMNS: &str =
-    "city, id, type, owner_id, date_added, status, last_location, color, brand";
 
 impl TryFrom<VehicleRow> for api::Vehicle {
     type Error = Error;
@@ -97,23 +92,26 @@ async fn list(
     // its index in order.
     let rows: Vec<VehicleRow> = match status {
         None => {
-            sqlx::query_as(&format!(
-                "SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE city = $1 \
-                 ORDER BY date_added DESC, id LIMIT $2"
-            ))
-            .bind(&city)
-            .bind(VEHICLE_LIST_LIMIT)
+            sqlx::query_as!(
+                VehicleRow,
+                "SELECT city, id, type AS vehicle_type, owner_id, date_added, status, last_location, color, brand \
+                 FROM vehicles WHERE city = $1 ORDER BY date_added DESC, id LIMIT $2",
+                city,
+                VEHICLE_LIST_LIMIT
+            )
             .fetch_all(&state.db)
             .await?
         }
         Some(status) => {
-            sqlx::query_as(&format!(
-                "SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE city = $1 AND status = $2 \
-                 ORDER BY date_added DESC, id LIMIT $3"
-            ))
-            .bind(&city)
-            .bind(status.as_str())
-            .bind(VEHICLE_LIST_LIMIT)
+            sqlx::query_as!(
+                VehicleRow,
+                "SELECT city, id, type AS vehicle_type, owner_id, date_added, status, last_location, color, brand \
+                 FROM vehicles WHERE city = $1 AND status = $2 \
+                 ORDER BY date_added DESC, id LIMIT $3",
+                city,
+                status.as_str(),
+                VEHICLE_LIST_LIMIT
+            )
             .fetch_all(&state.db)
             .await?
         }
@@ -127,11 +125,13 @@ async fn list(
 
 #[tracing::instrument(skip_all, fields(city = %city, id = %id))]
 async fn read(State(state): State<AppState>, CityIdPath(city, id): CityIdPath) -> Result<Response> {
-    let row: Option<VehicleRow> = sqlx::query_as(&format!(
-        "SELECT {VEHICLE_COLUMNS} FROM vehicles WHERE city = $1 AND id = $2"
-    ))
-    .bind(&city)
-    .bind(id)
+    let row = sqlx::query_as!(
+        VehicleRow,
+        "SELECT city, id, type AS vehicle_type, owner_id, date_added, status, last_location, color, brand \
+         FROM vehicles WHERE city = $1 AND id = $2",
+        city,
+        id
+    )
     .fetch_optional(&state.db)
     .await?;
     let vehicle = row.ok_or_else(|| Error::NotFound(format!("no vehicle {id} in {city}")))?;
@@ -153,17 +153,19 @@ async fn create(
         let args = args.clone();
         Box::pin(async move {
             let (city, id, owner, v) = &*args;
-            let row: VehicleRow = sqlx::query_as(&format!(
+            let row = sqlx::query_as!(
+                VehicleRow,
                 "INSERT INTO vehicles (city, id, type, owner_id, status, last_location, color, brand) \
-                 VALUES ($1, $2, $3, $4, 'available', $5, $6, $7) RETURNING {VEHICLE_COLUMNS}"
-            ))
-            .bind(city)
-            .bind(id)
-            .bind(v.vehicle_type.as_str())
-            .bind(owner)
-            .bind(v.last_location.trim())
-            .bind(v.color.as_deref().map(str::trim))
-            .bind(v.brand.as_deref().map(str::trim))
+                 VALUES ($1, $2, $3, $4, 'available', $5, $6, $7) \
+                 RETURNING city, id, type AS vehicle_type, owner_id, date_added, status, last_location, color, brand",
+                city,
+                id,
+                v.vehicle_type.as_str(),
+                owner,
+                v.last_location.trim(),
+                v.color.as_deref().map(str::trim),
+                v.brand.as_deref().map(str::trim)
+            )
             .fetch_one(conn)
             .await
             .map_err(|e| Error::from_constraint(e, "vehicle"))?;

@@ -13,4 +13,5 @@ mod partitioning;
 mod readiness;
 mod regions;
 mod signatures;
+mod sqlx_data;
 mod users;
