@@ -97,3 +97,84 @@ async fn malformed_requests_get_problem_json_never_500() {
     assert_eq!(stack.count_local("us-east", "vehicles", "true").await, 1);
     stack.cleanup().await;
 }
+
+/// Every field of every write body replaced by values of the wrong kind, removed, or joined by
+/// an unknown one: always a 4xx problem+json (or, for a value that happens to be valid, a
+/// success), never a 5xx.
+#[tokio::test]
+async fn mutated_bodies_never_get_a_server_error() {
+    let stack = spawn_stack().await;
+    let (_, token) = stack.user("paris").await;
+    let vehicle = stack.vehicle("paris", &token).await;
+    let origin = stack.origin("us-east");
+    let r = origin
+        .post("/api/v1/cities/paris/rides", json!({"vehicle_id": vehicle}))
+        .token(&token)
+        .send()
+        .await;
+    let ride = r.json()["id"].as_str().unwrap().to_string();
+    let routes = [
+        (
+            "/api/v1/users".to_string(),
+            json!({"email": "m@example.com", "name": "M", "password": "correct horse", "city": "paris"}),
+        ),
+        (
+            "/api/v1/sessions".to_string(),
+            json!({"email": "m@example.com", "password": "correct horse"}),
+        ),
+        (
+            "/api/v1/cities/paris/vehicles".to_string(),
+            json!({"type": "bike", "last_location": "x", "color": "red", "brand": "b"}),
+        ),
+        (
+            "/api/v1/cities/paris/rides".to_string(),
+            json!({"vehicle_id": vehicle}),
+        ),
+        (
+            format!("/api/v1/cities/paris/rides/{ride}/end"),
+            json!({"location": "Louvre"}),
+        ),
+    ];
+    let weird = [
+        json!(null),
+        json!(0),
+        json!(-1.5e300),
+        json!(true),
+        json!([]),
+        json!({}),
+        json!(""),
+        json!(" "),
+        json!("\u{0}\u{7}"),
+        json!("é".repeat(300)),
+        json!("'; DROP TABLE vehicles; --"),
+        json!(uuid::Uuid::nil()),
+    ];
+    let mut sent = 0;
+    for (path, valid) in &routes {
+        let fields: Vec<String> = valid.as_object().unwrap().keys().cloned().collect();
+        let mut bodies = vec![json!([valid]), json!(null), json!("text")];
+        for field in &fields {
+            let mut without = valid.clone();
+            without.as_object_mut().unwrap().remove(field);
+            bodies.push(without);
+            for value in &weird {
+                let mut changed = valid.clone();
+                changed[field] = value.clone();
+                bodies.push(changed);
+            }
+        }
+        let mut extra = valid.clone();
+        extra["extra"] = json!(1);
+        bodies.push(extra);
+        for body in bodies {
+            let r = origin.post(path, body.clone()).token(&token).send().await;
+            sent += 1;
+            assert!(r.status < 500, "{path} {body}: {} {}", r.status, r.text());
+            if r.status >= 400 {
+                assert_problem(&r, r.status, &format!("{path} {body}"));
+            }
+        }
+    }
+    assert!(sent > 150);
+    stack.cleanup().await;
+}
