@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use roam_shared::RegionMap;
 use roam_stack::pg::{reap_when_gone, PgCluster};
+use serde_json::json;
 use tokio::sync::OnceCell;
 
 use crate::helpers::{assert_problem, spawn_stack_on};
@@ -34,6 +35,7 @@ async fn readyz(stack: &crate::helpers::TestStack, region: &str) -> (u16, serde_
 async fn readyz_follows_the_database_node() {
     let cluster = private_cluster().await;
     let stack = spawn_stack_on(cluster).await;
+    let (_, token) = stack.user("rome").await;
     let (status, body) = readyz(&stack, "us-east").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["nodes"].as_array().unwrap().len(), 3);
@@ -75,6 +77,22 @@ async fn readyz_follows_the_database_node() {
         .send()
         .await;
     assert_problem(&r, 503, "a far partition that is down");
+    // A write whose home node is down: 503, nothing acknowledged; retried later with the same
+    // key it takes effect exactly once.
+    let add = || {
+        stack
+            .origin("eu-west")
+            .post(
+                "/api/v1/cities/boston/vehicles",
+                json!({"type": "bike", "last_location": "Fenway"}),
+            )
+            .token(&token)
+            .key("failover-write")
+            .send()
+    };
+    let r = add().await;
+    assert_problem(&r, 503, "a write to a partition that is down");
+    assert!(r.header("retry-after").is_some());
 
     let node = cluster.node("us-east").unwrap().clone();
     tokio::task::spawn_blocking(move || node.start())
@@ -101,5 +119,11 @@ async fn readyz_follows_the_database_node() {
         "the far origin reaches the partition again: {}",
         r.text()
     );
+    let first = add().await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    let again = add().await;
+    assert_eq!((again.status, &again.body), (201, &first.body));
+    assert_eq!(again.header("idempotent-replay"), Some("true"));
+    assert_eq!(stack.count_local("us-east", "vehicles", "true").await, 1);
     stack.cleanup().await;
 }
