@@ -53,6 +53,14 @@ pub fn metrics_handle() -> PrometheusHandle {
             // Another recorder may already be installed (an embedding program); then ours just
             // renders nothing, which is better than refusing to start.
             let _ = metrics::set_global_recorder(recorder);
+            // Histogram samples queue up until drained; without a scrape they would only grow.
+            let upkeep = handle.clone();
+            let _ = std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || loop {
+                    std::thread::sleep(std::time::Duration::from_secs(5));
+                    upkeep.run_upkeep();
+                });
             handle
         })
         .clone()
