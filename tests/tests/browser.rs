@@ -1,7 +1,8 @@
 //! The web UI in a real browser: starts the whole stack (PostgreSQL nodes, origins, the edge
 //! under `wrangler dev`) and the `--as` front as a user in Rome, then runs the browser tests
 //! (`node --test tests/browser/`: playwright-core driving Debian's chromium) against the front
-//! and fails when they fail. Screenshots land in `test-output/screenshots/`.
+//! and fails when they fail; then stops us-west's origin and runs
+//! `tests/browser/when-us-west-is-down.mjs`. Screenshots land in `test-output/screenshots/`.
 //!
 //! `ROAM_EDGE_URL=http://127.0.0.1:8787` runs them against an edge that is already up (for
 //! example `cargo xtask dev`) instead of starting a stack: the quick loop while editing pages.
@@ -24,8 +25,13 @@ fn workspace_root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
-/// Runs `node --test` on `tests/browser/` with the front's URL; Ok when every test passed.
-async fn run_browser_tests(base_url: &str) -> Result<()> {
+/// The suites that need the whole stack healthy (every `*.test.mjs` there).
+const HEALTHY: &str = "tests/browser/";
+/// The suite run once us-west's origin is stopped.
+const US_WEST_DOWN: &str = "tests/browser/when-us-west-is-down.mjs";
+
+/// Runs `node --test <what>` with the front's URL; Ok when every test passed.
+async fn run_browser_tests(base_url: &str, what: &str) -> Result<()> {
     let root = workspace_root();
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     ensure!(
@@ -36,17 +42,20 @@ async fn run_browser_tests(base_url: &str) -> Result<()> {
         root.join("node_modules/playwright-core").exists(),
         "node_modules/playwright-core is missing: run `npm ci` (or `cargo xtask bootstrap`)"
     );
+    let screenshots = std::env::var_os("ROAM_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("test-output/screenshots"));
     let mut node = tokio::process::Command::new("node");
     node.args([
         "--test",
         "--test-concurrency=1",
         "--test-reporter=spec",
-        "tests/browser/",
+        what,
     ])
     .current_dir(&root)
     .env("ROAM_BASE_URL", base_url)
     .env("ROAM_AS_CITY", AS_CITY)
-    .env("ROAM_SCREENSHOTS", root.join("test-output/screenshots"))
+    .env("ROAM_SCREENSHOTS", screenshots)
     .stdin(Stdio::null())
     .kill_on_drop(true);
     let status = tokio::time::timeout(NODE_TIMEOUT, node.status())
@@ -55,7 +64,7 @@ async fn run_browser_tests(base_url: &str) -> Result<()> {
         .context("running node (install Node.js 20)")?;
     ensure!(
         status.success(),
-        "browser tests failed ({status}); see the node output above"
+        "browser tests {what} failed ({status}); see the node output above"
     );
     Ok(())
 }
@@ -73,11 +82,11 @@ async fn front_for(edge_url: String) -> Result<Front> {
 async fn the_web_ui_works_in_a_real_browser_for_a_user_in_rome() -> Result<()> {
     if let Ok(edge_url) = std::env::var("ROAM_EDGE_URL") {
         let front = front_for(edge_url).await?;
-        let result = run_browser_tests(&front.url()).await;
+        let result = run_browser_tests(&front.url(), HEALTHY).await;
         front.stop().await;
         return result;
     }
-    let stack = roam_stack::Stack::start(roam_stack::StackOptions::for_tests("browser"))
+    let mut stack = roam_stack::Stack::start(roam_stack::StackOptions::for_tests("browser"))
         .await
         .context("starting PostgreSQL nodes and origins")?;
     let options = EdgeOptions::new("browser", stack.origin_urls(), &stack.options.secret);
@@ -85,7 +94,12 @@ async fn the_web_ui_works_in_a_real_browser_for_a_user_in_rome() -> Result<()> {
         .await
         .context("starting the edge under wrangler dev")?;
     let front = front_for(edge.url()).await?;
-    let result = run_browser_tests(&front.url()).await;
+    let mut result = run_browser_tests(&front.url(), HEALTHY).await;
+    if result.is_ok() {
+        let us_west = stack.origin_mut("us-west").context("the map has us-west")?;
+        us_west.stop();
+        result = run_browser_tests(&front.url(), US_WEST_DOWN).await;
+    }
     front.stop().await;
     let result = result.with_context(|| format!("edge log (tail):\n{}", edge.log_tail(30)));
     drop(edge);

@@ -15,7 +15,20 @@ let targets = [];
 let running = false;
 
 function target(id, label, url) {
-  return { id, label, url, samples: [], failures: 0, last: null };
+  return { id, label, url, samples: [], failures: 0, last: null, breaker: null };
+}
+
+/** Asks the edge which regions it believes healthy (its circuit breakers). */
+async function refreshBreakers() {
+  try {
+    const { data } = await api('GET', '/api/v1/regions');
+    for (const r of data?.regions ?? []) {
+      const t = targets.find((x) => x.id === r.name);
+      if (t) t.breaker = r.consecutive_failures ? `${r.breaker} (${r.consecutive_failures} failed)` : r.breaker;
+    }
+  } catch {
+    // The ping rows already say what is wrong; the breaker column just keeps its last value.
+  }
 }
 
 async function ping(t) {
@@ -46,7 +59,8 @@ function render() {
       const s = summarise(t.samples);
       const stat = (name) => cell(fmt(s[name]), { 'data-target': t.id, 'data-stat': name });
       return el('tr', {}, el('th', { scope: 'row', text: t.label }), cell(String(s.count)),
-        stat('min'), stat('p50'), stat('p95'), cell(String(t.failures)));
+        stat('min'), stat('p50'), stat('p95'), cell(String(t.failures)),
+        cell(t.id === 'edge' ? '' : t.breaker ?? '–', { 'data-target': t.id, 'data-stat': 'breaker' }));
     }),
   );
   $('timing').tBodies[0].replaceChildren(
@@ -74,6 +88,8 @@ async function rounds(count) {
       render();
       say($('ping-status'), `Round ${i} of ${count} done.`);
     }
+    await refreshBreakers();
+    render();
     const failed = targets.filter((t) => t.last && t.last.status !== 'ok').map((t) => t.id);
     say($('ping-status'), failed.length ? `Done; no answer from ${failed.join(', ')}.` : `Done: ${count} pings per target.`,
       failed.length ? 'bad' : 'good');
@@ -95,7 +111,7 @@ async function loadTargets() {
   try {
     const { data } = await api('GET', '/api/v1/regions');
     for (const r of data?.regions ?? []) {
-      targets.push(target(r.name, r.name, `/ping/${encodeURIComponent(r.name)}`));
+      targets.push({ ...target(r.name, r.name, `/ping/${encodeURIComponent(r.name)}`), breaker: r.breaker });
     }
   } catch (e) {
     say($('ping-status'), `Could not list the regions: ${e.message} Only the edge will be pinged.`, 'bad');
