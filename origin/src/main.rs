@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -11,17 +12,14 @@ use roam_origin::topology::{self, Peer};
 use roam_origin::{db, seed, telemetry, Application, Config};
 use roam_shared::RegionMap;
 
+/// With no subcommand it serves, configured from the environment only: top-level serve
+/// flags would be "present" whenever e.g. `DATABASE_URL` is set, and then demand the rest
+/// of them from `migrate` and `seed` too.
 #[derive(Parser)]
-#[command(
-    name = "roam-origin",
-    about = "roam's regional origin service",
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "roam-origin", about = "roam's regional origin service")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    #[command(flatten)]
-    serve: Option<ServeArgs>,
 }
 
 #[derive(Subcommand)]
@@ -91,18 +89,56 @@ fn parse_peer(s: &str) -> Result<(String, String), String> {
     Ok((region.to_string(), url.to_string()))
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     telemetry::init_tracing();
-    let cli = Cli::parse();
-    match (cli.command, cli.serve) {
-        (Some(Command::Serve(args)), _) | (None, Some(args)) => {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(command())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // The chain of causes on one line, without a backtrace: these are configuration
+            // and connection problems for an operator, not bugs.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The subcommand; without one, `serve` configured from the environment.
+fn command() -> Command {
+    if let Some(command) = Cli::parse().command {
+        return command;
+    }
+    let missing: Vec<&str> = ["ROAM_REGION", "DATABASE_URL"]
+        .into_iter()
+        .filter(|name| std::env::var_os(name).is_none())
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "error: {} not set (or run `roam-origin serve --help` for flags)",
+            missing.join(" and ")
+        );
+        std::process::exit(2);
+    }
+    // Parses `serve` from the environment; clap exits with its own message if that fails.
+    Cli::parse_from(["roam-origin", "serve"])
+        .command
+        .unwrap_or_else(|| std::process::exit(2))
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => {
             let config = Config::from_args(args)?;
             tracing::info!(region = %config.region, env = ?config.env, "starting origin");
             Application::build(config).await?.run_until_stopped().await
         }
-        (None, None) => anyhow::bail!("set ROAM_REGION and DATABASE_URL (see --help)"),
-        (Some(Command::Migrate { node, peers }), _) => {
+        Command::Migrate { node, peers } => {
             let (pool, map) = node.open()?;
             let mut parsed = BTreeMap::new();
             for (region, url) in peers {
@@ -113,14 +149,11 @@ async fn main() -> anyhow::Result<()> {
             println!("migrated the {} node", node.region);
             Ok(())
         }
-        (
-            Some(Command::Seed {
-                node,
-                vehicles_per_city,
-                users_per_city,
-            }),
-            _,
-        ) => {
+        Command::Seed {
+            node,
+            vehicles_per_city,
+            users_per_city,
+        } => {
             let (pool, map) = node.open()?;
             let hash = roam_origin::password::hash(seed::SEED_PASSWORD.into(), 19_456).await?;
             let seeded = seed::seed(
@@ -138,7 +171,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        (Some(Command::RehomeClaims { node }), _) => {
+        Command::RehomeClaims { node } => {
             let (pool, map) = node.open()?;
             let moved = roam_origin::rehome::rehome_claims(&pool, &map, &node.region).await?;
             println!(
