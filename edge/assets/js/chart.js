@@ -64,9 +64,10 @@ export function drawChart(svg, rows) {
     const y = i * ROW;
     const g = node('g', { 'data-target': row.id });
     g.append(node('text', { x: LEFT, y: y + 14, 'font-weight': 600 }, row.label));
+    const failed = row.failures ? ` · ${row.failures} failed` : '';
     const numbers = s.count
-      ? `min ${fmt(s.min)} · p50 ${fmt(s.p50)} · p95 ${fmt(s.p95)} ms`
-      : row.failures ? 'no answer' : 'not measured yet';
+      ? `min ${fmt(s.min)} · p50 ${fmt(s.p50)} · p95 ${fmt(s.p95)} ms${failed}`
+      : row.failures ? `no answer${failed}` : 'not measured yet';
     g.append(node('text', { x: RIGHT, y: y + 14, 'text-anchor': 'end', class: s.count ? '' : 'failed' }, numbers));
     g.append(node('line', { x1: LEFT, x2: RIGHT, y1: y + 28, y2: y + 28, class: 'axis' }));
     if (s.count) {
@@ -75,10 +76,7 @@ export function drawChart(svg, rows) {
       const recent = row.samples.slice(-SPARK_SAMPLES);
       const step = (RIGHT - LEFT) / Math.max(1, recent.length - 1);
       const points = recent.map((ms, j) => `${(LEFT + j * step).toFixed(1)},${(y + 54 - (14 * Math.min(ms, max)) / max).toFixed(1)}`);
-      if (points.length > 1) g.append(node('polyline', { points: points.join(' '), class: 'spark' }));
-    }
-    if (row.failures) {
-      g.append(node('text', { x: LEFT, y: y + 52, class: 'failed' }, `${row.failures} failed`));
+      if (points.length > 2) g.append(node('polyline', { points: points.join(' '), class: 'spark' }));
     }
     svg.append(g);
   });
