@@ -97,7 +97,15 @@ async function loadVehicles() {
       el('span', { class: 'what', text: describe(v) }),
       el('button', {
         type: 'button', text: 'Start ride', 'aria-label': `Start a ride on the ${describe(v)}`,
-        onclick: guard(status, () => startRide(v)),
+        onclick: guard(status, async (event) => {
+          const button = event.currentTarget;
+          button.disabled = true; // one ride per click, even on a double click
+          try {
+            await startRide(v);
+          } finally {
+            button.disabled = false;
+          }
+        }),
       }))));
     if (vehicles.length === 0) list.replaceChildren(el('li', { class: 'muted', text: 'No vehicle is available here right now.' }));
   } catch (e) {
