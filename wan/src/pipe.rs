@@ -130,7 +130,7 @@ async fn delayed(
     };
     let writing = async {
         while let Some(chunk) = rx.recv().await {
-            sleep_until(chunk.release).await;
+            sleep_precisely_until(chunk.release).await;
             if chunk.data.is_empty() {
                 return w.shutdown().await;
             }
@@ -139,6 +139,27 @@ async fn delayed(
         Ok(())
     };
     tokio::try_join!(reading, writing).map(|_| ())
+}
+
+/// How much of a wait is left to a precise sleep rather than tokio's timer.
+const SLACK: Duration = Duration::from_millis(2);
+
+/// Sleeps until `deadline`, to within a few tens of µs and never early. tokio's timer ticks
+/// in whole milliseconds and fires up to a tick late, which would add ~1 ms to every
+/// direction of every link; so it covers all but the last [`SLACK`], and a thread of the
+/// blocking pool sleeps the rest (an OS sleep, no spinning).
+async fn sleep_precisely_until(deadline: Instant) {
+    let now = Instant::now();
+    if deadline <= now {
+        return;
+    }
+    if deadline - now > SLACK {
+        sleep_until(deadline - SLACK).await;
+    }
+    let rest = deadline.saturating_duration_since(Instant::now());
+    if !rest.is_zero() {
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
+    }
 }
 
 /// A uniformly random duration in `[0, max]`.
