@@ -7,6 +7,7 @@
 //! | `ROAM_ENV` | `development`, `staging` or `production` | `production` |
 //! | `ORIGIN_TIMEOUT_MS` | timeout of one origin call for a read, including its body | 3000 |
 //! | `ORIGIN_WRITE_TIMEOUT_MS` | the same for a write | 10000 |
+//! | `EDGE_TEST_PANIC` | `1`: `GET /__test/panic` panics (development only; for the tests) | off |
 //! | `REGION_MAP` | a region map (JSON) replacing the compiled-in one | built in |
 //!
 //! Parsed once per isolate (vars cannot change under a running isolate) and validated, with
@@ -51,6 +52,8 @@ pub struct Config {
     pub breaker: BreakerPolicy,
     /// `development`, `staging` or `production`.
     pub environment: String,
+    /// Whether `GET /__test/panic` panics (`EDGE_TEST_PANIC=1`, development only).
+    pub test_panic_route: bool,
 }
 
 thread_local! {
@@ -133,6 +136,8 @@ impl Config {
             origin_timeout_ms,
             write_timeout_ms,
             breaker: BreakerPolicy::default(),
+            test_panic_route: environment == "development"
+                && get("EDGE_TEST_PANIC").as_deref() == Some("1"),
             environment,
         })
     }

@@ -92,6 +92,10 @@ async fn handle(
         }
         Route::Regions => ping::regions(&Geo::from_request(&req), &config),
         Route::Cities => ping::cities(&config),
+        Route::TestPanic if config.test_panic_route => {
+            panic!("deliberate panic (EDGE_TEST_PANIC=1)")
+        }
+        Route::TestPanic => Err(error::EdgeError::NotFound("/__test/panic".into())),
         Route::Data(data_route) => {
             data::handle(req, data_route, config, ctx, request_id, started).await
         }

@@ -17,6 +17,9 @@ pub enum Route {
     Cities,
     /// A data route, forwarded to an origin.
     Data(DataRoute),
+    /// `GET /__test/panic`: panics on purpose, when `EDGE_TEST_PANIC=1` in development (the
+    /// end-to-end tests prove a panic is still answered with problem+json); else 404.
+    TestPanic,
 }
 
 /// A route an origin answers.
@@ -128,6 +131,7 @@ pub fn resolve(method: &str, path: &str) -> Result<Route> {
     };
     match segments.as_slice() {
         ["ping"] => get(Route::Ping),
+        ["__test", "panic"] => get(Route::TestPanic),
         ["ping", region] if !region.is_empty() => get(Route::PingRegion(region.to_string())),
         ["api", "v1", "regions"] => get(Route::Regions),
         ["api", "v1", "cities"] => get(Route::Cities),

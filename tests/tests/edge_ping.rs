@@ -278,3 +278,58 @@ async fn static_assets_are_served_and_never_shadow_the_api() {
         (StatusCode::OK, json!("eu-west"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panic_is_answered_with_problem_json_and_the_edge_recovers() {
+    let mut options = EdgeOptions::without_origins("panic").expect("edge options");
+    options.vars.push(("EDGE_TEST_PANIC".into(), "1".into()));
+    let mut edge = start_edge(options).await.expect("an edge");
+    let client = reqwest::Client::new();
+    let panicked = client
+        .get(format!("{}/__test/panic", edge.url()))
+        .header("accept-encoding", "identity")
+        .header("x-request-id", "boom-1")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(panicked.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        header(panicked.headers(), "content-type"),
+        "application/problem+json"
+    );
+    assert_eq!(header(panicked.headers(), "x-request-id"), "boom-1");
+    let problem: Value = panicked.json().await.expect("problem+json");
+    assert_eq!(
+        (problem["status"].clone(), problem["request_id"].clone()),
+        (json!(500), json!("boom-1"))
+    );
+    assert!(
+        !problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("deliberate"),
+        "no internals leak"
+    );
+    // A fresh instance answers the next request.
+    let pong = client
+        .get(format!("{}/ping", edge.url()))
+        .header("accept-encoding", "identity")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(pong.status(), StatusCode::OK);
+    // The hook logged it (wrangler writes workerd's output to the log a little later).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !edge.log_tail(400).contains("deliberate panic") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the panic is not logged:\n{}",
+            edge.log_tail(60)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    edge.stop();
+    // Without the switch the route does not exist.
+    let (status, _, _) = get("/__test/panic", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
