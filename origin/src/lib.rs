@@ -2,6 +2,7 @@
 //! PostgreSQL. [`app::Application`] is the one way to run it, for the binary and the tests.
 
 pub mod app;
+pub mod claims;
 pub mod config;
 pub mod db;
 pub mod error;

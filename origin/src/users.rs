@@ -16,12 +16,11 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use roam_shared::api::{self, SignUp};
 use roam_shared::routing::{claim_region, normalize_email};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::app::AppState;
-use crate::db;
-use crate::error::{sqlstate, Error, Result};
+use crate::claims::{Acquired, Claim};
+use crate::error::{Error, Result};
 use crate::extract::{Geo, IdempotencyKey, Json};
 use crate::idempotency::{self, Guard};
 use crate::password;
@@ -86,19 +85,25 @@ async fn sign_up(
         city: city.clone(),
         key: guard.as_ref().map(|g| g.key.clone()),
     };
-    if let Err(e) = claim.insert(&state.db).await {
-        return match (e, &guard) {
-            (Error::Conflict(_), Some(g)) if claim.held_by_same_key(&state.db).await? => {
-                // A concurrent retry of this very sign-up holds the claim: answer as it does.
-                match idempotency::wait_for(&state.db, g, Duration::from_secs(5)).await? {
-                    Some(stored) => idempotency::replay(g, stored),
-                    None => Err(Error::Conflict(
-                        "this sign-up is still being processed".into(),
-                    )),
-                }
-            }
-            (e, _) => Err(e),
-        };
+    // Longer than any request can run: a claim this old whose user does not exist is an
+    // orphan of a sign-up that failed and could not release it.
+    let stale_after = (state.config.request_timeout * 6).max(Duration::from_secs(60));
+    match (claim.acquire(&state.db, stale_after).await?, &guard) {
+        (Acquired::Claimed, _) => {}
+        (Acquired::HeldBySameKey, Some(g)) => {
+            // A concurrent retry of this very sign-up holds the claim: answer as it does.
+            return match idempotency::wait_for(&state.db, g, Duration::from_secs(5)).await? {
+                Some(stored) => idempotency::replay(g, stored),
+                None => Err(Error::Conflict(
+                    "this sign-up is still being processed".into(),
+                )),
+            };
+        }
+        _ => {
+            return Err(Error::Conflict(
+                "an account with this email already exists".into(),
+            ))
+        }
     }
     let hash = password::hash(body.password, state.config.argon2_memory_kib).await;
     let outcome = match hash {
@@ -143,75 +148,5 @@ async fn sign_up(
             }
             other.map(|o| o.response)
         }
-    }
-}
-
-/// A row of `email_claims`.
-struct Claim {
-    region: String,
-    email: String,
-    user_id: Uuid,
-    city: String,
-    key: Option<String>,
-}
-
-impl Claim {
-    async fn insert(&self, pool: &PgPool) -> Result<()> {
-        let (region, email, user_id, city, key) = (
-            self.region.clone(),
-            self.email.clone(),
-            self.user_id,
-            self.city.clone(),
-            self.key.clone(),
-        );
-        db::transaction(pool, move |conn| {
-            let (region, email, city, key) =
-                (region.clone(), email.clone(), city.clone(), key.clone());
-            Box::pin(async move {
-                sqlx::query!(
-                    "INSERT INTO email_claims (region, email, user_id, city, idempotency_key) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                    region,
-                    email,
-                    user_id,
-                    city,
-                    key
-                )
-                .execute(conn)
-                .await
-                .map_err(|e| match sqlstate(&e).as_deref() {
-                    Some("23505") => {
-                        Error::Conflict("an account with this email already exists".into())
-                    }
-                    _ => Error::Database(e),
-                })?;
-                Ok(())
-            })
-        })
-        .await
-    }
-
-    /// Whether the existing claim on this email was made with our idempotency key.
-    async fn held_by_same_key(&self, pool: &PgPool) -> Result<bool> {
-        let key: Option<Option<String>> = sqlx::query_scalar!(
-            "SELECT idempotency_key FROM email_claims WHERE region = $1 AND email = $2",
-            self.region,
-            self.email
-        )
-        .fetch_optional(pool)
-        .await?;
-        Ok(key.flatten().is_some_and(|k| Some(&k) == self.key.as_ref()))
-    }
-
-    async fn release(&self, pool: &PgPool) -> Result<()> {
-        sqlx::query!(
-            "DELETE FROM email_claims WHERE region = $1 AND email = $2 AND user_id = $3",
-            self.region,
-            self.email,
-            self.user_id
-        )
-        .execute(pool)
-        .await?;
-        Ok(())
     }
 }

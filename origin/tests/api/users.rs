@@ -168,3 +168,47 @@ async fn a_retried_sign_up_is_answered_once_even_concurrently() {
     );
     stack.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_orphaned_claim_blocks_an_email_only_until_it_is_stale() {
+    let stack = spawn_stack().await;
+    let map = roam_shared::RegionMap::builtin();
+    let orphan = |email: &str, age: &str| {
+        let region = roam_shared::routing::claim_region(map, email).name.clone();
+        let sql = format!(
+            "INSERT INTO email_claims (region, email, user_id, city, created_at) \
+             VALUES ('{region}', '{email}', '{}', 'rome', now() - interval '{age}')",
+            uuid::Uuid::new_v4()
+        );
+        (region, sql)
+    };
+    // A sign-up that failed and could not release its claim left these behind.
+    for (email, age) in [
+        ("fresh@example.com", "1 second"),
+        ("old@example.com", "1 hour"),
+    ] {
+        let (region, sql) = orphan(email, age);
+        sqlx::query(&sql)
+            .execute(stack.node(&region))
+            .await
+            .unwrap();
+    }
+    let sign_up = |email: &str| {
+        let body =
+            json!({"email": email, "name": "N", "password": "correct horse", "city": "rome"});
+        stack.origin("us-west").post("/api/v1/users", body).send()
+    };
+    assert_problem(
+        &sign_up("fresh@example.com").await,
+        409,
+        "a recent claim may still be in use",
+    );
+    let r = sign_up("old@example.com").await;
+    assert_eq!(r.status, 201, "a stale orphan is taken over: {}", r.text());
+    assert_problem(
+        &sign_up("old@example.com").await,
+        409,
+        "and now it is really taken",
+    );
+    stack.cleanup().await;
+}
