@@ -1,0 +1,67 @@
+//! What the edge answers by itself: pings, region health, the city map.
+
+use serde::{Deserialize, Serialize};
+
+use crate::map::City;
+
+/// Response of `GET /ping` (edge) and `GET /ping` (origin, where `colo` etc. are empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pong {
+    /// Always true.
+    pub pong: bool,
+    /// The PoP that answered (empty at an origin).
+    pub colo: String,
+    /// The user's country as detected.
+    pub country: String,
+    /// The user's city as detected.
+    pub city: String,
+    /// The region nearest the user (at an origin: the origin's own region).
+    pub region: String,
+}
+
+/// Response of `GET /ping/{region}` at the edge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegionPing {
+    /// The region pinged.
+    pub region: String,
+    /// `ok`, `error` or `timeout`.
+    pub status: String,
+    /// Round trip edge→origin→edge in ms.
+    pub origin_ms: f64,
+}
+
+/// One region's health as the edge believes it (`GET /api/v1/regions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegionHealth {
+    /// Region name.
+    pub name: String,
+    /// Where it is.
+    pub label: String,
+    /// Circuit breaker state: `closed` (healthy), `open` (not used) or `half-open` (probing).
+    pub breaker: String,
+    /// Consecutive failures seen.
+    pub consecutive_failures: u32,
+    /// Cities whose home it is.
+    pub cities: Vec<String>,
+}
+
+/// `GET /api/v1/regions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegionList {
+    /// The region nearest the caller.
+    pub nearest: String,
+    /// Every region.
+    pub regions: Vec<RegionHealth>,
+}
+
+/// `GET /api/v1/cities`: every city and its home region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CityList {
+    /// The cities of the region map.
+    pub cities: Vec<City>,
+}
