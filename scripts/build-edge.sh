@@ -18,6 +18,17 @@ cd "$root"
 if [[ "${ROAM_EDGE_PREBUILT:-}" == 1 && -f build/index.js ]]; then
   exit 0
 fi
+# Up to date (nothing it is built from is newer): skip. `wrangler dev` runs the build twice at
+# start (once for the entry, once when its watcher is ready), so this matters.
+# ROAM_EDGE_FORCE_BUILD=1 builds anyway.
+if [[ "${ROAM_EDGE_FORCE_BUILD:-}" != 1 && -f build/index.js && -f build/index_bg.wasm ]]; then
+  newer="$(find edge shared Cargo.toml Cargo.lock scripts/build-edge.sh \
+    \( -path edge/assets -o -path '*/target' \) -prune -o -newer build/index_bg.wasm -print -quit)"
+  if [[ -z "$newer" ]]; then
+    echo "build-edge: build/ is up to date"
+    exit 0
+  fi
+fi
 
 die() { echo "build-edge: $*" >&2; exit 1; }
 
