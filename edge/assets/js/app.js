@@ -42,6 +42,7 @@ function onSubmit(form, handler) {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
+    say(status, '');
     const button = form.querySelector('button[type="submit"]');
     button.disabled = true;
     try {
