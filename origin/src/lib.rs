@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod partitions;
 pub mod password;
 pub mod rehome;
 pub mod rides;

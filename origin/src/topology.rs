@@ -13,6 +13,8 @@ use roam_shared::RegionMap;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 
+use crate::partitions;
+
 /// Where another region's node is, as its FDW server needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
@@ -44,7 +46,7 @@ impl Peer {
 }
 
 /// The tables partitioned by city, and their key columns on the local partition.
-const CITY_TABLES: [(&str, &str); 4] = [
+pub const CITY_TABLES: [(&str, &str); 4] = [
     ("users", "city, id"),
     ("vehicles", "city, id"),
     ("rides", "city, id"),
@@ -175,20 +177,25 @@ pub fn topology_sql(
     Ok(sql)
 }
 
-/// Applies [`topology_sql`] to a node in one transaction.
+/// Applies [`topology_sql`] (after [`partitions::reconcile_sql`]) to a node in one transaction.
 pub async fn apply(
     pool: &PgPool,
     map: &RegionMap,
     region: &str,
     peers: &BTreeMap<String, Peer>,
 ) -> anyhow::Result<()> {
-    let statements = topology_sql(map, region, peers)?;
+    let mut statements = topology_sql(map, region, peers)?;
     let mut tx = pool.begin().await?;
     // Two migrations of one node at once would race on IF NOT EXISTS; serialise them.
     sqlx::query("SELECT pg_advisory_xact_lock(7346001)")
         .execute(&mut *tx)
         .await?;
-    for statement in &statements {
+    // Bounds that changed (a city joined a region) first; the topology then creates whatever
+    // is missing, including the foreign partitions dropped to be re-bounded.
+    let existing = partitions::existing(&mut tx).await?;
+    let mut reconcile = partitions::reconcile_sql(&existing, map);
+    reconcile.append(&mut statements);
+    for statement in &reconcile {
         sqlx::query(statement)
             .execute(&mut *tx)
             .await

@@ -97,3 +97,57 @@ async fn adding_a_region_and_re_running_the_migration_adds_it() {
     assert!(claims_on_us_west > 0, "some claims moved to the new region");
     stack.cleanup().await;
 }
+
+#[tokio::test]
+async fn adding_a_city_to_a_region_and_re_running_the_migration_widens_its_partitions() {
+    let mut stack = crate::helpers::spawn_stack().await;
+    let (_, token) = stack.user("boston").await;
+    let boston = stack.vehicle("boston", &token).await;
+    let mut map = RegionMap::builtin().clone();
+    let mut city = map.city("boston").unwrap().clone();
+    city.slug = "philadelphia".into();
+    city.name = "Philadelphia".into();
+    city.aliases.clear();
+    map.cities.push(city);
+    map.validate().unwrap();
+    stack.migrate(&map).await;
+    stack.migrate(&map).await;
+    stack.start_origins(&map).await;
+
+    let body = json!({"type": "scooter", "last_location": "Rittenhouse Square"});
+    let r = stack
+        .origin("eu-west")
+        .post("/api/v1/cities/philadelphia/vehicles", body)
+        .token(&token)
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        stack
+            .count_local("us-east", "vehicles", "city = 'philadelphia'")
+            .await,
+        1
+    );
+    for region in ["us-east", "us-west", "eu-west"] {
+        let r = stack
+            .origin(region)
+            .get("/api/v1/cities/philadelphia/vehicles")
+            .send()
+            .await;
+        assert_eq!(
+            r.json()["vehicles"].as_array().map(Vec::len),
+            Some(1),
+            "{region}"
+        );
+        let r = stack
+            .origin(region)
+            .get(&format!("/api/v1/cities/boston/vehicles/{boston}"))
+            .send()
+            .await;
+        assert_eq!(
+            r.status, 200,
+            "boston's rows stayed through the re-bounding"
+        );
+    }
+    stack.cleanup().await;
+}
