@@ -380,7 +380,11 @@ async fn a_bookmark_beats_another_pops_cache() {
         .await
         .expect(200);
     assert!(ids(&by_cookie, "vehicles").contains(&vehicle_id));
-    assert_eq!(by_cookie.header("x-roam-cache"), "hit");
+    // `stale` only if this machine took longer than s-maxage since the bypass.
+    assert!(
+        matches!(by_cookie.header("x-roam-cache"), "hit" | "stale"),
+        "{by_cookie:#?}"
+    );
     // A forged bookmark is ignored rather than trusted.
     let forged = reader
         .send(
@@ -391,7 +395,10 @@ async fn a_bookmark_beats_another_pops_cache() {
         )
         .await
         .expect(200);
-    assert_eq!(forged.header("x-roam-cache"), "hit");
+    assert!(
+        matches!(forged.header("x-roam-cache"), "hit" | "stale"),
+        "{forged:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
