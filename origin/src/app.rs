@@ -105,6 +105,8 @@ pub struct Application {
     router: Router,
     pool: PgPool,
     port: u16,
+    region: String,
+    idempotency_ttl: Duration,
 }
 
 impl Application {
@@ -128,6 +130,7 @@ impl Application {
         // Series that exist from the start, so a scrape shows 0 rather than nothing.
         metrics::counter!("roam_db_transaction_retries_total").increment(0);
         metrics::counter!("roam_db_transaction_retries_exhausted_total").increment(0);
+        let (region, idempotency_ttl) = (config.region.clone(), config.idempotency_ttl);
         let state = AppState {
             db: pool.clone(),
             config: Arc::new(config),
@@ -138,6 +141,8 @@ impl Application {
             router: app(state),
             pool,
             port,
+            region,
+            idempotency_ttl,
         })
     }
 
@@ -157,9 +162,17 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(port = self.port, "origin listening");
-        axum::serve(self.listener, self.router)
+        let pruner = tokio::spawn(crate::idempotency::prune_periodically(
+            self.pool.clone(),
+            self.region.clone(),
+            self.idempotency_ttl,
+            Duration::from_secs(600),
+        ));
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(signal)
-            .await?;
+            .await;
+        pruner.abort();
+        served?;
         self.pool.close().await;
         tracing::info!("origin stopped");
         Ok(())

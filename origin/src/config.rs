@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// Argon2id memory cost in KiB (OWASP's minimum is 19456).
     #[arg(long, env = "ROAM_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
     pub argon2_memory_kib: u32,
+    /// How long idempotency records are kept, hours (a retry later than that runs again).
+    #[arg(long, env = "ROAM_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
+    pub idempotency_ttl_hours: u32,
 }
 
 /// The validated configuration the application runs with.
@@ -80,6 +83,8 @@ pub struct Config {
     pub cache_control: String,
     /// Argon2id memory cost, KiB.
     pub argon2_memory_kib: u32,
+    /// How long idempotency records are kept.
+    pub idempotency_ttl: Duration,
     /// Allowed signature clock skew, seconds.
     pub signature_window_secs: i64,
 }
@@ -124,6 +129,9 @@ impl Config {
         if !(64..=1_048_576).contains(&args.argon2_memory_kib) {
             bail!("ROAM_ARGON2_MEMORY_KIB must be between 64 and 1048576");
         }
+        if !(1..=24 * 365).contains(&args.idempotency_ttl_hours) {
+            bail!("ROAM_IDEMPOTENCY_TTL_HOURS must be between 1 and 8760");
+        }
         Ok(Self {
             region: args.region,
             listen,
@@ -138,6 +146,7 @@ impl Config {
                 args.cache_s_maxage, args.cache_stale_while_revalidate, args.cache_stale_if_error
             ),
             argon2_memory_kib: args.argon2_memory_kib,
+            idempotency_ttl: Duration::from_secs(u64::from(args.idempotency_ttl_hours) * 3600),
             signature_window_secs: roam_shared::signature::DEFAULT_WINDOW_SECS,
         })
     }
@@ -187,6 +196,7 @@ mod tests {
             cache_stale_while_revalidate: 30,
             cache_stale_if_error: 300,
             argon2_memory_kib: 19_456,
+            idempotency_ttl_hours: 24,
         }
     }
 

@@ -206,3 +206,29 @@ async fn claim(conn: &mut PgConnection, g: &Guard) -> Result<()> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// Deletes this node's idempotency records older than `ttl` (only the local partition: every
+/// origin prunes its own node). Returns how many went.
+pub async fn prune(pool: &PgPool, region: &str, ttl: Duration) -> Result<u64> {
+    let table = crate::topology::local_table("idempotency", region);
+    let deleted = sqlx::query(&format!(
+        "DELETE FROM ONLY \"{table}\" WHERE created_at < now() - make_interval(secs => $1)"
+    ))
+    .bind(ttl.as_secs_f64())
+    .execute(pool)
+    .await?;
+    Ok(deleted.rows_affected())
+}
+
+/// Prunes every `every` until the process ends; failures are logged and retried next time.
+pub async fn prune_periodically(pool: PgPool, region: String, ttl: Duration, every: Duration) {
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        ticker.tick().await;
+        match prune(&pool, &region, ttl).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "pruned old idempotency records"),
+            Err(e) => tracing::warn!(error = %e, "could not prune idempotency records"),
+        }
+    }
+}

@@ -111,3 +111,31 @@ async fn shutdown_lets_the_request_in_flight_finish() {
     );
     stack.cleanup().await;
 }
+
+#[tokio::test]
+async fn old_idempotency_records_are_pruned_from_the_local_partition_only() {
+    let stack = spawn_stack().await;
+    for (region, city) in [("eu-west", "rome"), ("us-east", "boston")] {
+        for (key, age) in [("old", "2 days"), ("new", "1 minute")] {
+            sqlx::query(&format!(
+                "INSERT INTO idempotency (city, key, request_hash, status, body, created_at) \
+                 VALUES ('{city}', '{key}', 'h', 201, '{{}}', now() - interval '{age}')"
+            ))
+            .execute(stack.node(region))
+            .await
+            .unwrap();
+        }
+    }
+    let day = Duration::from_secs(24 * 3600);
+    let pruned = roam_origin::idempotency::prune(stack.node("eu-west"), "eu-west", day)
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    assert_eq!(stack.count_local("eu-west", "idempotency", "true").await, 1);
+    assert_eq!(
+        stack.count_local("us-east", "idempotency", "true").await,
+        2,
+        "not another node's"
+    );
+    stack.cleanup().await;
+}
