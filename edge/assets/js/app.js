@@ -86,6 +86,10 @@ function describe(v) {
 async function loadVehicles() {
   const city = $('vehicle-city').value;
   const list = $('vehicles');
+  if (!city) {
+    list.replaceChildren(el('li', { class: 'status bad', text: 'The list of cities did not load; reload the page to try again.' }));
+    return;
+  }
   try {
     const { data, response, ms, timing } = await api('GET', `/api/v1/cities/${encodeURIComponent(city)}/vehicles?status=available`);
     const vehicles = data?.vehicles ?? [];
