@@ -6,7 +6,7 @@
 //! | `ROAM_SECRET` | the secret shared with the origins (a Worker secret; `.dev.vars` locally) | `DEV_SECRET` in development only |
 //! | `ROAM_ENV` | `development`, `staging` or `production` | `production` |
 //! | `ORIGIN_TIMEOUT_MS` | timeout of one origin call for a read, including its body | 3000 |
-//! | `ORIGIN_WRITE_TIMEOUT_MS` | the same for a write | 10000 |
+//! | `ORIGIN_WRITE_TIMEOUT_MS` | the same for a write | `ORIGIN_TIMEOUT_MS` |
 //! | `EDGE_TEST_PANIC` | `1`: `GET /__test/panic` panics (development only; for the tests) | off |
 //! | `REGION_MAP` | a region map (JSON) replacing the compiled-in one | built in |
 //!
@@ -27,13 +27,6 @@ use crate::failover::BreakerPolicy;
 /// cross-ocean one in ~150 ms plus its database work; 3 s is far past a healthy answer yet
 /// short enough that failing over still feels like one slow request rather than a dead site.
 pub const DEFAULT_ORIGIN_TIMEOUT_MS: u32 = 3_000;
-
-/// Default timeout of one origin call for a write: the origin's own request timeout (10 s).
-/// A write may legitimately take longer than a read (sign-up hashes a password with Argon2,
-/// transactions retry on serialization failures), and a write given up on too early is then
-/// sent to another origin while the first may still be applying it: the idempotency key keeps
-/// that to one effect, but the second attempt would only find the key busy.
-pub const DEFAULT_WRITE_TIMEOUT_MS: u32 = 10_000;
 
 /// The edge's validated configuration.
 #[derive(Debug)]
@@ -128,7 +121,11 @@ impl Config {
                 .ok_or_else(|| bad(format!("{name} must be 50 to 60000, not `{ms}`"))),
         };
         let origin_timeout_ms = timeout("ORIGIN_TIMEOUT_MS", DEFAULT_ORIGIN_TIMEOUT_MS)?;
-        let write_timeout_ms = timeout("ORIGIN_WRITE_TIMEOUT_MS", DEFAULT_WRITE_TIMEOUT_MS)?;
+        // Writes default to the same timeout: a write given up on is sent to another origin,
+        // and the idempotency key (its record commits with the effect on the home node, and a
+        // concurrent duplicate waits for it) keeps that to one effect. A deployment whose
+        // writes are slow (Argon2 at sign-up on small machines) can give them longer.
+        let write_timeout_ms = timeout("ORIGIN_WRITE_TIMEOUT_MS", origin_timeout_ms)?;
         Ok(Config {
             origins,
             secret,
