@@ -6,8 +6,9 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use roam_shared::RegionMap;
 use roam_stack::edge::{build_edge, start_edge, EdgeOptions, EdgeProcess};
-use roam_stack::front::{Front, FrontOptions};
+use roam_stack::front::{find_place, Front, FrontOptions};
 use roam_stack::{Stack, StackOptions, Topology, WanOptions};
 
 use crate::bootstrap;
@@ -66,7 +67,16 @@ pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
         fresh: args.fresh,
         reap_on_exit: false,
         topology,
-        wan: args.wan.then(WanOptions::default),
+        wan: args.wan.then(|| WanOptions {
+            // The edge plays the PoP nearest the --as city, so its links to the regions are
+            // the ones that user's requests would take.
+            pop: args
+                .as_city
+                .as_deref()
+                .and_then(|city| find_place(RegionMap::builtin(), city))
+                .map(|place| place.colo.to_string()),
+            ..WanOptions::default()
+        }),
         ..StackOptions::for_tests("dev")
     };
     let runtime = tokio::runtime::Runtime::new()?;
