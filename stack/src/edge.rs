@@ -23,7 +23,7 @@ use crate::process::{free_port, run, ManagedChild};
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// How to start an edge.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct EdgeOptions {
     /// Region → origin base URL: the Worker's `ORIGINS` var.
     pub origins: BTreeMap<String, String>,
@@ -37,6 +37,19 @@ pub struct EdgeOptions {
     pub root: PathBuf,
     /// Delete `root` once the owning process exits (throwaway test edges).
     pub remove_root_on_exit: bool,
+}
+
+impl std::fmt::Debug for EdgeOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EdgeOptions")
+            .field("origins", &self.origins)
+            .field("secret", &"<redacted>")
+            .field("port", &self.port)
+            .field("vars", &self.vars)
+            .field("root", &self.root)
+            .field("remove_root_on_exit", &self.remove_root_on_exit)
+            .finish()
+    }
 }
 
 impl EdgeOptions {
