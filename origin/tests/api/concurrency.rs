@@ -138,3 +138,59 @@ async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
     );
     stack.cleanup().await;
 }
+
+/// The retries counter as an origin's /metrics shows it (one registry per process).
+async fn retries(stack: &crate::helpers::TestStack) -> f64 {
+    let metrics = stack.origin("us-east").get("/metrics").send().await.text();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("roam_db_transaction_retries_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn a_serialization_failure_through_postgres_fdw_is_retried_into_success() {
+    let stack = spawn_stack().await;
+    let (_, token) = stack.user("seattle").await;
+    let vehicle = stack.vehicle("seattle", &token).await;
+    let before = retries(&stack).await;
+    // Someone on the home node changes the vehicle and holds the row until we say so.
+    let mut tx = stack.node("us-west").begin().await.unwrap();
+    sqlx::query("UPDATE vehicles SET last_location = 'moved by a mechanic' WHERE id = $1")
+        .bind(vehicle)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // Through us-east the ride's remote transaction (REPEATABLE READ) takes its snapshot, then
+    // waits for the row; our commit makes its update a serialization failure (40001).
+    let request = stack
+        .origin("us-east")
+        .post(
+            "/api/v1/cities/seattle/rides",
+            json!({"vehicle_id": vehicle}),
+        )
+        .token(&token)
+        .send();
+    let request = tokio::spawn(request);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    tx.commit().await.unwrap();
+    let r = request.await.unwrap();
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        r.json()["start_location"],
+        "moved by a mechanic",
+        "the retry saw the new row"
+    );
+    assert!(
+        retries(&stack).await > before,
+        "the transaction was retried"
+    );
+    assert_eq!(
+        stack
+            .count_local("us-west", "rides", &format!("vehicle_id = '{vehicle}'"))
+            .await,
+        1
+    );
+    stack.cleanup().await;
+}
