@@ -114,9 +114,9 @@ impl Application {
     /// unready) and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         // sqlx keeps retrying a refused connection until this timeout: with the node down,
-        // 1 s makes that a quick 503 + retry-after, well inside the edge's 3 s origin timeout
-        // (at 3 s the two raced and the edge gave up first).
-        let acquire_timeout = (config.request_timeout / 2).min(Duration::from_secs(1));
+        // the 1 s default makes that a quick 503 + retry-after, well inside the edge's 3 s
+        // origin timeout (at 3 s the two raced and the edge gave up first).
+        let acquire_timeout = config.db_acquire_timeout.min(config.request_timeout / 2);
         let pool = db::pool(
             &config.database_url,
             config.db_max_connections,

@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// Most database connections this origin holds.
     #[arg(long, env = "ROAM_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// Longest wait for a database connection, in milliseconds (then 503): with the node
+    /// down, how long a request waits before it is answered.
+    #[arg(long, env = "ROAM_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 1_000)]
+    pub db_acquire_timeout_ms: u64,
     /// `s-maxage` of cacheable GETs, seconds.
     #[arg(long, env = "ROAM_CACHE_S_MAXAGE", default_value_t = 5)]
     pub cache_s_maxage: u32,
@@ -79,6 +83,8 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Pool size.
     pub db_max_connections: u32,
+    /// Longest wait for a connection.
+    pub db_acquire_timeout: Duration,
     /// The `cache-control` value of cacheable GETs.
     pub cache_control: String,
     /// Argon2id memory cost, KiB.
@@ -126,6 +132,9 @@ impl Config {
         if !(1..=1000).contains(&args.db_max_connections) {
             bail!("ROAM_DB_MAX_CONNECTIONS must be between 1 and 1000");
         }
+        if !(10..=600_000).contains(&args.db_acquire_timeout_ms) {
+            bail!("ROAM_DB_ACQUIRE_TIMEOUT_MS must be between 10 and 600000");
+        }
         if !(64..=1_048_576).contains(&args.argon2_memory_kib) {
             bail!("ROAM_ARGON2_MEMORY_KIB must be between 64 and 1048576");
         }
@@ -141,6 +150,7 @@ impl Config {
             map,
             request_timeout: Duration::from_millis(args.request_timeout_ms),
             db_max_connections: args.db_max_connections,
+            db_acquire_timeout: Duration::from_millis(args.db_acquire_timeout_ms),
             cache_control: format!(
                 "public, s-maxage={}, stale-while-revalidate={}, stale-if-error={}",
                 args.cache_s_maxage, args.cache_stale_while_revalidate, args.cache_stale_if_error
@@ -192,6 +202,7 @@ mod tests {
             region_map: None,
             request_timeout_ms: 5000,
             db_max_connections: 8,
+            db_acquire_timeout_ms: 1_000,
             cache_s_maxage: 5,
             cache_stale_while_revalidate: 30,
             cache_stale_if_error: 300,
