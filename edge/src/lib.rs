@@ -92,6 +92,7 @@ async fn handle(
         }
         Route::Regions => ping::regions(&Geo::from_request(&req), &config),
         Route::Cities => ping::cities(&config),
+        Route::OpenApi => ping::openapi(),
         Route::TestPanic if config.test_panic_route => {
             panic!("deliberate panic (EDGE_TEST_PANIC=1)")
         }

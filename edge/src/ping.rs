@@ -12,6 +12,10 @@ use crate::error::{EdgeError, Result};
 use crate::forward::{self, CallError, Outbound};
 use crate::{failover, now_ms, respond};
 
+/// The committed OpenAPI document (`cargo xtask openapi` writes it from roam-shared's types;
+/// the test command fails when it is stale).
+const OPENAPI_DOCUMENT: &str = include_str!("../openapi.json");
+
 /// How long browsers and shared caches may keep the city map: it changes only with a deploy.
 const CITIES_CACHE_CONTROL: &str = "public, max-age=3600, s-maxage=86400";
 
@@ -92,4 +96,12 @@ pub fn cities(config: &Config) -> Result<Response> {
         cities: &config.map.cities,
     };
     respond::json(200, &body, CITIES_CACHE_CONTROL)
+}
+
+/// `GET /api/v1/openapi.json`: the API contract, for client generators and the docs page.
+pub fn openapi() -> Result<Response> {
+    let headers = worker::Headers::new();
+    headers.set("content-type", "application/json")?;
+    headers.set("cache-control", CITIES_CACHE_CONTROL)?;
+    Ok(Response::ok(OPENAPI_DOCUMENT)?.with_headers(headers))
 }

@@ -15,6 +15,8 @@ pub enum Route {
     Regions,
     /// `GET /api/v1/cities`: the city → region map.
     Cities,
+    /// `GET /api/v1/openapi.json`: the API's OpenAPI document.
+    OpenApi,
     /// A data route, forwarded to an origin.
     Data(DataRoute),
     /// `GET /__test/panic`: panics on purpose, when `EDGE_TEST_PANIC=1` in development (the
@@ -135,6 +137,7 @@ pub fn resolve(method: &str, path: &str) -> Result<Route> {
         ["ping", region] if !region.is_empty() => get(Route::PingRegion(region.to_string())),
         ["api", "v1", "regions"] => get(Route::Regions),
         ["api", "v1", "cities"] => get(Route::Cities),
+        ["api", "v1", "openapi.json"] => get(Route::OpenApi),
         ["api", "v1", "users"] => post(DataRoute::SignUp),
         ["api", "v1", "sessions"] => match method {
             "POST" => Ok(Route::Data(DataRoute::LogIn)),
@@ -188,6 +191,10 @@ mod tests {
         );
         assert_eq!(resolve("GET", "/api/v1/regions").unwrap(), Route::Regions);
         assert_eq!(resolve("GET", "/api/v1/cities").unwrap(), Route::Cities);
+        assert_eq!(
+            resolve("GET", "/api/v1/openapi.json").unwrap(),
+            Route::OpenApi
+        );
         assert_eq!(data("POST", "/api/v1/users"), DataRoute::SignUp);
         assert_eq!(data("POST", "/api/v1/sessions"), DataRoute::LogIn);
         assert_eq!(data("DELETE", "/api/v1/sessions"), DataRoute::LogOut);

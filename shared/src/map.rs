@@ -15,6 +15,7 @@ pub const BUILTIN_MAP_JSON: &str = include_str!("../regions.json");
 
 /// A cloud region that runs an origin and a database node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Region {
     /// Stable identifier, e.g. `eu-west`; used in URLs, table names and headers.
     pub name: String,

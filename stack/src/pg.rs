@@ -105,14 +105,17 @@ impl PgNode {
 
     /// Creates a database (fails if it exists).
     pub async fn create_database(&self, name: &str) -> Result<()> {
-        self.psql_admin(format!("CREATE DATABASE \"{}\"", ident(name)?)).await
+        self.psql_admin(format!("CREATE DATABASE \"{}\"", ident(name)?))
+            .await
     }
 
     /// Creates a database unless it exists.
     pub async fn ensure_database(&self, name: &str) -> Result<()> {
         let name = ident(name)?;
         let exists = self
-            .psql_query(format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"))
+            .psql_query(format!(
+                "SELECT 1 FROM pg_database WHERE datname = '{name}'"
+            ))
             .await?;
         if exists.trim() == "1" {
             return Ok(());
@@ -122,8 +125,11 @@ impl PgNode {
 
     /// Drops a database, ending its sessions first.
     pub async fn drop_database(&self, name: &str) -> Result<()> {
-        self.psql_admin(format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", ident(name)?))
-            .await
+        self.psql_admin(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            ident(name)?
+        ))
+        .await
     }
 
     /// Initialises the data directory if it has none.
@@ -141,7 +147,15 @@ impl PgNode {
             server_command("initdb")?
                 .arg("-D")
                 .arg(&self.data_dir)
-                .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "-N"]),
+                .args([
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "-N",
+                ]),
         )?;
         Ok(())
     }
@@ -297,7 +311,9 @@ fn hand_to_server_user(dir: &Path) -> Result<()> {
     }
     run(
         "chown",
-        Command::new("chown").arg(format!("{SERVER_USER}:")).arg(dir),
+        Command::new("chown")
+            .arg(format!("{SERVER_USER}:"))
+            .arg(dir),
     )?;
     Ok(())
 }
@@ -334,7 +350,7 @@ pub fn reap_when_gone(pid: u32, root: &Path, cluster: &PgCluster, pgids: &[u32])
     };
     let mut script = format!("while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; ");
     for pgid in pgids {
-        script.push_str(&format!("kill -KILL -- -{pgid} 2>/dev/null; "));
+        script.push_str(&format!("env kill -KILL -- -{pgid} 2>/dev/null; "));
     }
     for node in &cluster.nodes {
         script.push_str(&format!(

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::map::City;
+use crate::map::{City, Region};
 
 /// Response of `GET /ping` (edge) and `GET /ping` (origin, where `colo` etc. are empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,10 +58,12 @@ pub struct RegionList {
     pub regions: Vec<RegionHealth>,
 }
 
-/// `GET /api/v1/cities`: every city and its home region.
+/// `GET /api/v1/cities`: every region, and every city with its home region.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CityList {
+    /// The regions of the region map.
+    pub regions: Vec<Region>,
     /// The cities of the region map.
     pub cities: Vec<City>,
 }

@@ -11,7 +11,7 @@ use crate::api::{
     CityList, EndRide, LogIn, NewVehicle, Pong, RegionHealth, RegionList, RegionPing, Ride,
     RideList, Session, SignUp, StartRide, User, Vehicle, VehicleList, VehicleStatus, VehicleType,
 };
-use crate::map::City;
+use crate::map::{City, Region};
 use crate::problem::{Problem, PROBLEM_CONTENT_TYPE};
 
 mod paths;
@@ -38,6 +38,7 @@ use paths::paths;
     RegionHealth,
     RegionList,
     City,
+    Region,
     CityList,
     Problem
 )))]
