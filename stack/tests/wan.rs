@@ -1,0 +1,101 @@
+//! A stack with `--wan`: postgres_fdw and edge → origin traffic really goes through the
+//! roam-wan proxies, with the modelled round-trip times, and a cut link is a partition.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use roam_stack::{Stack, StackOptions, Topology, WanOptions};
+use serde_json::Value;
+
+async fn readyz(url: &str) -> Result<Value> {
+    let body = reqwest::get(format!("{url}/readyz")).await?.text().await?;
+    serde_json::from_str(&body).with_context(|| format!("/readyz said {body}"))
+}
+
+fn node<'a>(ready: &'a Value, region: &str) -> Option<&'a Value> {
+    ready["nodes"]
+        .as_array()?
+        .iter()
+        .find(|n| n["region"] == region)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fdw_and_edge_links_carry_the_modelled_rtt_and_can_be_cut() -> Result<()> {
+    let stack = Stack::start(StackOptions {
+        wan: Some(WanOptions {
+            pop: Some("FCO".into()),
+            ..WanOptions::default()
+        }),
+        seed: None,
+        ..StackOptions::for_tests("wan")
+    })
+    .await?;
+    let wan = stack.wan.as_ref().context("the stack has links")?;
+    let eu = stack.origin("eu-west").context("eu-west origin")?.url();
+
+    // eu-west's node reaches us-east's partitions through the proxy: a query there costs at
+    // least one modelled eu-west ↔ us-east round trip.
+    let fdw = wan.fdw_link("eu-west", "us-east").context("fdw link")?;
+    let rtt = fdw.conditions().rtt;
+    assert!(rtt > Duration::from_millis(80), "{rtt:?}");
+    readyz(&eu).await?; // opens the FDW connection
+    let ready = readyz(&eu).await?;
+    let far = node(&ready, "us-east").context("us-east in /readyz")?;
+    assert_eq!(far["ok"], true, "{ready}");
+    let ms = far["ms"].as_f64().context("ms")?;
+    assert!(
+        ms >= rtt.as_secs_f64() * 1000.0,
+        "{ms} ms through a {rtt:?} link"
+    );
+    assert!(fdw.stats().accepted >= 1);
+
+    // Cut: the partition is unreachable, the node itself still ready.
+    fdw.cut();
+    let ready = readyz(&eu).await?;
+    assert_eq!(ready["ready"], true, "{ready}");
+    assert_eq!(
+        node(&ready, "us-east").map(|n| n["ok"].clone()),
+        Some(Value::Bool(false))
+    );
+    fdw.restore();
+
+    // The edge's URL for us-east goes through a link with the FCO → Ashburn RTT.
+    let urls = stack.origin_urls();
+    let via = urls.get("us-east").context("us-east url")?;
+    assert_ne!(via, &stack.origin("us-east").context("origin")?.url());
+    let edge_rtt = wan
+        .edge_link("us-east")
+        .context("edge link")?
+        .conditions()
+        .rtt;
+    assert!(edge_rtt > Duration::from_millis(90), "{edge_rtt:?}");
+    let client = reqwest::Client::new();
+    client.get(format!("{via}/ping")).send().await?; // warm connection
+    let started = Instant::now();
+    client
+        .get(format!("{via}/ping"))
+        .send()
+        .await?
+        .error_for_status()?;
+    assert!(started.elapsed() >= edge_rtt, "{:?}", started.elapsed());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_region_runs_one_node_and_one_origin_for_every_region() -> Result<()> {
+    let stack = Stack::start(StackOptions {
+        topology: Topology::single_region(),
+        seed: None,
+        ..StackOptions::for_tests("single")
+    })
+    .await?;
+    assert_eq!(stack.cluster.nodes.len(), 1);
+    assert_eq!(stack.origins.len(), 1);
+    let only = stack.origin("us-east").context("us-east origin")?.url();
+    let urls = stack.origin_urls();
+    assert_eq!(urls.len(), roam_shared::RegionMap::builtin().regions.len());
+    assert!(urls.values().all(|u| *u == only), "{urls:?}");
+    let ready = readyz(&only).await?;
+    assert_eq!(ready["ready"], true, "{ready}");
+    Ok(())
+}
