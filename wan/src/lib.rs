@@ -18,6 +18,7 @@
 //! # let _ = proxy; Ok(()) }
 //! ```
 
+mod handle;
 mod link;
 pub mod model;
 mod pipe;

@@ -6,15 +6,17 @@
 //! byte moves (TCP's handshake), so connection set-up costs what it costs on a real path.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::handle::Counters;
+pub use crate::handle::{LinkHandle, LinkStats};
 use crate::pipe::{pipe, random_up_to};
 
 /// Default cap on bytes held back per connection and direction.
@@ -135,118 +137,6 @@ impl Link {
             task: Some(task),
         })
     }
-}
-
-/// A running link. Dropping it stops it (and drops its connections) too.
-#[derive(Debug)]
-pub struct LinkHandle {
-    addr: SocketAddr,
-    target: SocketAddr,
-    control: Arc<watch::Sender<Conditions>>,
-    counters: Arc<Counters>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-impl LinkHandle {
-    /// The address clients connect to.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// Where the link forwards to.
-    pub fn target(&self) -> SocketAddr {
-        self.target
-    }
-
-    /// The current conditions.
-    pub fn conditions(&self) -> Conditions {
-        *self.control.borrow()
-    }
-
-    /// Changes the RTT; applies to bytes read from now on, on open connections too.
-    pub fn set_rtt(&self, rtt: Duration) {
-        self.control.send_modify(|c| c.rtt = rtt);
-    }
-
-    /// Changes the jitter.
-    pub fn set_jitter(&self, jitter: Duration) {
-        self.control.send_modify(|c| c.jitter = jitter);
-    }
-
-    /// Injects (or with [`Fault::None`] lifts) a fault.
-    pub fn set_fault(&self, fault: Fault) {
-        self.control.send_modify(|c| c.fault = fault);
-    }
-
-    /// Cuts the link: resets open connections and refuses new ones.
-    pub fn cut(&self) {
-        self.set_fault(Fault::Refuse);
-    }
-
-    /// Lifts any fault.
-    pub fn restore(&self) {
-        self.set_fault(Fault::None);
-    }
-
-    /// Counters since the link started.
-    pub fn stats(&self) -> LinkStats {
-        let c = &self.counters;
-        LinkStats {
-            accepted: c.accepted.load(Ordering::Relaxed),
-            active: c.active.load(Ordering::Relaxed),
-            refused: c.refused.load(Ordering::Relaxed),
-            queued_bytes: c.queued.load(Ordering::Relaxed),
-            peak_queued_bytes: c.peak_queued.load(Ordering::Relaxed),
-        }
-    }
-
-    /// Stops listening and drops every connection; returns when the port is closed.
-    pub async fn stop(mut self) {
-        self.signal_stop();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-
-    fn signal_stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
-}
-
-impl Drop for LinkHandle {
-    fn drop(&mut self) {
-        self.signal_stop();
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
-    }
-}
-
-/// A snapshot of a link's counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LinkStats {
-    /// Connections accepted.
-    pub accepted: u64,
-    /// Connections open now.
-    pub active: u64,
-    /// Connections reset because of a fault.
-    pub refused: u64,
-    /// Bytes read but not yet written, all connections.
-    pub queued_bytes: usize,
-    /// The most ever queued at once.
-    pub peak_queued_bytes: usize,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    accepted: AtomicU64,
-    active: AtomicU64,
-    refused: AtomicU64,
-    pub(crate) queued: AtomicUsize,
-    pub(crate) peak_queued: AtomicUsize,
 }
 
 async fn accept_loop(

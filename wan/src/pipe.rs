@@ -17,7 +17,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{sleep_until, Instant};
 
-use crate::link::{Conditions, Counters};
+use crate::handle::Counters;
+use crate::link::Conditions;
 
 /// Bytes read at once.
 pub(crate) const CHUNK: usize = 16 * 1024;
