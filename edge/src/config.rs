@@ -2,7 +2,7 @@
 //!
 //! | name | what | default |
 //! |---|---|---|
-//! | `ORIGINS` | JSON object, region → origin base URL; every region of the map needs one | — |
+//! | `ORIGINS` | JSON object, region → origin base URL, or a list of them (the region's pool, balanced by [`crate::pool`]); every region of the map needs at least one | — |
 //! | `ROAM_SECRET` | the secret shared with the origins (a Worker secret; `.dev.vars` locally) | `DEV_SECRET` in development only |
 //! | `ROAM_ENV` | `development`, `staging` or `production` | `production` |
 //! | `ORIGIN_TIMEOUT_MS` | timeout of one origin call for a read, including its body | 3000 |
@@ -20,8 +20,8 @@ use std::rc::Rc;
 use roam_shared::signature::DEV_SECRET;
 use roam_shared::{RegionMap, SharedSecret};
 
+use crate::breaker::BreakerPolicy;
 use crate::error::{EdgeError, Result};
-use crate::failover::BreakerPolicy;
 
 /// Default timeout of one origin call. A loopback origin answers in milliseconds and a real
 /// cross-ocean one in ~150 ms plus its database work; 3 s is far past a healthy answer yet
@@ -31,8 +31,8 @@ pub const DEFAULT_ORIGIN_TIMEOUT_MS: u32 = 3_000;
 /// The edge's validated configuration.
 #[derive(Debug)]
 pub struct Config {
-    /// Origin base URL per region (no trailing slash).
-    pub origins: BTreeMap<String, String>,
+    /// The pool of origin base URLs per region (no trailing slash; at least one each).
+    pub origins: BTreeMap<String, Vec<String>>,
     /// The edge↔origin secret.
     pub secret: SharedSecret,
     /// The region map.
@@ -104,10 +104,10 @@ impl Config {
             )));
         }
         let origins_json = get("ORIGINS").ok_or_else(|| bad("ORIGINS is not set".into()))?;
-        let origins: BTreeMap<String, String> =
-            serde_json::from_str(&origins_json).map_err(|e| {
+        let origins: BTreeMap<String, serde_json::Value> = serde_json::from_str(&origins_json)
+            .map_err(|e| {
                 bad(format!(
-                    "ORIGINS must be a JSON object of region → URL: {e}"
+                    "ORIGINS must be a JSON object of region → URL or list of URLs: {e}"
                 ))
             })?;
         let origins = validate_origins(&map, origins).map_err(bad)?;
@@ -139,16 +139,19 @@ impl Config {
         })
     }
 
-    /// The origin base URL of a region.
-    pub fn origin(&self, region: &str) -> Option<&str> {
-        self.origins.get(region).map(String::as_str)
+    /// The pool of origin base URLs of a region (empty for a region the map does not have).
+    pub fn pool(&self, region: &str) -> &[String] {
+        self.origins.get(region).map_or(&[], Vec::as_slice)
     }
 }
 
+/// Checks every region of the map has a pool and every pool is a non-empty list of distinct
+/// http(s) base URLs (a single string is a pool of one).
 fn validate_origins(
     map: &RegionMap,
-    origins: BTreeMap<String, String>,
-) -> std::result::Result<BTreeMap<String, String>, String> {
+    origins: BTreeMap<String, serde_json::Value>,
+) -> std::result::Result<BTreeMap<String, Vec<String>>, String> {
+    use serde_json::Value;
     for region in &map.regions {
         if !origins.contains_key(&region.name) {
             return Err(format!("ORIGINS has no URL for region `{}`", region.name));
@@ -156,18 +159,47 @@ fn validate_origins(
     }
     origins
         .into_iter()
-        .map(|(region, url)| {
+        .map(|(region, value)| {
             if map.region(&region).is_none() {
                 return Err(format!("ORIGINS names unknown region `{region}`"));
             }
-            let url = url.trim().trim_end_matches('/').to_string();
-            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
-            if !scheme_ok || url.contains(['?', '#', ' ']) {
-                return Err(format!(
-                    "ORIGINS[{region}] must be an http(s) base URL, not `{url}`"
-                ));
+            let urls = match value {
+                Value::String(url) => vec![url],
+                Value::Array(items) if items.is_empty() => {
+                    return Err(format!(
+                        "ORIGINS[{region}] is an empty list: give at least one URL"
+                    ))
+                }
+                Value::Array(items) => items
+                    .into_iter()
+                    .map(|item| match item {
+                        Value::String(url) => Ok(url),
+                        other => Err(format!(
+                            "ORIGINS[{region}] lists `{other}`, not a URL string"
+                        )),
+                    })
+                    .collect::<std::result::Result<_, _>>()?,
+                other => {
+                    return Err(format!(
+                        "ORIGINS[{region}] must be a URL or a list of URLs, not `{other}`"
+                    ))
+                }
+            };
+            let mut pool: Vec<String> = Vec::with_capacity(urls.len());
+            for url in urls {
+                let url = url.trim().trim_end_matches('/').to_string();
+                let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+                if !scheme_ok || url.contains(['?', '#', ' ']) {
+                    return Err(format!(
+                        "ORIGINS[{region}] must be http(s) base URLs, not `{url}`"
+                    ));
+                }
+                if pool.contains(&url) {
+                    return Err(format!("ORIGINS[{region}] lists `{url}` twice"));
+                }
+                pool.push(url);
             }
-            Ok((region, url))
+            Ok((region, pool))
         })
         .collect()
 }
@@ -197,7 +229,7 @@ mod tests {
     fn development_defaults() {
         let c = load(&[("ROAM_ENV", "development"), ("ORIGINS", ORIGINS)]).unwrap();
         assert!(c.secret.is_dev_default());
-        assert_eq!(c.origin("us-east"), Some("http://127.0.0.1:1"));
+        assert_eq!(c.pool("us-east"), ["http://127.0.0.1:1"]);
         assert_eq!(c.origin_timeout_ms, DEFAULT_ORIGIN_TIMEOUT_MS);
     }
 
@@ -233,5 +265,40 @@ mod tests {
             message(load(&[("ROAM_ENV", "development"), ("ORIGINS", &bad_url)]))
                 .contains("eu-west")
         );
+    }
+
+    #[test]
+    fn a_region_may_list_a_pool_of_origins() {
+        let dev = |origins: &str| load(&[("ROAM_ENV", "development"), ("ORIGINS", origins)]);
+        let pools = ORIGINS.replace(
+            r#""https://eu.example""#,
+            r#"["http://127.0.0.1:3/", "http://127.0.0.1:4"]"#,
+        );
+        let c = dev(&pools).unwrap();
+        assert_eq!(
+            c.pool("eu-west"),
+            ["http://127.0.0.1:3", "http://127.0.0.1:4"]
+        );
+        assert_eq!(
+            c.pool("us-west"),
+            ["http://127.0.0.1:2"],
+            "a string is a pool of one"
+        );
+        assert!(c.pool("mars").is_empty());
+
+        let with_eu = |eu: &str| ORIGINS.replace(r#""https://eu.example""#, eu);
+        let empty = message(dev(&with_eu("[]")));
+        assert!(
+            empty.contains("eu-west") && empty.contains("empty"),
+            "{empty}"
+        );
+        let twice = message(dev(&with_eu(r#"["http://a", "http://a/"]"#)));
+        assert!(twice.contains("twice"), "{twice}");
+        let number = message(dev(&with_eu(r#"["http://a", 8103]"#)));
+        assert!(number.contains("8103"), "{number}");
+        let object = message(dev(&with_eu(r#"{"url":"http://a"}"#)));
+        assert!(object.contains("ORIGINS[eu-west]"), "{object}");
+        let bad_scheme = message(dev(&with_eu(r#"["http://a", "ftp://b"]"#)));
+        assert!(bad_scheme.contains("ftp://b"), "{bad_scheme}");
     }
 }

@@ -4,10 +4,12 @@
 //! signed and geo-tagged, to the origin of the region that owns the data, failing over when
 //! that origin is down. `fetch` only routes; each concern lives in its own module:
 //! [`route`] (which route), [`cf`] (where the user is), [`config`] (vars and secrets),
-//! [`forward`] (signing and the origin call), [`failover`] (breakers, next region), [`cache`]
+//! [`forward`] (signing and the origin call), [`failover`] (next origin, next region),
+//! [`pool`] (balancing a region's origins), [`breaker`] (one per origin), [`cache`]
 //! (the edge cache), [`data`] (a data request end to end), [`ping`] (the edge's own routes),
 //! [`respond`] and [`error`] (responses and problem+json), [`panic`] (the net under them).
 
+pub mod breaker;
 pub mod cache;
 pub mod cf;
 pub mod config;
@@ -17,6 +19,7 @@ pub mod failover;
 pub mod forward;
 pub mod panic;
 pub mod ping;
+pub mod pool;
 pub mod respond;
 pub mod route;
 

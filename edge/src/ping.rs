@@ -1,5 +1,5 @@
 //! What the edge answers about itself: `/ping` (no origin involved), `/ping/{region}` (one
-//! origin round trip), `/api/v1/regions` (breaker states) and `/api/v1/cities` (the map).
+//! origin round trip), `/api/v1/regions` (breaker states, origin by origin) and `/api/v1/cities` (the map).
 
 use roam_shared::api::{Pong, RegionList, RegionPing};
 use roam_shared::headers::SERVED_BY;
@@ -10,7 +10,7 @@ use crate::cf::Geo;
 use crate::config::Config;
 use crate::error::{EdgeError, Result};
 use crate::forward::{self, CallError, Outbound};
-use crate::{failover, now_ms, respond};
+use crate::{failover, now_ms, pool, respond};
 
 /// The committed OpenAPI document (`cargo xtask openapi` writes it from roam-shared's types;
 /// the test command fails when it is stale).
@@ -34,16 +34,18 @@ pub fn pong(geo: &Geo, config: &Config) -> Result<Response> {
     Ok(response)
 }
 
-/// `GET /ping/{region}`: the round trip to that region's origin `/ping` (signed like any
-/// forwarded request); feeds the region's breaker like any other call.
+/// `GET /ping/{region}`: the round trip to the `/ping` of an origin of that region's pool
+/// (picked like any request, breakers aside; signed like any forwarded request); feeds that
+/// origin's breaker like any other call.
 pub async fn ping_region(
     region: &str,
     geo: &Geo,
     config: &Config,
     request_id: &str,
 ) -> Result<Response> {
+    let pool = config.pool(region);
     let known = config.map.region(region).is_some();
-    let Some(base) = config.origin(region).filter(|_| known) else {
+    let Some(base) = pool::pick_any(pool).map(|i| &pool[i]).filter(|_| known) else {
         return Err(EdgeError::UnknownRegion(region.to_string()));
     };
     let out = Outbound::new(
@@ -56,9 +58,12 @@ pub async fn ping_region(
         None,
     );
     let started = now_ms();
-    let result = forward::call(base, &out, &config.secret, config.origin_timeout_ms).await;
+    let result = {
+        let _in_flight = pool::InFlight::begin(base);
+        forward::call(base, &out, &config.secret, config.origin_timeout_ms).await
+    };
     let ended = now_ms();
-    failover::record(region, result.is_ok(), ended, &config.breaker);
+    pool::record(base, result.is_ok(), ended, &config.breaker);
     let status = match result {
         Ok(reply) if (200..300).contains(&reply.status) => "ok",
         Ok(_) | Err(CallError::Unreachable(_)) => "error",
@@ -78,7 +83,7 @@ pub async fn ping_region(
 pub fn regions(geo: &Geo, config: &Config) -> Result<Response> {
     let body = RegionList {
         nearest: geo.nearest_region(&config.map).to_string(),
-        regions: failover::health(&config.map, now_ms(), &config.breaker),
+        regions: failover::health(config, now_ms()),
     };
     respond::json(200, &body, "no-store")
 }

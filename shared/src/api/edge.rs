@@ -40,12 +40,30 @@ pub struct RegionHealth {
     pub name: String,
     /// Where it is.
     pub label: String,
-    /// Circuit breaker state: `closed` (healthy), `open` (not used) or `half-open` (probing).
+    /// The region as a whole: `closed` while any of its origins' breakers is closed, `open`
+    /// when every one is open (requests fail over to another region), else `half-open`.
     pub breaker: String,
-    /// Consecutive failures seen.
+    /// Consecutive failures of its healthiest origin.
     pub consecutive_failures: u32,
     /// Cities whose home it is.
     pub cities: Vec<String>,
+    /// Each origin of the region's pool, in the order of the edge's `ORIGINS` list.
+    pub origins: Vec<OriginHealth>,
+}
+
+/// One origin of a region's pool as the edge believes it (URLs are deployment config and are
+/// not shown; `index` is the origin's position in the region's `ORIGINS` list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OriginHealth {
+    /// Position in the region's `ORIGINS` list, from 0.
+    pub index: u32,
+    /// Its circuit breaker: `closed`, `open` or `half-open`.
+    pub breaker: String,
+    /// Consecutive timeouts or connection errors.
+    pub consecutive_failures: u32,
+    /// Requests this edge isolate has in flight to it.
+    pub in_flight: u32,
 }
 
 /// `GET /api/v1/regions`.

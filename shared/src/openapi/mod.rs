@@ -8,8 +8,9 @@ use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use crate::api::{
-    CityList, EndRide, LogIn, NewVehicle, Pong, RegionHealth, RegionList, RegionPing, Ride,
-    RideList, Session, SignUp, StartRide, User, Vehicle, VehicleList, VehicleStatus, VehicleType,
+    CityList, EndRide, LogIn, NewVehicle, OriginHealth, Pong, RegionHealth, RegionList, RegionPing,
+    Ride, RideList, Session, SignUp, StartRide, User, Vehicle, VehicleList, VehicleStatus,
+    VehicleType,
 };
 use crate::map::{City, Region};
 use crate::problem::{Problem, PROBLEM_CONTENT_TYPE};
@@ -35,6 +36,7 @@ use paths::paths;
     RideList,
     Pong,
     RegionPing,
+    OriginHealth,
     RegionHealth,
     RegionList,
     City,
