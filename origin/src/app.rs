@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::jobs::{JobConfig, Workers};
 use crate::{db, health, rides, sessions, signing, telemetry, users, vehicles};
 
 /// What every handler can reach.
@@ -107,6 +108,8 @@ pub struct Application {
     port: u16,
     region: String,
     idempotency_ttl: Duration,
+    map: roam_shared::RegionMap,
+    jobs: JobConfig,
 }
 
 impl Application {
@@ -131,6 +134,7 @@ impl Application {
         metrics::counter!("roam_db_transaction_retries_total").increment(0);
         metrics::counter!("roam_db_transaction_retries_exhausted_total").increment(0);
         let (region, idempotency_ttl) = (config.region.clone(), config.idempotency_ttl);
+        let (map, jobs) = (config.map.clone(), config.jobs.clone());
         let state = AppState {
             db: pool.clone(),
             config: Arc::new(config),
@@ -143,6 +147,8 @@ impl Application {
             port,
             region,
             idempotency_ttl,
+            map,
+            jobs,
         })
     }
 
@@ -156,7 +162,8 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `signal` completes; then in-flight requests finish and the pool closes.
+    /// Serves (and runs this region's background jobs) until `signal` completes; then
+    /// in-flight requests finish, the job workers finish the jobs in hand, and the pool closes.
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
@@ -168,10 +175,13 @@ impl Application {
             self.idempotency_ttl,
             Duration::from_secs(600),
         ));
+        // Owned by this future: if it is dropped (the process dies), so are the workers.
+        let workers = Workers::start(self.pool.clone(), &self.region, self.map, self.jobs);
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(signal)
             .await;
         pruner.abort();
+        workers.stop().await;
         served?;
         self.pool.close().await;
         tracing::info!("origin stopped");

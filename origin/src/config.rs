@@ -62,6 +62,9 @@ pub struct ServeArgs {
     /// How long idempotency records are kept, hours (a retry later than that runs again).
     #[arg(long, env = "ROAM_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
     pub idempotency_ttl_hours: u32,
+    /// Background job workers (ROAM_JOBS_*, ROAM_PRICES).
+    #[command(flatten)]
+    pub jobs: crate::jobs::JobArgs,
 }
 
 /// The validated configuration the application runs with.
@@ -93,6 +96,8 @@ pub struct Config {
     pub idempotency_ttl: Duration,
     /// Allowed signature clock skew, seconds.
     pub signature_window_secs: i64,
+    /// Background job workers and the prices their fares use.
+    pub jobs: crate::jobs::JobConfig,
 }
 
 impl Config {
@@ -141,6 +146,7 @@ impl Config {
         if !(1..=24 * 365).contains(&args.idempotency_ttl_hours) {
             bail!("ROAM_IDEMPOTENCY_TTL_HOURS must be between 1 and 8760");
         }
+        let jobs = crate::jobs::JobConfig::from_args(&args.jobs, &map)?;
         Ok(Self {
             region: args.region,
             listen,
@@ -158,6 +164,7 @@ impl Config {
             argon2_memory_kib: args.argon2_memory_kib,
             idempotency_ttl: Duration::from_secs(u64::from(args.idempotency_ttl_hours) * 3600),
             signature_window_secs: roam_shared::signature::DEFAULT_WINDOW_SECS,
+            jobs,
         })
     }
 
@@ -208,6 +215,7 @@ mod tests {
             cache_stale_if_error: 300,
             argon2_memory_kib: 19_456,
             idempotency_ttl_hours: 24,
+            jobs: crate::jobs::JobArgs::default(),
         }
     }
 

@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::error::{Error, Result};
 use crate::extract::{Auth, CityIdPath, CityPath, IdempotencyKey, Json};
 use crate::idempotency::{self, Guard};
+use crate::jobs;
 
 /// Most rides `/me/rides` returns.
 const MY_RIDES_LIMIT: i64 = 200;
@@ -41,6 +42,8 @@ struct RideRow {
     end_location: Option<String>,
     start_time: DateTime<Utc>,
     end_time: Option<DateTime<Utc>>,
+    fare_cents: Option<i64>,
+    fare_currency: Option<String>,
 }
 
 impl From<RideRow> for api::Ride {
@@ -55,6 +58,8 @@ impl From<RideRow> for api::Ride {
             end_location: r.end_location,
             start_time: r.start_time,
             end_time: r.end_time,
+            fare_cents: r.fare_cents,
+            fare_currency: r.fare_currency,
         }
     }
 }
@@ -117,7 +122,7 @@ async fn start_ride(
         RideRow,
         "INSERT INTO rides (city, id, rider_id, rider_city, vehicle_id, start_location) \
          VALUES ($1, $2, $3, $4, $5, $6) \
-         RETURNING city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time",
+         RETURNING city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency",
         city,
         ride_id,
         user.sub,
@@ -164,7 +169,7 @@ async fn end_ride(
 ) -> Result<RideRow> {
     let ride = sqlx::query_as!(
         RideRow,
-        "SELECT city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time \
+        "SELECT city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency \
          FROM rides WHERE city = $1 AND id = $2 FOR UPDATE",
         city,
         id
@@ -181,7 +186,7 @@ async fn end_ride(
     let ended = sqlx::query_as!(
         RideRow,
         "UPDATE rides SET end_location = $3, end_time = now() WHERE city = $1 AND id = $2 \
-         RETURNING city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time",
+         RETURNING city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency",
         city,
         id,
         location
@@ -196,6 +201,9 @@ async fn end_ride(
     )
     .execute(&mut *conn)
     .await?;
+    // The fare and the location history are a background job's, enqueued in this transaction
+    // on the ride's home node: it exists exactly when the ride has ended.
+    jobs::ride_ended::enqueue(conn, city, id).await?;
     Ok(ended)
 }
 
@@ -205,7 +213,7 @@ async fn mine(State(state): State<AppState>, Auth(user): Auth) -> Result<Respons
     // FDW servers are async_capable), each using its local rides_rider index.
     let rows = sqlx::query_as!(
         RideRow,
-        "SELECT city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time \
+        "SELECT city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency \
          FROM rides WHERE rider_id = $1 ORDER BY start_time DESC, id LIMIT $2",
         user.sub,
         MY_RIDES_LIMIT

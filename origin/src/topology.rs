@@ -46,11 +46,13 @@ impl Peer {
 }
 
 /// The tables partitioned by city, and their key columns on the local partition.
-pub const CITY_TABLES: [(&str, &str); 4] = [
+pub const CITY_TABLES: [(&str, &str); 6] = [
     ("users", "city, id"),
     ("vehicles", "city, id"),
     ("rides", "city, id"),
     ("idempotency", "city, key"),
+    ("jobs", "city, id"),
+    ("vehicle_location_history", "city, ride_id"),
 ];
 
 /// The local table of `table` on `region`'s node, e.g. `users_eu_west`.

@@ -57,6 +57,13 @@ pub struct Ride {
     pub start_time: DateTime<Utc>,
     /// When it ended, once ended.
     pub end_time: Option<DateTime<Utc>>,
+    /// What the ride cost, in minor units of `fare_currency` (cents): computed by a background
+    /// job shortly after the ride ends, absent until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fare_cents: Option<i64>,
+    /// ISO 4217 code of the fare (the city's currency), present with `fare_cents`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fare_currency: Option<String>,
 }
 
 /// Response of `GET /api/v1/me/rides`.

@@ -1,0 +1,101 @@
+//! The job an ended ride calls for: compute its fare and append the vehicle's location to
+//! `vehicle_location_history`. Both statements are idempotent (`WHERE fare_cents IS NULL`,
+//! history keyed by the ride), so a second run changes nothing.
+
+use roam_shared::api::VehicleType;
+use roam_shared::RegionMap;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::JobError;
+use crate::fare::PriceTable;
+
+/// The `kind` of this job.
+pub const KIND: &str = "ride_ended";
+
+/// Its payload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Payload {
+    /// The ride (in the job's city).
+    pub ride_id: Uuid,
+}
+
+/// Enqueues the job for `ride_id`, inside the transaction that ends the ride: it lands on the
+/// ride's home node (through postgres_fdw when another region's origin ended it) and commits
+/// or rolls back with the ride's end.
+pub async fn enqueue(conn: &mut PgConnection, city: &str, ride_id: Uuid) -> sqlx::Result<()> {
+    let payload = serde_json::json!(Payload { ride_id });
+    sqlx::query!(
+        "INSERT INTO jobs (city, id, kind, payload) VALUES ($1, $2, $3, $4)",
+        city,
+        Uuid::new_v4(),
+        KIND,
+        payload
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Runs the job for a ride of `city` (this node's) inside the worker's transaction.
+pub async fn run(
+    conn: &mut PgConnection,
+    map: &RegionMap,
+    prices: &PriceTable,
+    city: &str,
+    payload: serde_json::Value,
+) -> Result<(), JobError> {
+    let Payload { ride_id } = serde_json::from_value(payload)
+        .map_err(|e| JobError::Permanent(format!("bad {KIND} payload: {e}")))?;
+    let currency = &map
+        .city(city)
+        .ok_or_else(|| JobError::Permanent(format!("city {city} is not in the region map")))?
+        .currency;
+    let ride = sqlx::query!(
+        r#"SELECT r.vehicle_id, r.start_time, r.end_time, r.end_location, v.type AS "vehicle_type?"
+           FROM rides r LEFT JOIN vehicles v ON v.city = r.city AND v.id = r.vehicle_id
+           WHERE r.city = $1 AND r.id = $2"#,
+        city,
+        ride_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| JobError::Retry(format!("no ride {ride_id} in {city}")))?;
+    let (Some(end_time), Some(end_location)) = (ride.end_time, ride.end_location) else {
+        return Err(JobError::Retry(format!("ride {ride_id} has not ended")));
+    };
+    let kind = ride
+        .vehicle_type
+        .as_deref()
+        .and_then(VehicleType::parse)
+        .ok_or_else(|| JobError::Retry(format!("no vehicle {} in {city}", ride.vehicle_id)))?;
+    let fare = prices
+        .fare(currency, kind, ride.start_time, end_time)
+        .ok_or_else(|| {
+            JobError::Permanent(format!("no price for {} in {currency}", kind.as_str()))
+        })?;
+    sqlx::query!(
+        "UPDATE rides SET fare_cents = $3, fare_currency = $4 \
+         WHERE city = $1 AND id = $2 AND fare_cents IS NULL",
+        city,
+        ride_id,
+        fare.cents,
+        fare.currency
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        r#"INSERT INTO vehicle_location_history (city, ride_id, vehicle_id, "timestamp", location)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"#,
+        city,
+        ride_id,
+        ride.vehicle_id,
+        end_time,
+        end_location
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The workers: claim a due job from this node's local partition (`FOR UPDATE SKIP LOCKED`, so
+//! workers of every origin of the region share the queue without a broker), run it in the
+//! claiming transaction, and record the outcome in that same transaction.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use roam_shared::RegionMap;
+use sqlx::{Acquire, PgPool};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::{metric, ride_ended, JobConfig, JobError};
+use crate::topology::local_table;
+
+/// Longest wait before a retry, whatever the attempt.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+/// How often the queue depth gauges are refreshed.
+const DEPTH_EVERY: Duration = Duration::from_secs(2);
+/// How long [`Workers::stop`] waits for the jobs in hand.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
+/// What one claimed job came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Ran; its effect and its deletion committed.
+    Succeeded,
+    /// Failed; retried after a backoff.
+    Retried(String),
+    /// Failed; set aside.
+    Dead(String),
+}
+
+/// Everything a worker needs, shared by the region's workers in this origin.
+struct Queue {
+    pool: PgPool,
+    region: String,
+    /// This node's own partition of `jobs`: workers never claim through postgres_fdw.
+    table: String,
+    map: RegionMap,
+    config: JobConfig,
+}
+
+/// The running workers of one origin.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Workers {
+    /// Starts `config.workers` workers over `region`'s node, and the depth gauges. Dropping the
+    /// result aborts them (as a crash would: a job in hand rolls back and runs again later).
+    pub fn start(pool: PgPool, region: &str, map: RegionMap, config: JobConfig) -> Self {
+        for outcome in ["success", "retry", "dead"] {
+            metrics::counter!(metric::RUNS, "region" => region.to_string(),
+                "kind" => ride_ended::KIND, "outcome" => outcome)
+            .increment(0);
+        }
+        let queue = Arc::new(Queue {
+            pool,
+            region: region.to_string(),
+            table: local_table("jobs", region),
+            map,
+            config,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        for _ in 0..queue.config.workers {
+            tasks.spawn(work(queue.clone(), stopped.clone()));
+        }
+        tasks.spawn(report_depth(queue, stopped));
+        Self { stop, tasks }
+    }
+
+    /// Stops taking jobs; waits for the jobs in hand to finish (up to 30 s, then aborts them,
+    /// which rolls them back).
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        let drained = tokio::time::timeout(STOP_GRACE, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!("job workers did not stop in time; aborting the jobs in hand");
+        }
+    }
+}
+
+async fn work(queue: Arc<Queue>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        if *stopped.borrow() {
+            return;
+        }
+        match claim_and_run(&queue).await {
+            // Ran one: there may be more due, look again at once.
+            Ok(Some(_)) => continue,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "job worker could not reach its node"),
+        }
+        // Jittered, so the workers of a region do not poll in lockstep.
+        let poll = queue.config.poll_interval;
+        let pause = poll.mul_f64(rand::thread_rng().gen_range(0.5..1.5));
+        tokio::select! {
+            changed = stopped.changed() => if changed.is_err() { return },
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// Claims one due job of this node and runs it to an outcome; `None` when nothing is due.
+async fn claim_and_run(queue: &Queue) -> sqlx::Result<Option<Outcome>> {
+    run_one(&queue.pool, &queue.region, &queue.map, &queue.config).await
+}
+
+/// Claims the oldest due job of `region`'s local partition and runs it: the effect and the
+/// job's deletion (or its rescheduling, or setting aside) commit together. `None` when no job
+/// is due. Public for tools and tests; the workers call it in a loop.
+pub async fn run_one(
+    pool: &PgPool,
+    region: &str,
+    map: &RegionMap,
+    config: &JobConfig,
+) -> sqlx::Result<Option<Outcome>> {
+    let started = Instant::now();
+    let table = local_table("jobs", region);
+    let mut tx = pool.begin().await?;
+    let claimed: Option<(String, Uuid, String, serde_json::Value, i32, DateTime<Utc>)> =
+        sqlx::query_as(&format!(
+            "SELECT city, id, kind, payload, attempts, created_at FROM ONLY \"{table}\" \
+             WHERE status = 'pending' AND run_after <= now() \
+             ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED"
+        ))
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some((city, id, kind, payload, attempts, created_at)) = claimed else {
+        return Ok(None);
+    };
+    // The attempt runs in a savepoint: a failure rolls back its effect but not the claim, so
+    // the failure is recorded by this same transaction and no other worker runs it meanwhile.
+    let mut attempt = tx.begin().await?;
+    let result = match kind.as_str() {
+        ride_ended::KIND => {
+            let conn = attempt.acquire().await?;
+            ride_ended::run(conn, map, &config.prices, &city, payload).await
+        }
+        other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
+    };
+    let outcome = match result {
+        Ok(()) => {
+            attempt.commit().await?;
+            sqlx::query(&format!(
+                "DELETE FROM ONLY \"{table}\" WHERE city = $1 AND id = $2"
+            ))
+            .bind(&city)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            Outcome::Succeeded
+        }
+        Err(e) => {
+            attempt.rollback().await?;
+            let attempts = u32::try_from(attempts).unwrap_or(0) + 1;
+            let dead = matches!(e, JobError::Permanent(_)) || attempts >= config.max_attempts;
+            let delay = backoff(config.backoff, attempts);
+            sqlx::query(&format!(
+                "UPDATE ONLY \"{table}\" SET attempts = attempts + 1, last_error = $3, \
+                 status = CASE WHEN $4 THEN 'dead' ELSE 'pending' END, \
+                 run_after = now() + make_interval(secs => $5) \
+                 WHERE city = $1 AND id = $2"
+            ))
+            .bind(&city)
+            .bind(id)
+            .bind(e.to_string())
+            .bind(dead)
+            .bind(delay.as_secs_f64())
+            .execute(&mut *tx)
+            .await?;
+            if dead {
+                tracing::error!(job = %id, kind, city, attempts, error = %e, "job set aside");
+                Outcome::Dead(e.to_string())
+            } else {
+                tracing::warn!(job = %id, kind, city, attempts, error = %e, retry_in = ?delay, "job failed");
+                Outcome::Retried(e.to_string())
+            }
+        }
+    };
+    tx.commit().await?;
+    let label = match &outcome {
+        Outcome::Succeeded => "success",
+        Outcome::Retried(_) => "retry",
+        Outcome::Dead(_) => "dead",
+    };
+    let labels = [
+        ("region", region.to_string()),
+        ("kind", kind),
+        ("outcome", label.to_string()),
+    ];
+    metrics::counter!(metric::RUNS, &labels).increment(1);
+    metrics::histogram!(metric::RUN, &labels[..2]).record(started.elapsed().as_secs_f64());
+    if outcome == Outcome::Succeeded {
+        let latency = (Utc::now() - created_at).to_std().unwrap_or_default();
+        metrics::histogram!(metric::LATENCY, &labels[..2]).record(latency.as_secs_f64());
+    }
+    Ok(Some(outcome))
+}
+
+/// The wait before retry after `attempts` failures: `base` doubled per failure, capped, with
+/// jitter (half to all of it) so jobs that failed together do not retry together.
+pub fn backoff(base: Duration, attempts: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempts.saturating_sub(1).min(20));
+    let cap = exp.min(MAX_BACKOFF.max(base));
+    cap.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))
+}
+
+/// Refreshes the depth gauges of this node's queue until stopped.
+async fn report_depth(queue: Arc<Queue>, mut stopped: watch::Receiver<bool>) {
+    let sql = format!(
+        "SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'dead'), \
+         COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE status = 'pending'))::float8, 0) \
+         FROM ONLY \"{}\"",
+        queue.table
+    );
+    loop {
+        match sqlx::query_as::<_, (i64, i64, f64)>(&sql)
+            .fetch_one(&queue.pool)
+            .await
+        {
+            Ok((pending, dead, oldest)) => {
+                let region = queue.region.clone();
+                metrics::gauge!(metric::DEPTH, "region" => region.clone(), "status" => "pending")
+                    .set(pending as f64);
+                metrics::gauge!(metric::DEPTH, "region" => region.clone(), "status" => "dead")
+                    .set(dead as f64);
+                metrics::gauge!(metric::OLDEST, "region" => region).set(oldest);
+            }
+            Err(e) => tracing::debug!(error = %e, "could not count jobs"),
+        }
+        tokio::select! {
+            changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
+            () = tokio::time::sleep(DEPTH_EVERY) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_is_capped_and_jittered() {
+        let base = Duration::from_secs(1);
+        let b1 = backoff(base, 1);
+        assert!(b1 >= Duration::from_millis(500) && b1 <= base, "{b1:?}");
+        let b4 = backoff(base, 4);
+        assert!(
+            b4 >= Duration::from_secs(4) && b4 <= Duration::from_secs(8),
+            "{b4:?}"
+        );
+        for attempts in 1..200 {
+            assert!(backoff(base, attempts) <= MAX_BACKOFF);
+        }
+    }
+}
