@@ -27,6 +27,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(90);
 pub struct EdgeOptions {
     /// Region → origin base URL: the Worker's `ORIGINS` var.
     pub origins: BTreeMap<String, String>,
+    /// Region → several origin base URLs (the region's pool); a region listed here is given
+    /// to the Worker as this list instead of its entry in `origins`.
+    pub origin_pools: BTreeMap<String, Vec<String>>,
     /// The secret shared with the origins (passed through an env file, not the command line).
     pub secret: String,
     /// Port to listen on (a free one when `None`).
@@ -43,6 +46,7 @@ impl std::fmt::Debug for EdgeOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EdgeOptions")
             .field("origins", &self.origins)
+            .field("origin_pools", &self.origin_pools)
             .field("secret", &"<redacted>")
             .field("port", &self.port)
             .field("vars", &self.vars)
@@ -58,6 +62,7 @@ impl EdgeOptions {
         let root = std::env::temp_dir().join(format!("roam-edge-{name}-{}", std::process::id()));
         Self {
             origins,
+            origin_pools: BTreeMap::new(),
             secret: secret.to_string(),
             port: None,
             vars: Vec::new(),
@@ -79,6 +84,37 @@ impl EdgeOptions {
             );
         }
         Ok(Self::new(name, origins, roam_shared::signature::DEV_SECRET))
+    }
+
+    /// Options for an edge whose regions are each served by a pool of origins (e.g.
+    /// `Stack::origin_pools`).
+    pub fn with_pools(name: &str, pools: BTreeMap<String, Vec<String>>, secret: &str) -> Self {
+        let first = pools
+            .iter()
+            .filter_map(|(region, pool)| Some((region.clone(), pool.first()?.clone())))
+            .collect();
+        Self {
+            origin_pools: pools,
+            ..Self::new(name, first, secret)
+        }
+    }
+
+    /// The Worker's `ORIGINS` var: a region with a pool of several origins as a list, else
+    /// as its one URL.
+    pub fn origins_var(&self) -> Result<String> {
+        let mut value = serde_json::Map::new();
+        for (region, url) in &self.origins {
+            value.insert(region.clone(), url.clone().into());
+        }
+        for (region, pool) in &self.origin_pools {
+            let entry = match pool.as_slice() {
+                [] => continue,
+                [one] => one.clone().into(),
+                many => many.to_vec().into(),
+            };
+            value.insert(region.clone(), entry);
+        }
+        Ok(serde_json::to_string(&value)?)
     }
 
     /// The log file of the edge's wrangler and workerd.
@@ -226,7 +262,7 @@ pub async fn start_edge(options: EdgeOptions) -> Result<EdgeProcess> {
         Some(port) => port,
         None => free_port()?,
     };
-    let origins = serde_json::to_string(&options.origins)?;
+    let origins = options.origins_var()?;
     let mut command = Command::new(&wrangler);
     command
         .current_dir(&root)
@@ -319,4 +355,28 @@ pub fn reap_group_when_gone(owner: u32, pgid: u32, root: Option<&Path>) -> Resul
         .spawn()
         .context("spawning the edge's reaper")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_region_with_a_pool_is_given_as_a_list_and_the_others_as_one_url() {
+        let pools = BTreeMap::from([
+            (
+                "eu-west".to_string(),
+                vec!["http://a".into(), "http://b".into()],
+            ),
+            ("us-east".to_string(), vec!["http://c".into()]),
+        ]);
+        let options = EdgeOptions::with_pools("var", pools, "s");
+        assert_eq!(options.origins["eu-west"], "http://a");
+        let var: serde_json::Value =
+            serde_json::from_str(&options.origins_var().expect("a var")).expect("JSON");
+        assert_eq!(
+            var,
+            serde_json::json!({"eu-west": ["http://a", "http://b"], "us-east": "http://c"})
+        );
+    }
 }

@@ -1,4 +1,5 @@
-//! The whole stack on one machine: a PostgreSQL node and an origin per region, and the edge.
+//! The whole stack on one machine: a PostgreSQL node and one or more origins per region (a
+//! region's origins share its node: they are stateless apart from the database), and the edge.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,8 +26,12 @@ pub struct StackOptions {
     pub secret: String,
     /// PostgreSQL ports in map order (free ones when `None`).
     pub pg_ports: Option<Vec<u16>>,
-    /// Origin ports in map order (free ones when `None`).
+    /// Origin ports in map order, region by region (`origins_per_region` each; free ones when
+    /// `None`).
     pub origin_ports: Option<Vec<u16>>,
+    /// Origins started per region, all on the region's node: the region's pool, which the
+    /// edge balances (at least 1).
+    pub origins_per_region: usize,
     /// Vehicles and users seeded per city (`None`: no sample data).
     pub seed: Option<(u32, u32)>,
     /// Wipe data directories first.
@@ -53,6 +58,7 @@ impl StackOptions {
             secret: roam_shared::signature::DEV_SECRET.to_string(),
             pg_ports: None,
             origin_ports: None,
+            origins_per_region: 1,
             seed: Some((10, 3)),
             fresh: true,
             reap_on_exit: true,
@@ -85,16 +91,20 @@ pub struct Stack {
     pub options: StackOptions,
     /// The database nodes.
     pub cluster: PgCluster,
-    /// One origin per region, in map order.
+    /// The origins, in map order, region by region (`origins_per_region` each).
     pub origins: Vec<OriginProcess>,
     /// The proxies that model distance, with `--wan`.
     pub wan: Option<Wan>,
 }
 
 impl Stack {
-    /// Starts PostgreSQL nodes, migrates and seeds them, and starts an origin per region.
+    /// Starts PostgreSQL nodes, migrates and seeds them, and starts the origins of each region.
     pub async fn start(options: StackOptions) -> Result<Stack> {
         let map = &options.topology.map()?;
+        anyhow::ensure!(
+            options.origins_per_region >= 1,
+            "origins_per_region must be at least 1"
+        );
         if options.fresh {
             let _ = std::fs::remove_dir_all(&options.root);
         }
@@ -144,24 +154,29 @@ impl Stack {
         if let Some((vehicles, users)) = options.seed {
             seed_all(&binary, &stack.cluster, DATABASE, vehicles, users, &wiring)?;
         }
+        let per_region = options.origins_per_region;
         for (i, node) in stack.cluster.nodes.iter().enumerate() {
-            let origin = OriginProcess::start(OriginOptions {
-                binary: binary.clone(),
-                region: node.region.clone(),
-                port: options
-                    .origin_ports
-                    .as_ref()
-                    .and_then(|p| p.get(i).copied()),
-                database_url: node.url(DATABASE),
-                secret: options.secret.clone(),
-                log_file: options
-                    .root
-                    .join("logs")
-                    .join(format!("origin-{}.log", node.region)),
-                env: [wiring.env(), options.origin_env.clone()].concat(),
-            })
-            .await?;
-            stack.origins.push(origin);
+            for k in 0..per_region {
+                // The first origin keeps the name it has always had; the others are numbered.
+                let log_name = match k {
+                    0 => format!("origin-{}.log", node.region),
+                    _ => format!("origin-{}-{}.log", node.region, k + 1),
+                };
+                let origin = OriginProcess::start(OriginOptions {
+                    binary: binary.clone(),
+                    region: node.region.clone(),
+                    port: options
+                        .origin_ports
+                        .as_ref()
+                        .and_then(|p| p.get(i * per_region + k).copied()),
+                    database_url: node.url(DATABASE),
+                    secret: options.secret.clone(),
+                    log_file: options.root.join("logs").join(log_name),
+                    env: [wiring.env(), options.origin_env.clone()].concat(),
+                })
+                .await?;
+                stack.origins.push(origin);
+            }
         }
         if let Some(wan) = &mut stack.wan {
             wan.front_origins(&stack.origins).await?;
@@ -177,32 +192,60 @@ impl Stack {
         Ok(stack)
     }
 
-    /// The origin of a region.
+    /// The (first) origin of a region.
     pub fn origin(&self, region: &str) -> Option<&OriginProcess> {
         self.origins.iter().find(|o| o.options.region == region)
     }
 
-    /// The origin of a region, to kill or restart it.
+    /// The (first) origin of a region, to kill or restart it.
     pub fn origin_mut(&mut self, region: &str) -> Option<&mut OriginProcess> {
         self.origins.iter_mut().find(|o| o.options.region == region)
     }
 
-    /// Region → origin URL: the edge's `ORIGINS` var. Every region of the built-in map (the
-    /// edge's) gets the origin its topology serves it from, through its proxy with `--wan`.
+    /// Every origin of a region (its pool), in start order.
+    pub fn origins_of<'a>(&'a self, region: &'a str) -> impl Iterator<Item = &'a OriginProcess> {
+        self.origins
+            .iter()
+            .filter(move |o| o.options.region == region)
+    }
+
+    /// Every origin of a region, to kill or restart one.
+    pub fn origins_of_mut<'a>(
+        &'a mut self,
+        region: &'a str,
+    ) -> impl Iterator<Item = &'a mut OriginProcess> {
+        self.origins
+            .iter_mut()
+            .filter(move |o| o.options.region == region)
+    }
+
+    /// Region → the URL of its first origin: the edge's `ORIGINS` var when every region has
+    /// one origin ([`Stack::origin_pools`] for all of them). Every region of the built-in map
+    /// (the edge's) gets the origin its topology serves it from, through its proxy with `--wan`.
     pub fn origin_urls(&self) -> BTreeMap<String, String> {
-        let url = |serving: &str| match &self.wan {
-            Some(wan) => wan.origin_url(serving),
-            None => self.origin(serving).map(OriginProcess::url),
+        self.origin_pools()
+            .into_iter()
+            .filter_map(|(region, pool)| Some((region, pool.into_iter().next()?)))
+            .collect()
+    }
+
+    /// Region → the URLs of its origins (its pool), as the edge's `ORIGINS` var takes them;
+    /// through their proxies with `--wan`.
+    pub fn origin_pools(&self) -> BTreeMap<String, Vec<String>> {
+        let urls = |serving: &str| -> Vec<String> {
+            match &self.wan {
+                Some(wan) => wan.origin_urls(serving),
+                None => self.origins_of(serving).map(OriginProcess::url).collect(),
+            }
         };
         RegionMap::builtin()
             .regions
             .iter()
-            .filter_map(|r| {
-                Some((
-                    r.name.clone(),
-                    url(self.options.topology.serving_region(&r.name))?,
-                ))
+            .map(|r| {
+                let pool = urls(self.options.topology.serving_region(&r.name));
+                (r.name.clone(), pool)
             })
+            .filter(|(_, pool)| !pool.is_empty())
             .collect()
     }
 

@@ -39,8 +39,8 @@ pub struct Wan {
     pop: &'static Colo,
     /// (from region, to region) → proxy in front of `to`'s node, used by `from`'s node.
     fdw: BTreeMap<(String, String), LinkHandle>,
-    /// Origin's region → proxy in front of it, used by the edge.
-    edge: BTreeMap<String, LinkHandle>,
+    /// Origin's region → a proxy in front of each of its origins, used by the edge.
+    edge: BTreeMap<String, Vec<LinkHandle>>,
 }
 
 impl Wan {
@@ -98,21 +98,29 @@ impl Wan {
                 .handshake(false)
                 .start()
                 .await?;
-            self.edge.insert(region, link);
+            self.edge.entry(region).or_default().push(link);
         }
         Ok(())
     }
 
-    /// The URL the edge uses for an origin's region (through its proxy).
+    /// The URL the edge uses for a region's (first) origin (through its proxy).
     pub fn origin_url(&self, region: &str) -> Option<String> {
-        self.edge
-            .get(region)
-            .map(|l| format!("http://{}", l.addr()))
+        self.origin_urls(region).into_iter().next()
     }
 
-    /// The proxy in front of a region's origin.
+    /// The URLs the edge uses for each origin of a region (through their proxies).
+    pub fn origin_urls(&self, region: &str) -> Vec<String> {
+        self.edge
+            .get(region)
+            .into_iter()
+            .flatten()
+            .map(|l| format!("http://{}", l.addr()))
+            .collect()
+    }
+
+    /// The proxy in front of a region's (first) origin.
     pub fn edge_link(&self, region: &str) -> Option<&LinkHandle> {
-        self.edge.get(region)
+        self.edge.get(region).and_then(|links| links.first())
     }
 
     /// The colo the edge plays.
@@ -124,8 +132,9 @@ impl Wan {
     /// open connections included.
     pub fn set_pop(&mut self, code: &str) -> Result<()> {
         self.pop = colo_by_code(code).with_context(|| format!("unknown colo {code}"))?;
-        for (region, link) in &self.edge {
-            link.set_rtt(self.pop_rtt(region)?);
+        for (region, links) in &self.edge {
+            let rtt = self.pop_rtt(region)?;
+            links.iter().for_each(|link| link.set_rtt(rtt));
         }
         Ok(())
     }
@@ -141,7 +150,11 @@ impl Wan {
             let what = format!("{from} node → {to} node (fdw) via {}", link.addr());
             (what, link.conditions().rtt)
         });
-        let edge = self.edge.iter().map(|(region, link)| {
+        let edge = self
+            .edge
+            .iter()
+            .flat_map(|(region, links)| links.iter().map(move |link| (region, link)));
+        let edge = edge.map(|(region, link)| {
             let what = format!(
                 "edge@{} → origin {region} via {}",
                 self.pop.code,

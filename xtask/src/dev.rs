@@ -27,9 +27,12 @@ pub struct DevArgs {
     /// First PostgreSQL port (one per region, consecutive).
     #[arg(long, default_value_t = 5501)]
     pub pg_port: u16,
-    /// First origin port (one per region, consecutive).
+    /// First origin port (one per origin, consecutive, region by region).
     #[arg(long, default_value_t = 8101)]
     pub origin_port: u16,
+    /// Origins per region, sharing the region's database node; the edge balances across them.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub origins_per_region: u16,
     /// The edge's port (wrangler dev).
     #[arg(long, default_value_t = 8787)]
     pub edge_port: u16,
@@ -57,12 +60,13 @@ pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
     build_edge()?;
     let topology = Topology::parse(&args.topology)?;
     let regions = topology.map()?.regions.len() as u16;
-    let ports = |first: u16| (0..regions).map(|i| first + i).collect::<Vec<_>>();
+    let ports = |first: u16, count: u16| (0..count).map(|i| first + i).collect::<Vec<_>>();
     let data = root.join(".roam").join(topology.name().replace(':', "-"));
     let options = StackOptions {
         root: data.clone(),
-        pg_ports: Some(ports(args.pg_port)),
-        origin_ports: Some(ports(args.origin_port)),
+        pg_ports: Some(ports(args.pg_port, regions)),
+        origin_ports: Some(ports(args.origin_port, regions * args.origins_per_region)),
+        origins_per_region: usize::from(args.origins_per_region),
         seed: Some((args.vehicles_per_city, 5)),
         fresh: args.fresh,
         reap_on_exit: false,
@@ -86,7 +90,7 @@ pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
             port: Some(args.edge_port),
             root: data.join("edge"),
             remove_root_on_exit: false,
-            ..EdgeOptions::new("dev", stack.origin_urls(), &stack.options.secret)
+            ..EdgeOptions::with_pools("dev", stack.origin_pools(), &stack.options.secret)
         })
         .await
         .context("starting the edge")?;
