@@ -8,6 +8,8 @@ mod helpers;
 
 mod concurrency;
 mod errors;
+mod jobs;
+mod jobs_throughput;
 mod lifecycle;
 mod partitioning;
 mod readiness;
