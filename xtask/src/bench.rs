@@ -10,6 +10,7 @@
 
 mod doc;
 mod journey;
+mod js_worker;
 mod report;
 mod throughput;
 
@@ -191,7 +192,7 @@ async fn measure(
             let mut samples = Vec::new();
             for i in 0..iterations {
                 let tag = format!("{run_tag}-{name}-{city}-{i}").replace(':', "-");
-                samples.extend(user.journey(&tag).await?);
+                samples.extend(journey_with_retry(&user, &tag).await?);
             }
             measured
                 .samples
@@ -206,6 +207,21 @@ async fn measure(
         drop(stack);
     }
     Ok(measured)
+}
+
+/// One journey; a failed one is discarded and run again (twice at most) with a fresh user.
+/// `wrangler dev` reloads the worker when `build/` changes under it (another build in the
+/// same tree), and a reload answers requests in flight with 503.
+async fn journey_with_retry(user: &User, tag: &str) -> Result<Vec<Sample>> {
+    let mut attempt = 0;
+    loop {
+        match user.journey(&format!("{tag}-{attempt}")).await {
+            Ok(samples) => return Ok(samples),
+            Err(e) if attempt < 2 => eprintln!("bench: journey {tag} failed, again: {e:#}"),
+            Err(e) => return Err(e),
+        }
+        attempt += 1;
+    }
 }
 
 fn tabulate(measured: &Measured, cities: &[String], model: &RttModel) -> Result<Vec<CityTable>> {

@@ -57,6 +57,8 @@ pub struct Sample {
     pub email: String,
     /// The edge's `server-timing` `origin` duration: time spent waiting on origins.
     pub origin_ms: Option<f64>,
+    /// The edge's `server-timing` `edge` duration: its own time.
+    pub edge_ms: Option<f64>,
 }
 
 /// A client that is a user at `place`, talking to `edge` (base URL).
@@ -88,7 +90,7 @@ impl User {
         let email = format!("bench-{tag}@example.com");
         let password = "correct horse battery staple";
         let mut samples = Vec::new();
-        let mut timed = |step: Step, (took, cache, origin_ms): Timing| {
+        let mut timed = |step: Step, (took, cache, origin_ms, edge_ms): Timing| {
             let email = email.clone();
             samples.push(Sample {
                 step,
@@ -96,6 +98,7 @@ impl User {
                 cache,
                 email,
                 origin_ms,
+                edge_ms,
             });
         };
 
@@ -168,29 +171,31 @@ impl User {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-")
             .to_string();
-        let origin_ms = response
+        let timing = response
             .headers()
             .get("server-timing")
             .and_then(|v| v.to_str().ok())
-            .and_then(origin_duration);
+            .unwrap_or_default()
+            .to_string();
         let body = response.bytes().await.context(what.clone())?;
         let took = started.elapsed();
         if !status.is_success() {
             bail!("{what}: {status}: {}", String::from_utf8_lossy(&body));
         }
         let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        Ok(((took, cache, origin_ms), value))
+        let (origin, edge) = (duration(&timing, "origin"), duration(&timing, "edge"));
+        Ok(((took, cache, origin, edge), value))
     }
 }
 
-/// How long a step took, the edge's cache verdict, and its origin time.
-type Timing = (Duration, String, Option<f64>);
+/// How long a step took, the edge's cache verdict, its origin and its own time.
+type Timing = (Duration, String, Option<f64>, Option<f64>);
 
-/// `origin;dur=12.3` out of a `server-timing` value.
-fn origin_duration(header: &str) -> Option<f64> {
+/// `<name>;dur=12.3` out of a `server-timing` value.
+fn duration(header: &str, name: &str) -> Option<f64> {
     header.split(',').find_map(|metric| {
         let mut parts = metric.split(';').map(str::trim);
-        (parts.next()? == "origin")
+        (parts.next()? == name)
             .then(|| parts.find_map(|p| p.strip_prefix("dur=")?.parse().ok()))
             .flatten()
     })

@@ -160,11 +160,11 @@ const COLORS: [&str; 4] = ["#d1495b", "#00798c", "#edae49", "#30638e"];
 
 /// Grouped bars: a group per step, a bar per city, height = ratio on a log scale.
 pub fn ratio_svg(tables: &[CityTable]) -> String {
-    let (width, height) = (960.0, 440.0);
-    let (left, right, top, bottom) = (60.0, 20.0, 50.0, 80.0);
+    let (width, height) = (960.0, 480.0);
+    let (left, right, top, bottom) = (60.0, 20.0, 50.0, 90.0);
     let plot_h = height - top - bottom;
-    let (lo, hi) = (0.25f64.log10(), 200f64.log10());
-    let y = |ratio: f64| top + plot_h * (1.0 - (ratio.clamp(0.25, 200.0).log10() - lo) / (hi - lo));
+    let (lo, hi) = (0.02f64.log10(), 100f64.log10());
+    let y = |ratio: f64| top + plot_h * (1.0 - (ratio.clamp(0.02, 100.0).log10() - lo) / (hi - lo));
     let group_w = (width - left - right) / Step::ALL.len() as f64;
     let bar_w = (group_w * 0.8) / tables.len().max(1) as f64;
 
@@ -176,9 +176,9 @@ pub fn ratio_svg(tables: &[CityTable]) -> String {
     let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
         svg,
-        r#"<text x="{left}" y="20" font-size="15" font-weight="bold">How many times faster multi-region is than single-region (p50, log scale)</text>"#
+        r#"<text x="{left}" y="20" font-size="15" font-weight="bold">How many times faster multi-region is than single-region (p50, log scale; below 1×: slower)</text>"#
     );
-    for tick in [0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0] {
+    for tick in [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0] {
         let ty = y(tick);
         let stroke = if tick == 1.0 { "#333" } else { "#ddd" };
         let _ = writeln!(
@@ -213,15 +213,16 @@ pub fn ratio_svg(tables: &[CityTable]) -> String {
             };
             let _ = writeln!(
                 svg,
-                r#"<text x="{:.1}" y="{label_y:.1}" text-anchor="middle" font-size="9">{ratio:.0}</text>"#,
-                x + (bar_w - 2.0) / 2.0
+                r#"<text x="{:.1}" y="{label_y:.1}" text-anchor="middle" font-size="9">{}</text>"#,
+                x + (bar_w - 2.0) / 2.0,
+                short_ratio(ratio)
             );
         }
         let _ = writeln!(
             svg,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
             left + group_w * (s as f64 + 0.5),
-            height - bottom + 18.0,
+            height - bottom + 34.0,
             step.label()
         );
     }
@@ -239,6 +240,15 @@ pub fn ratio_svg(tables: &[CityTable]) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+/// A ratio in as few characters as it needs: `17`, `3.5`, `0.12`.
+fn short_ratio(ratio: f64) -> String {
+    match ratio {
+        r if r >= 10.0 => format!("{r:.0}"),
+        r if r >= 1.0 => format!("{r:.1}"),
+        r => format!("{r:.2}"),
+    }
 }
 
 #[cfg(test)]
