@@ -1,6 +1,8 @@
 //! The workers: claim a due job from this node's local partition (`FOR UPDATE SKIP LOCKED`, so
 //! workers of every origin of the region share the queue without a broker), run it in the
-//! claiming transaction, and record the outcome in that same transaction.
+//! claiming transaction, and record the outcome in that same transaction. An idle worker waits
+//! for the poll interval or for the node's `roam_jobs` notification (migration 0011), whichever
+//! comes first.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,8 +10,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use roam_shared::RegionMap;
+use sqlx::postgres::PgListener;
 use sqlx::{Acquire, PgPool};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -22,6 +25,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(600);
 const DEPTH_EVERY: Duration = Duration::from_secs(2);
 /// How long [`Workers::stop`] waits for the jobs in hand.
 const STOP_GRACE: Duration = Duration::from_secs(30);
+/// The channel the `jobs_enqueued` trigger notifies on commit.
+const CHANNEL: &str = "roam_jobs";
 
 /// What one claimed job came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +47,8 @@ struct Queue {
     table: String,
     map: RegionMap,
     config: JobConfig,
+    /// Rung when the node announces a new job.
+    wake: Notify,
 }
 
 /// The running workers of one origin.
@@ -65,11 +72,15 @@ impl Workers {
             table: local_table("jobs", region),
             map,
             config,
+            wake: Notify::new(),
         });
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for _ in 0..queue.config.workers {
             tasks.spawn(work(queue.clone(), stopped.clone()));
+        }
+        if queue.config.workers > 0 {
+            tasks.spawn(listen(queue.clone(), stopped.clone()));
         }
         tasks.spawn(report_depth(queue, stopped));
         Self { stop, tasks }
@@ -106,6 +117,35 @@ async fn work(queue: Arc<Queue>, mut stopped: watch::Receiver<bool>) {
         tokio::select! {
             changed = stopped.changed() => if changed.is_err() { return },
             () = tokio::time::sleep(pause) => {}
+            () = queue.wake.notified() => {}
+        }
+    }
+}
+
+/// Listens for the node's `roam_jobs` notifications and wakes one idle worker per
+/// notification; reconnects when the connection drops (polling covers the gap).
+async fn listen(queue: Arc<Queue>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
+            Err(e) = listen_until_error(&queue) => {
+                tracing::debug!(error = %e, "job listener lost its node; polling meanwhile");
+            }
+        }
+        tokio::select! {
+            changed = stopped.changed() => if changed.is_err() || *stopped.borrow() { return },
+            () = tokio::time::sleep(queue.config.poll_interval) => {}
+        }
+    }
+}
+
+async fn listen_until_error(queue: &Queue) -> sqlx::Result<std::convert::Infallible> {
+    let mut listener = PgListener::connect_with(&queue.pool).await?;
+    listener.listen(CHANNEL).await?;
+    loop {
+        // `None`: the connection dropped; the next call reconnects.
+        if listener.try_recv().await?.is_some() {
+            queue.wake.notify_one();
         }
     }
 }
