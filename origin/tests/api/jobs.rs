@@ -1,8 +1,8 @@
 //! Background jobs on the database queue: an ended ride gets its fare and location history from
 //! its home region's workers, whichever origin ended it; a crash mid-job loses and doubles
 //! nothing; a poison job is set aside without blocking the others; a job run twice changes
-//! nothing. (Past 300 lines: five scenarios over the helpers at the top; the measurements are
-//! in `jobs_throughput.rs`.)
+//! nothing; a graceful stop finishes the job in hand. (Past 300 lines: six scenarios over the
+//! helpers at the top; the measurements are in `jobs_throughput.rs`.)
 
 use std::time::{Duration, Instant};
 
@@ -244,6 +244,46 @@ async fn jobs_pending_when_an_origin_dies_each_take_effect_once_after_restart() 
             .unwrap();
     assert!(fares_charged.iter().all(|f| *f == SCOOTER_ONE_MINUTE_USD));
     second.stop().await;
+    stack.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_graceful_stop_finishes_the_job_in_hand() {
+    let stack = spawn_stack_with(|c| {
+        if c.region == "us-east" {
+            c.jobs.workers = 0;
+        }
+    })
+    .await;
+    let (_, token) = stack.user("boston").await;
+    let id = ride(&stack, "us-east", "boston", &token).await;
+    let node = stack.node("us-east").clone();
+    let mut lock = node.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM rides WHERE city = 'boston' AND id = $1 FOR UPDATE")
+        .bind(id)
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let mut origin = TestOrigin::spawn(config(&stack, "us-east", 1).await).await;
+    // Claimed: the job's row is locked by the worker, which waits on the ride's row.
+    let unclaimed = async || -> i64 {
+        let mut tx = node.begin().await.unwrap();
+        let free: Vec<Uuid> =
+            sqlx::query_scalar("SELECT id FROM jobs_us_east FOR UPDATE SKIP LOCKED")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+        tx.rollback().await.unwrap();
+        free.len() as i64
+    };
+    until("unclaimed jobs", FARE_WITHIN, unclaimed, 0).await;
+    origin.signal_stop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.rollback().await.unwrap();
+    assert!(origin.stopped_within(Duration::from_secs(10)).await);
+    let priced = format!("id = '{id}' AND fare_cents IS NOT NULL");
+    assert_eq!(stack.count_local("us-east", "rides", &priced).await, 1);
+    assert_eq!(stack.count_local("us-east", "jobs", "true").await, 0);
     stack.cleanup().await;
 }
 
