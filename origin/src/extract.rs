@@ -65,6 +65,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
                 };
                 Error::invalid(field, strip_position(&message))
             }
+            // serde_json reports a mistyped enum (`{"type":5}`) as a syntax error ("expected
+            // value"); well-formed JSON of the wrong shape is still a 422 naming the field.
+            _ if path != "." && serde_json::from_slice::<serde_json::Value>(bytes).is_ok() => {
+                Error::invalid(path, "has the wrong type")
+            }
             _ => malformed(&inner),
         }
     })?;
@@ -274,6 +279,12 @@ mod tests {
             parse_json::<NewVehicle>(br#"{"type":"car","last_location":"x"}"#)
         else {
             panic!()
+        };
+        assert_eq!(field, "type");
+        let Err(Error::Invalid { field, .. }) =
+            parse_json::<NewVehicle>(br#"{"type":5,"last_location":"x"}"#)
+        else {
+            panic!("a mistyped enum is a 422")
         };
         assert_eq!(field, "type");
         assert!(
