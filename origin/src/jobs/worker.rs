@@ -101,15 +101,23 @@ impl Workers {
 }
 
 async fn work(queue: Arc<Queue>, mut stopped: watch::Receiver<bool>) {
+    // Logged when it starts and when it ends, not at every poll of an outage.
+    let mut failing = false;
     loop {
         if *stopped.borrow() {
             return;
         }
-        match claim_and_run(&queue).await {
-            // Ran one: there may be more due, look again at once.
-            Ok(Some(_)) => continue,
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "job worker could not reach its node"),
+        let result = claim_and_run(&queue).await;
+        match (&result, failing) {
+            (Ok(_), true) => tracing::info!("job worker reaches its node again"),
+            (Err(e), false) => tracing::warn!(error = %e, "job worker cannot reach its node"),
+            (Err(e), true) => tracing::debug!(error = %e, "job worker still cannot reach its node"),
+            (Ok(_), false) => {}
+        }
+        failing = result.is_err();
+        // Ran one: there may be more due, look again at once.
+        if let Ok(Some(_)) = result {
+            continue;
         }
         // Jittered, so the workers of a region do not poll in lockstep.
         let poll = queue.config.poll_interval;
