@@ -67,7 +67,7 @@ async fn schemathesis_finds_nothing_wrong() {
                  response_headers_conformance,response_schema_conformance",
             ])
             .args(["--phases", "examples,coverage,fuzzing"])
-            .args(["--workers", "2", "--request-timeout", "20"])
+            .args(["--workers", "1", "--request-timeout", "20"])
             .args(["--seed", "20261125", "--no-color"])
             .arg("--report")
             .arg("junit")
@@ -97,9 +97,18 @@ async fn schemathesis_finds_nothing_wrong() {
         })
         .collect();
     eprintln!("schemathesis summary:\n{}", summary.join("\n"));
+    // Its report can quote whole source files when schemathesis itself errs: keep the end.
+    let mut tail: Vec<String> = text
+        .lines()
+        .rev()
+        .take(120)
+        .map(|line| line.chars().take(400).collect())
+        .collect();
+    tail.reverse();
     assert!(
         output.status.success(),
-        "schemathesis found problems:\n{text}"
+        "schemathesis found problems:\n{}",
+        tail.join("\n")
     );
     drop(stack);
 }

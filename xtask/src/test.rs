@@ -98,7 +98,7 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<()> {
         step(
             "cargo test (unit, property, integration, end-to-end)",
             &mut || {
-                let mut test_args = vec!["test", "--workspace"];
+                let mut test_args = vec!["test", "--workspace", "--no-fail-fast"];
                 if !args.cargo_test_args.is_empty() {
                     test_args.push("--");
                     test_args.extend(args.cargo_test_args.iter().map(String::as_str));
