@@ -130,6 +130,18 @@ describe(`the vehicle-sharing journey, as a user in ${HERE.city} on a phone`, ()
     await page.waitForSelector('body[data-ready="true"]');
     await page.locator('#rides li[data-open="false"]', { hasText: dropOff }).waitFor();
     assert.equal(await page.locator('#rides li[data-open="true"]').count(), 0);
+  });
+
+  it('shows the fare once the background job has priced the ride', async () => {
+    const fare = () => page.locator('#rides li[data-open="false"]', { hasText: dropOff }).locator('[data-fare]');
+    // The job runs in the home region right after the ride ends; reload until it has.
+    for (let attempt = 0; attempt < 20 && !(await fare().getAttribute('data-fare')); attempt += 1) {
+      await page.waitForTimeout(500);
+      await page.reload();
+      await page.waitForSelector('body[data-ready="true"]');
+    }
+    assert.match(await fare().getAttribute('data-fare'), /^\d+$/, 'fare in cents');
+    assert.match(await fare().textContent(), /€|EUR/, 'in Rome the fare is in euros');
     await shot(page, 'app-my-rides');
   });
 

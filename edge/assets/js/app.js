@@ -127,11 +127,23 @@ async function startRide(vehicle) {
   $('rides').querySelector(`[data-ride-id="${CSS.escape(data?.id ?? '')}"] input`)?.focus();
 }
 
+/** The fare of an ended ride in its currency, or a note that it is still being computed. */
+function fareText(ride) {
+  if (ride.fare_cents === undefined || ride.fare_cents === null) return 'fare pending';
+  const amount = ride.fare_cents / 100;
+  try {
+    return new Intl.NumberFormat(undefined, { style: 'currency', currency: ride.fare_currency }).format(amount);
+  } catch {
+    return `${amount.toFixed(2)} ${ride.fare_currency ?? ''}`.trim();
+  }
+}
+
 function rideItem(ride) {
   const when = new Date(ride.start_time).toLocaleString();
   if (ride.end_time) {
     return el('li', { 'data-ride-id': ride.id, 'data-open': 'false' },
       el('span', { class: 'what', text: `${cityName(ride.city)}: ${ride.start_location} → ${ride.end_location} (${when})` }),
+      el('span', { class: 'badge', 'data-fare': ride.fare_cents ?? '', text: fareText(ride) }),
       el('span', { class: 'badge', text: 'ended' }));
   }
   const errorId = `ride-${ride.id}-location-error`;
