@@ -18,10 +18,21 @@ use roam_stack::Stack;
 use serde_json::{json, Value};
 
 /// One measured number and how to get it again.
+#[derive(Default)]
 pub struct Line {
     pub what: String,
     pub value: String,
     pub how: String,
+    /// The target for this number, said met or missed (empty: none).
+    pub target: String,
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
 }
 
 const WRK: &str = "wrk -t2 -c16 -d5s";
@@ -49,6 +60,7 @@ pub async fn measure(stack: &Stack, edge: &EdgeProcess) -> Result<Vec<Line>> {
         what: "edge `/ping` (Rust → Wasm)".into(),
         value: format!("{edge_ping:.0} req/s"),
         how: format!("`{WRK} -H '<MF-CF-Blob>' <edge>/ping`"),
+        ..Line::default()
     });
     lines.push(Line {
         what: "minimal JavaScript worker, same answer, same workerd".into(),
@@ -57,6 +69,7 @@ pub async fn measure(stack: &Stack, edge: &EdgeProcess) -> Result<Vec<Line>> {
             100.0 * edge_ping / js_ping.max(1.0)
         ),
         how: format!("`{WRK} -H '<MF-CF-Blob>' <js worker>/ping`"),
+        target: format!("edge ≥ 70% of JS: {}", verdict(edge_ping >= 0.7 * js_ping)),
     });
     drop(js);
 
@@ -78,6 +91,7 @@ pub async fn measure(stack: &Stack, edge: &EdgeProcess) -> Result<Vec<Line>> {
         how: format!(
             "`{WRK} -H '<MF-CF-Blob>' <edge>/api/v1/cities/new-york/vehicles?status=available`"
         ),
+        ..Line::default()
     });
 
     let origin = stack.origin("us-east").context("no us-east origin")?;
@@ -102,6 +116,7 @@ pub async fn measure(stack: &Stack, edge: &EdgeProcess) -> Result<Vec<Line>> {
             .into(),
         value: format!("{pk:.0} req/s"),
         how: format!("`{WRK} -H <signature headers> <origin>{path}`"),
+        ..Line::default()
     });
     lines.push(Line {
         what: "`pgbench -S` on the same node".into(),
@@ -113,6 +128,7 @@ pub async fn measure(stack: &Stack, edge: &EdgeProcess) -> Result<Vec<Line>> {
             "`pgbench -i -s 1 pgbench && pgbench -S -c 16 -j 2 -T 5 pgbench` on port {}",
             node.port
         ),
+        target: format!("origin ≥ 50% of pgbench: {}", verdict(pk >= 0.5 * pgbench)),
     });
 
     let rides = start_rides(&client, &edge.url(), &cf_blob(&place, "")).await?;
@@ -120,6 +136,7 @@ pub async fn measure(stack: &Stack, edge: &EdgeProcess) -> Result<Vec<Line>> {
         what: "start-ride writes through the edge (16 in flight, each on its own vehicle)".into(),
         value: format!("{rides:.0} writes/s"),
         how: "`cargo xtask bench` (closed loop in xtask/src/bench/throughput.rs)".into(),
+        ..Line::default()
     });
     lines.extend(bundle()?);
     Ok(lines)
@@ -288,6 +305,7 @@ async fn start_rides(client: &reqwest::Client, edge: &str, blob: &str) -> Result
 fn bundle() -> Result<Vec<Line>> {
     let root = workspace_root();
     let mut lines = Vec::new();
+    let mut total_gz = 0;
     for file in ["build/index_bg.wasm", "build/index.js"] {
         let path = root.join(file);
         let raw = std::fs::metadata(&path)
@@ -307,7 +325,16 @@ fn bundle() -> Result<Vec<Line>> {
                 gz as f64 / 1024.0
             ),
             how: format!("`gzip -9 -c {file}`, bytes out"),
+            ..Line::default()
         });
+        total_gz += gz;
+    }
+    if let Some(last) = lines.last_mut() {
+        let kib = total_gz as f64 / 1024.0;
+        last.target = format!(
+            "bundle ≤ 300 KiB gzip: {} ({kib:.1} KiB)",
+            verdict(kib <= 300.0)
+        );
     }
     Ok(lines)
 }
