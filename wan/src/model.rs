@@ -93,6 +93,8 @@ pub const COLOS: &[Colo] = &[
     colo("ORD", "Chicago", 41.9742, -87.9073),
     colo("ATL", "Atlanta", 33.6407, -84.4277),
     colo("DFW", "Dallas", 32.8998, -97.0403),
+    colo("DEN", "Denver", 39.8561, -104.6737),
+    colo("YYZ", "Toronto", 43.6777, -79.6248),
     colo("LAX", "Los Angeles", 33.9416, -118.4085),
     colo("SJC", "San Jose", 37.3639, -121.9289),
     colo("SEA", "Seattle", 47.4502, -122.3088),

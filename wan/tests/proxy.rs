@@ -204,13 +204,13 @@ async fn rtt_changes_apply_to_open_connections() {
     let target = echo_server().await;
     let link = link(target, 0).await;
     let mut stream = connect(link.addr()).await;
-    assert!(round_trip(&mut stream).await < MS * 10);
+    assert!(round_trip(&mut stream).await < MS * 30);
     link.set_rtt(MS * 40);
     let slow = round_trip(&mut stream).await;
-    assert!(slow >= MS * 40 && slow < MS * 60, "{slow:?}");
+    assert!(slow >= MS * 40 && slow < MS * 80, "{slow:?}");
     link.set_rtt(Duration::ZERO);
     let fast = round_trip(&mut stream).await;
-    assert!(fast < MS * 10, "{fast:?}");
+    assert!(fast < MS * 30, "{fast:?}");
 }
 
 /// Whether the peer reset or closed the connection within a short while.
