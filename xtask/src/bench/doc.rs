@@ -216,15 +216,17 @@ fn why(measured: &Measured, tables: &[CityTable]) -> String {
     let _ = writeln!(
         out,
         "- **Sign-up, log-in and list rides are slower multi-region**, by design of the data \
-         layout: they reach other regions through postgres_fdw, which pays a wide-area round \
-         trip per statement it sends (the remote transaction's start, each foreign scan's \
-         cursor declare, fetch and close, the commit) and scans foreign partitions one after \
-         another. List rides reads every partition (six of them remote, on two nodes 93 and \
-         121 ms away): {:.0} ms against {:.0} ms single-region. Sign-up and log-in touch the \
-         email's claim on the node its hash picks, remote for two emails in three. What would \
-         help: `async_capable` on the foreign servers (PostgreSQL 14 and later run the remote \
-         scans of one query concurrently), a larger `fetch_size`, or the edge fanning \
-         `/me/rides` out to each region's origin in parallel and merging.",
+         layout: they reach other regions through postgres_fdw, which pays wide-area round \
+         trips one after another: per remote node, the remote transaction's start, the \
+         cursor's declare and close, and the commit (the foreign scans themselves already run \
+         concurrently: the servers are `async_capable`). List rides reads every region's \
+         partition, two of them remote (93 and 121 ms away): {:.0} ms against {:.0} ms \
+         single-region. Sign-up and log-in touch the email's claim on the node its hash picks, \
+         remote for two emails in three. A one-off measurement while writing this note (psql \
+         on the eu-west node, same links): the list-rides query takes 990 ms, and 895 ms with \
+         `parallel_commit` on the foreign servers (PostgreSQL 15). Going lower means taking \
+         these reads out of postgres_fdw: the home origin (or the edge) asking each region's \
+         origin in parallel and merging costs one round trip to the farthest region.",
         ms(rides.multi.p50),
         ms(rides.single.p50),
     );
