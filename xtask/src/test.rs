@@ -106,6 +106,14 @@ pub fn run(root: &Path, args: &TestArgs) -> Result<()> {
                 cargo(&test_args)
             },
         )?;
+        step(
+            "bench --short (the journey runs; tables well-formed)",
+            &mut || {
+                cmd(Command::new(std::env::current_exe()?)
+                    .args(["bench", "--short"])
+                    .current_dir(root))
+            },
+        )?;
         Ok(())
     })();
     eprintln!("\nsummary of cargo xtask test:");
