@@ -93,6 +93,9 @@ async fn stopping_the_eu_west_node_refuses_rome_writes_and_leaves_other_regions_
     tokio::time::sleep(DOWN_FOR / 2).await;
     let one = uncached_read(&rome, &uncached).await;
     tokio::time::sleep(DOWN_FOR / 2).await;
+    // The outage ends when the start begins: the node may accept connections a moment
+    // before `pg_ctl start` notices and returns.
+    let restarting_at = t0.elapsed();
     tokio::task::block_in_place(|| node.start()).expect("eu-west's node starts");
     let restarted_at = t0.elapsed();
 
@@ -108,7 +111,7 @@ async fn stopping_the_eu_west_node_refuses_rome_writes_and_leaves_other_regions_
     let rome_down: Vec<&Attempt> = outcome
         .attempts
         .iter()
-        .filter(|a| a.city == "rome" && a.at >= settled && a.at + a.latency < restarted_at)
+        .filter(|a| a.city == "rome" && a.at >= settled && a.at + a.latency < restarting_at)
         .collect();
     let reads: Vec<&&Attempt> = rome_down.iter().filter(|a| !a.write).collect();
     let writes: Vec<&&Attempt> = rome_down.iter().filter(|a| a.write).collect();
@@ -129,8 +132,8 @@ async fn stopping_the_eu_west_node_refuses_rome_writes_and_leaves_other_regions_
         p50(true, Duration::from_secs(1), stopped_at),
     );
     let during = (
-        p50(false, settled, restarted_at),
-        p50(true, settled, restarted_at),
+        p50(false, settled, restarting_at),
+        p50(true, settled, restarting_at),
     );
     let others_failed = outcome
         .attempts
@@ -141,14 +144,15 @@ async fn stopping_the_eu_west_node_refuses_rome_writes_and_leaves_other_regions_
         .attempts
         .iter()
         .find(|a| {
-            a.city == "rome" && a.write && a.at >= restarted_at && (200..300).contains(&a.status)
+            a.city == "rome" && a.write && a.at >= restarting_at && (200..300).contains(&a.status)
         })
-        .map(|a| (a.at + a.latency).saturating_sub(restarted_at));
+        .map(|a| (a.at + a.latency).saturating_sub(restarting_at));
     eprintln!(
         "FIGURES database-down: rome during outage: {} reads ({} stale), {} writes ({} refused 503); \
          rome statuses {:?}; uncached read {}; others: {} attempts, {} failed, \
          p50 read {:.1}→{:.1} ms, p50 write {:.1}→{:.1} ms; writes {:?}; \
-         stopped at {:.1}s, restarted at {:.1}s, first Rome write acknowledged {:?} after restart",
+         stopped at {:.1}s, started at {:.1}s (ready {:.1}s), \
+         first Rome write acknowledged {:?} after the start",
         reads.len(),
         stale,
         writes.len(),
@@ -163,6 +167,7 @@ async fn stopping_the_eu_west_node_refuses_rome_writes_and_leaves_other_regions_
         during.1,
         ledger,
         stopped_at.as_secs_f64(),
+        restarting_at.as_secs_f64(),
         restarted_at.as_secs_f64(),
         recovered,
     );
