@@ -40,6 +40,9 @@ pub struct EdgeOptions {
     pub root: PathBuf,
     /// Delete `root` once the owning process exits (throwaway test edges).
     pub remove_root_on_exit: bool,
+    /// Let wrangler's watcher rebuild the Worker when `edge/` or `shared/` change (the dev
+    /// command); tests keep the build they started with.
+    pub rebuild_on_change: bool,
 }
 
 impl std::fmt::Debug for EdgeOptions {
@@ -52,6 +55,7 @@ impl std::fmt::Debug for EdgeOptions {
             .field("vars", &self.vars)
             .field("root", &self.root)
             .field("remove_root_on_exit", &self.remove_root_on_exit)
+            .field("rebuild_on_change", &self.rebuild_on_change)
             .finish()
     }
 }
@@ -68,6 +72,7 @@ impl EdgeOptions {
             vars: Vec::new(),
             root,
             remove_root_on_exit: true,
+            rebuild_on_change: false,
         }
     }
 
@@ -213,6 +218,11 @@ pub struct EdgeProcess {
 }
 
 impl EdgeProcess {
+    /// The process group of wrangler and its workerd.
+    pub fn pid(&self) -> u32 {
+        self.child.pid()
+    }
+
     /// Base URL, e.g. `http://127.0.0.1:8787`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
@@ -282,8 +292,10 @@ pub async fn start_edge(options: EdgeOptions) -> Result<EdgeProcess> {
     for (name, value) in &options.vars {
         command.args(["--var", &format!("{name}:{value}")]);
     }
+    if !options.rebuild_on_change {
+        command.env("ROAM_EDGE_PREBUILT", "1");
+    }
     command
-        .env("ROAM_EDGE_PREBUILT", "1")
         .env("WRANGLER_SEND_METRICS", "false")
         .env("NO_COLOR", "1");
     let log = options.log_file();

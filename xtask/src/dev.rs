@@ -1,7 +1,7 @@
 //! `cargo xtask dev`: the whole stack on this machine until Ctrl-C.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use roam_shared::RegionMap;
 use roam_stack::edge::{build_edge, start_edge, EdgeOptions, EdgeProcess};
 use roam_stack::front::{find_place, Front, FrontOptions};
+use roam_stack::process::signal_group;
 use roam_stack::{Stack, StackOptions, Topology, WanOptions};
 
 use crate::bootstrap;
@@ -83,6 +84,7 @@ pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
         }),
         ..StackOptions::for_tests("dev")
     };
+    stop_leftovers(&data);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let stack = Stack::start(options).await.context("starting the stack")?;
@@ -90,6 +92,7 @@ pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
             port: Some(args.edge_port),
             root: data.join("edge"),
             remove_root_on_exit: false,
+            rebuild_on_change: true,
             ..EdgeOptions::with_pools("dev", stack.origin_pools(), &stack.options.secret)
         })
         .await
@@ -105,6 +108,9 @@ pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
             ),
             None => None,
         };
+        let mut groups: Vec<u32> = stack.origins.iter().filter_map(|o| o.pid()).collect();
+        groups.push(edge.pid());
+        record_groups(&data, &groups);
         print_table(&stack, &edge, front.as_ref(), args.as_city.as_deref());
         eprintln!(
             "\nroam is up ({:.1} s). Ctrl-C stops everything.",
@@ -152,4 +158,38 @@ fn print_table(stack: &Stack, edge: &EdgeProcess, front: Option<&Front>, as_city
     if let (Some(front), Some(city)) = (front, as_city) {
         row("as-front", city, &front.url(), "open this one in a browser");
     }
+}
+
+/// Where a dev run lists the process groups it started (origins, wrangler + workerd), so the
+/// next run can stop them when this one was killed without its Ctrl-C clean-up (`kill -9`).
+fn groups_file(data: &Path) -> PathBuf {
+    data.join("dev-process-groups")
+}
+
+fn record_groups(data: &Path, groups: &[u32]) {
+    let text: Vec<String> = groups.iter().map(u32::to_string).collect();
+    if let Err(e) = std::fs::write(groups_file(data), text.join("\n")) {
+        eprintln!("could not record the dev processes: {e}");
+    }
+}
+
+/// Kills the process groups a killed earlier run left behind, if they still run our
+/// programs (a recycled pid belonging to something else is left alone). PostgreSQL nodes
+/// need nothing here: starting a node stops a server still running on its data directory.
+fn stop_leftovers(data: &Path) {
+    let Ok(text) = std::fs::read_to_string(groups_file(data)) else {
+        return;
+    };
+    for pgid in text.lines().filter_map(|l| l.trim().parse::<u32>().ok()) {
+        let cmdline = std::fs::read(format!("/proc/{pgid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        if ["roam-origin", "wrangler", "workerd"]
+            .iter()
+            .any(|ours| cmdline.contains(ours))
+        {
+            eprintln!("stopping process group {pgid} left by an earlier run");
+            signal_group(pgid, "KILL");
+        }
+    }
+    let _ = std::fs::remove_file(groups_file(data));
 }
