@@ -6,7 +6,7 @@ mod edge_support;
 
 use std::time::{Duration, Instant};
 
-use edge_support::{email, local_rows, start_edge_for, start_stack, User, ROME};
+use edge_support::{local_rows, start_edge_for, start_stack, User, ROME};
 use reqwest::Method;
 use serde_json::json;
 
@@ -22,21 +22,7 @@ async fn with_the_eu_west_origin_down_rome_is_served_by_another_origin() {
     )
     .await;
     let mut user = User::new(&edge.url(), ROME);
-    let email = email("failover");
-    user.post(
-        "/api/v1/users",
-        &json!({"email": email, "name": "Ada", "password": PASSWORD}),
-    )
-    .await
-    .expect(201);
-    let session = user
-        .post(
-            "/api/v1/sessions",
-            &json!({"email": email, "password": PASSWORD}),
-        )
-        .await
-        .expect(200);
-    user.token = session.body["token"].as_str().map(str::to_string);
+    user.sign_up_and_log_in("failover", PASSWORD).await;
 
     stack
         .origin_mut("eu-west")

@@ -9,7 +9,7 @@ mod edge_support;
 
 use std::time::Duration;
 
-use edge_support::{email, uuid_like, User, ROME};
+use edge_support::{uuid_like, User, ROME};
 use reqwest::Method;
 use roam_stack::edge::{start_edge, EdgeOptions};
 use roam_stack::stack::DATABASE;
@@ -142,21 +142,7 @@ async fn load(users: &[User], run: &str, operations: usize) -> Vec<Outcome> {
 
 async fn signed_in(base: &str, who: &str) -> User {
     let mut user = User::new(base, ROME);
-    let email = email(who);
-    user.post(
-        "/api/v1/users",
-        &json!({"email": email, "name": "Pool", "password": PASSWORD}),
-    )
-    .await
-    .expect(201);
-    let session = user
-        .post(
-            "/api/v1/sessions",
-            &json!({"email": email, "password": PASSWORD}),
-        )
-        .await
-        .expect(200);
-    user.token = session.body["token"].as_str().map(str::to_string);
+    user.sign_up_and_log_in(who, PASSWORD).await;
     user
 }
 

@@ -11,8 +11,7 @@ mod edge_support;
 use std::path::PathBuf;
 use std::process::Command;
 
-use edge_support::{email, start_edge_for, start_stack, User, ROME};
-use serde_json::json;
+use edge_support::{start_edge_for, start_stack, User, ROME};
 
 /// Examples per operation: bounded so the run stays within a minute or two on 2 cores.
 const MAX_EXAMPLES: &str = "12";
@@ -37,18 +36,8 @@ async fn schemathesis_finds_nothing_wrong() {
     let edge = start_edge_for("schemathesis", stack.origin_urls(), &stack.options.secret).await;
 
     let mut user = User::new(&edge.url(), ROME);
-    let address = email("schemathesis");
-    let credentials =
-        json!({"email": address, "name": "Schema Thesis", "password": "correct horse"});
-    user.post("/api/v1/users", &credentials).await.expect(201);
-    let session = user
-        .post(
-            "/api/v1/sessions",
-            &json!({"email": address, "password": "correct horse"}),
-        )
-        .await
-        .expect(200);
-    user.token = session.body["token"].as_str().map(String::from);
+    user.sign_up_and_log_in("schemathesis", "correct horse")
+        .await;
     let token = user.token.clone().expect("a session token");
 
     let document = roam_stack::edge::workspace_root().join("edge/openapi.json");

@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use roam_stack::edge::{reap_group_when_gone, start_edge, EdgeOptions, EdgeProcess};
 use roam_stack::stack::DATABASE;
 use roam_stack::{Stack, StackOptions};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// A user's place, as workerd's local dev reads it from `MF-CF-Blob`.
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +142,27 @@ impl User {
 
     pub async fn post(&self, path: &str, body: &Value) -> Answer {
         self.send(Method::POST, path, Some(body), &[]).await
+    }
+
+    /// Signs up a fresh account (a unique email made from `who`) and logs in: afterwards
+    /// every request carries its token. Returns the signed-up user's body.
+    pub async fn sign_up_and_log_in(&mut self, who: &str, password: &str) -> Value {
+        let email = email(who);
+        let credentials = json!({"email": email, "password": password});
+        let user = self
+            .post(
+                "/api/v1/users",
+                &json!({"email": email, "name": who, "password": password}),
+            )
+            .await
+            .expect(201);
+        let session = self
+            .post("/api/v1/sessions", &credentials)
+            .await
+            .expect(200);
+        self.token = session.body["token"].as_str().map(str::to_string);
+        assert!(self.token.is_some(), "a session token: {:#?}", session.body);
+        user.body
     }
 }
 
