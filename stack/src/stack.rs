@@ -120,6 +120,11 @@ impl Stack {
             Some(ports) => PgCluster::start_on(&pg_root, map, ports).await?,
             None => PgCluster::start(&pg_root, map).await?,
         };
+        if options.reap_on_exit {
+            // Now, not only once all is up: a start that fails half-way must not leave the
+            // nodes running. The origins get their own reaper below once they exist.
+            reap_when_gone(std::process::id(), &options.root, &cluster, &[])?;
+        }
         let wan = match &options.wan {
             Some(wan) => Some(Wan::start(wan, map, &cluster).await?),
             None => None,
