@@ -176,15 +176,7 @@ async fn journey(place: Place) {
         ids(&after, "vehicles").contains(&vehicle_id),
         "purged list lacks the new vehicle"
     );
-    let with_bookmark = user
-        .send(
-            Method::GET,
-            &list_path,
-            None,
-            &[("x-roam-bookmark", &bookmark)],
-        )
-        .await
-        .expect(200);
+    let with_bookmark = user.get_after(&list_path, &added).await.expect(200);
     assert!(ids(&with_bookmark, "vehicles").contains(&vehicle_id));
 
     // Start a ride on it: the vehicle becomes unavailable.
@@ -207,16 +199,7 @@ async fn journey(place: Place) {
         );
     }
     let vehicle_path = format!("{list_path}/{vehicle_id}");
-    let bookmark = ride.header("x-roam-bookmark").to_string();
-    let vehicle = user
-        .send(
-            Method::GET,
-            &vehicle_path,
-            None,
-            &[("x-roam-bookmark", &bookmark)],
-        )
-        .await
-        .expect(200);
+    let vehicle = user.get_after(&vehicle_path, &ride).await.expect(200);
     assert_eq!(vehicle.body["status"], "unavailable");
     // Riding it twice is a conflict.
     user.post(
@@ -235,16 +218,7 @@ async fn journey(place: Place) {
         .await
         .expect(200);
     assert_eq!(ended.body["end_location"], "Main Street 9");
-    let bookmark = ended.header("x-roam-bookmark").to_string();
-    let vehicle = user
-        .send(
-            Method::GET,
-            &vehicle_path,
-            None,
-            &[("x-roam-bookmark", &bookmark)],
-        )
-        .await
-        .expect(200);
+    let vehicle = user.get_after(&vehicle_path, &ended).await.expect(200);
     assert_eq!(vehicle.body["status"], "available");
     assert_eq!(vehicle.body["last_location"], "Main Street 9");
 
@@ -363,18 +337,14 @@ async fn a_bookmark_beats_another_pops_cache() {
         .await
         .expect(201);
     let vehicle_id = added.body["id"].as_str().expect("a vehicle id").to_string();
-    let bookmark = added.header("x-roam-bookmark").to_string();
 
     // Without the bookmark, the other PoP may still serve its entry (that is what s-maxage
     // allows); with it, never.
-    let with_bookmark = reader
-        .send(Method::GET, path, None, &[("x-roam-bookmark", &bookmark)])
-        .await
-        .expect(200);
+    let with_bookmark = reader.get_after(path, &added).await.expect(200);
     assert_eq!(with_bookmark.header("x-roam-cache"), "bypass");
     assert!(ids(&with_bookmark, "vehicles").contains(&vehicle_id));
     // The cookie works like the header; the refreshed entry now satisfies the bookmark.
-    let cookie = format!("roam_bookmark={bookmark}");
+    let cookie = format!("roam_bookmark={}", added.header("x-roam-bookmark"));
     let by_cookie = reader
         .send(Method::GET, path, None, &[("cookie", &cookie)])
         .await

@@ -144,6 +144,13 @@ impl User {
         self.send(Method::POST, path, Some(body), &[]).await
     }
 
+    /// A GET that presents the read-your-writes bookmark `write` returned.
+    pub async fn get_after(&self, path: &str, write: &Answer) -> Answer {
+        let bookmark = write.header("x-roam-bookmark");
+        self.send(Method::GET, path, None, &[("x-roam-bookmark", bookmark)])
+            .await
+    }
+
     /// Signs up a fresh account (a unique email made from `who`) and logs in: afterwards
     /// every request carries its token. Returns the signed-up user's body.
     pub async fn sign_up_and_log_in(&mut self, who: &str, password: &str) -> Value {
