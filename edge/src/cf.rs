@@ -3,12 +3,12 @@
 //! `request.cf` is absent for requests that did not come from Cloudflare's network, and under
 //! `wrangler dev` the `MF-CF-Blob` header replaces the whole object, so any field may be
 //! missing or of another type. The `worker` crate's `Cf` getters unwrap such fields and would
-//! panic; we read the raw JS object with `Reflect` instead and treat anything odd as missing.
+//! panic; we read the raw JS object in one call (`glue.js`: strings and numbers are kept,
+//! anything else is missing) and treat anything odd as missing.
 
 use roam_shared::geo::{self, Coordinates, UserLocation};
 use roam_shared::headers::GeoTags;
 use roam_shared::RegionMap;
-use wasm_bindgen::JsValue;
 
 /// Longest value we keep from a cf field; real ones are far shorter.
 const MAX_FIELD_CHARS: usize = 100;
@@ -33,17 +33,7 @@ pub struct Geo {
 impl Geo {
     /// Reads `request.cf`; never fails.
     pub fn from_request(req: &worker::Request) -> Self {
-        let cf = js_sys::Reflect::get(req.inner(), &JsValue::from_str("cf"))
-            .unwrap_or(JsValue::UNDEFINED);
-        if !cf.is_object() {
-            return Self::default();
-        }
-        Self::from_lookup(|name| {
-            let value = js_sys::Reflect::get(&cf, &JsValue::from_str(name)).ok()?;
-            value
-                .as_string()
-                .or_else(|| value.as_f64().map(|n| n.to_string()))
-        })
+        crate::glue::geo(req.inner())
     }
 
     /// Builds from any field lookup (the testable core of [`Geo::from_request`]).

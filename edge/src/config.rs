@@ -10,8 +10,10 @@
 //! | `EDGE_TEST_PANIC` | `1`: `GET /__test/panic` panics (development only; for the tests) | off |
 //! | `REGION_MAP` | a region map (JSON) replacing the compiled-in one | built in |
 //!
-//! Parsed once per isolate (vars cannot change under a running isolate) and validated, with
-//! messages that name the variable at fault.
+//! Parsed once and kept for the isolate's life (the region map, the origin pools, the secret);
+//! validated, with messages that name the variable at fault. It is
+//! parsed again only when workerd hands over a different `env` object: the same isolate always
+//! gets the same one (measured), and new vars come with a new deployment, hence a new `env`.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -19,6 +21,7 @@ use std::rc::Rc;
 
 use roam_shared::signature::DEV_SECRET;
 use roam_shared::{RegionMap, SharedSecret};
+use wasm_bindgen::JsValue;
 
 use crate::breaker::BreakerPolicy;
 use crate::error::{EdgeError, Result};
@@ -50,13 +53,22 @@ pub struct Config {
 }
 
 thread_local! {
-    static CONFIG: RefCell<Option<Rc<Config>>> = const { RefCell::new(None) };
+    /// The `env` object the configuration was read from, and what was parsed from it.
+    static CONFIG: RefCell<Option<(JsValue, Rc<Config>)>> = const { RefCell::new(None) };
 }
 
 impl Config {
-    /// The configuration of this isolate, parsed on first use.
+    /// The configuration of this isolate: parsed on first use, and again only when `env` is
+    /// another object than last time (one identity comparison per request).
     pub fn load(env: &worker::Env) -> Result<Rc<Config>> {
-        if let Some(config) = CONFIG.with(|c| c.borrow().clone()) {
+        let env_value: &JsValue = env;
+        let cached = CONFIG.with(|c| {
+            c.borrow()
+                .as_ref()
+                .filter(|(seen, _)| seen == env_value)
+                .map(|(_, config)| config.clone())
+        });
+        if let Some(config) = cached {
             return Ok(config);
         }
         let config = Rc::new(Self::from_lookup(|name| {
@@ -65,7 +77,7 @@ impl Config {
                 .or_else(|_| env.var(name).map(|v| v.to_string()))
                 .ok()
         })?);
-        CONFIG.with(|c| *c.borrow_mut() = Some(config.clone()));
+        CONFIG.with(|c| *c.borrow_mut() = Some((env_value.clone(), config.clone())));
         Ok(config)
     }
 

@@ -1,9 +1,9 @@
 //! Building the edge's responses: JSON bodies, origin replies re-headed for the client, the
 //! request id and `server-timing`.
 
-use roam_shared::headers::{is_valid_token_id, REQUEST_ID};
+use roam_shared::headers::is_valid_token_id;
 use serde::Serialize;
-use worker::{Headers, Request, Response};
+use worker::{Headers, Response};
 
 use crate::error::Result;
 use crate::forward::Reply;
@@ -18,14 +18,14 @@ const HOP_HEADERS: [&str; 6] = [
     "server-timing",
 ];
 
-/// The request id: the client's when well-formed, else a fresh UUID.
-pub fn request_id(req: &Request) -> String {
-    req.headers()
-        .get(REQUEST_ID)
-        .ok()
-        .flatten()
-        .filter(|id| is_valid_token_id(id))
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+/// The request id: `candidate` (the client's, or one made for it) when well-formed, else a
+/// fresh UUID.
+pub fn request_id(candidate: &str) -> String {
+    if is_valid_token_id(candidate) {
+        candidate.to_string()
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    }
 }
 
 /// A JSON response with the given status and `cache-control`.
