@@ -22,7 +22,7 @@ fi
 # start (once for the entry, once when its watcher is ready), so this matters.
 # ROAM_EDGE_FORCE_BUILD=1 builds anyway.
 if [[ "${ROAM_EDGE_FORCE_BUILD:-}" != 1 && -f build/index.js && -f build/index_bg.wasm ]]; then
-  newer="$(find edge shared Cargo.toml Cargo.lock scripts/build-edge.sh \
+  newer="$(find edge shared Cargo.toml Cargo.lock scripts/build-edge.sh scripts/plain-handler.mjs \
     \( -path edge/assets -o -path '*/target' \) -prune -o -newer build/index_bg.wasm -print -quit)"
   if [[ -z "$newer" ]]; then
     echo "build-edge: build/ is up to date"
@@ -46,11 +46,16 @@ have_bindgen="$("$WASM_BINDGEN_BIN" --version | awk '{ print $2 }')"
 [[ "$have_bindgen" == "$wanted_bindgen" ]] || die "wasm-bindgen $have_bindgen at $WASM_BINDGEN_BIN, but Cargo.lock wants $wanted_bindgen (cargo install wasm-bindgen-cli --version $wanted_bindgen --locked --force)"
 [[ -x "$ESBUILD_BIN" ]] || die "esbuild not found at $ESBUILD_BIN (run: npm ci)"
 [[ -x "$WASM_OPT_BIN" ]] || die "wasm-opt not found at $WASM_OPT_BIN (run: npm ci)"
+command -v node > /dev/null || die "node not found (install Node.js 20)"
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
   || die "the wasm32-unknown-unknown target is missing (rustup target add wasm32-unknown-unknown)"
 
 # Size over speed for the Worker only: the origin keeps the workspace's opt-level 3.
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z}"
 
-cd edge
-exec "$worker_build" --release --out-dir ../build "$@"
+# Unminified, so that scripts/plain-handler.mjs can swap worker-build's per-request
+# WorkerEntrypoint class for a plain module handler; esbuild minifies afterwards.
+(cd edge && NO_MINIFY=1 "$worker_build" --release --out-dir ../build "$@")
+node scripts/plain-handler.mjs build/index.js
+"$ESBUILD_BIN" build/index.js --minify --format=esm --outfile=build/index.js --allow-overwrite \
+  --log-level=warning

@@ -180,6 +180,7 @@ fn is_fresh(root: &Path) -> bool {
         root.join("Cargo.lock"),
         root.join("Cargo.toml"),
         root.join("scripts/build-edge.sh"),
+        root.join("scripts/plain-handler.mjs"),
     ];
     sources
         .iter()
