@@ -31,12 +31,7 @@ pub struct Geo {
 }
 
 impl Geo {
-    /// Reads `request.cf`; never fails.
-    pub fn from_request(req: &worker::Request) -> Self {
-        crate::glue::geo(req.inner())
-    }
-
-    /// Builds from any field lookup (the testable core of [`Geo::from_request`]).
+    /// Builds from any field lookup (what [`crate::glue::RequestFacts`] read from `request.cf`).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let field = |name: &str| {
             get(name)

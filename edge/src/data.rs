@@ -9,7 +9,8 @@ use roam_shared::headers::{
 };
 use roam_shared::routing::{route, RouteError};
 use roam_shared::{bookmark, token, Region};
-use worker::{Context, Request, Response};
+use worker::worker_sys::web_sys;
+use worker::{Context, Request};
 
 use crate::cache;
 use crate::cf::Geo;
@@ -17,6 +18,8 @@ use crate::config::Config;
 use crate::error::{EdgeError, Result};
 use crate::failover::{self, Served};
 use crate::forward::Outbound;
+use crate::glue::{self, RequestFacts};
+use crate::response::Response;
 use crate::route::DataRoute;
 use crate::{now_ms, respond};
 
@@ -54,28 +57,24 @@ impl Incoming {
 
 /// Handles a data route.
 pub async fn handle(
-    mut req: Request,
+    req: web_sys::Request,
+    facts: RequestFacts,
     data_route: DataRoute,
     config: Rc<Config>,
     ctx: &Context,
     request_id: &str,
     started: f64,
 ) -> Result<Response> {
-    let url = req.inner().url();
-    let (path, query) = crate::route::path_and_query(&url);
+    let (path, query) = crate::route::path_and_query(&facts.url);
     let incoming = Incoming {
-        method: req.inner().method(),
+        method: facts.method.clone(),
         query: query.map(str::to_string),
-        headers: req
-            .headers()
-            .entries()
-            .map(|(n, v)| (n.to_ascii_lowercase(), v))
-            .collect(),
-        geo: Geo::from_request(&req),
+        headers: glue::request_headers(&req),
+        geo: facts.geo.clone(),
         started,
     };
     let body = if incoming.method == "POST" {
-        read_json_body(&mut req, &incoming).await?
+        read_json_body(req, &incoming).await?
     } else {
         Vec::new()
     };
@@ -178,7 +177,7 @@ fn home_region<'a>(config: &'a Config, path: &str, incoming: &Incoming) -> Resul
 
 /// Reads a write's body: JSON only, at most [`MAX_BODY_BYTES`] (checked while streaming, so a
 /// huge body is refused without being buffered).
-async fn read_json_body(req: &mut Request, incoming: &Incoming) -> Result<Vec<u8>> {
+async fn read_json_body(req: web_sys::Request, incoming: &Incoming) -> Result<Vec<u8>> {
     let content_type = incoming.header("content-type").unwrap_or("");
     let mime = content_type
         .split(';')
@@ -200,7 +199,7 @@ async fn read_json_body(req: &mut Request, incoming: &Incoming) -> Result<Vec<u8
         return Err(too_large);
     }
     let mut body = Vec::new();
-    let Ok(mut stream) = req.stream() else {
+    let Ok(mut stream) = Request::from(req).stream() else {
         return Ok(body); // no body at all
     };
     while let Some(chunk) = stream.next().await {

@@ -5,7 +5,8 @@
 
 use roam_shared::problem::PROBLEM_CONTENT_TYPE;
 use roam_shared::Problem;
-use worker::{Headers, Response};
+
+use crate::response::{Body, Response};
 
 /// Result of the edge's handlers.
 pub type Result<T, E = EdgeError> = std::result::Result<T, E>;
@@ -113,8 +114,10 @@ impl EdgeError {
     }
 
     /// The problem+json response, with `retry-after` (503) or `allow` (405) as needed.
-    pub fn into_response(self, request_id: &str) -> worker::Result<Response> {
-        let headers = Headers::new();
+    pub fn into_response(self, request_id: &str) -> Result<Response> {
+        let body = self.to_problem(request_id).to_json();
+        let mut response = Response::new(self.status(), Body::Text(body));
+        let headers = response.headers_mut();
         headers.set("content-type", PROBLEM_CONTENT_TYPE)?;
         headers.set("cache-control", "no-store")?;
         match &self {
@@ -126,10 +129,7 @@ impl EdgeError {
             EdgeError::MethodNotAllowed { allow, .. } => headers.set("allow", allow)?,
             _ => {}
         }
-        let body = self.to_problem(request_id).to_json();
-        Ok(Response::from_bytes(body.into_bytes())?
-            .with_status(self.status())
-            .with_headers(headers))
+        Ok(response)
     }
 }
 

@@ -89,15 +89,19 @@ impl Outbound {
     }
 }
 
-/// An origin's answer, read in full (bodies are small JSON; the edge caches and re-heads them).
+/// An origin's answer, read in full (bodies are small JSON; the edge caches and re-heads them),
+/// or a cache entry's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     /// HTTP status.
     pub status: u16,
     /// Response headers, names lowercase.
     pub headers: Vec<(String, String)>,
-    /// The body.
+    /// The body (empty when it is still in `source`).
     pub body: Vec<u8>,
+    /// A cache entry's own response, whose body is sent on without being read into Wasm (a
+    /// body is read once: clones share it, so only one may be sent).
+    pub source: Option<worker::worker_sys::web_sys::Response>,
 }
 
 impl Reply {
@@ -144,6 +148,7 @@ pub async fn call(
             status: response.status_code(),
             headers,
             body,
+            source: None,
         })
     };
     let deadline = Delay::from(Duration::from_millis(u64::from(timeout_ms)));

@@ -1,11 +1,12 @@
 //! The edge's hot paths cross into JavaScript as few times as they can: one call reads what a
-//! request says about itself ([`RequestFacts`]), one call builds a response ([`respond`]).
+//! request says about itself ([`RequestFacts`]), one builds a response ([`respond`] and its
+//! siblings), one reads a cache entry's metadata ([`entry_facts`]).
 //! The `worker` crate's wrappers cross once per value (and `worker::Request::from` reads
 //! `request.cf`, which workerd builds afresh on every read); the profile in BENCHMARKS.md
 //! shows those crossings were most of `/ping`'s cost. The JavaScript half is `glue.js`.
 
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use worker::worker_sys::web_sys;
 
 use crate::cf::Geo;
@@ -14,10 +15,32 @@ use crate::cf::Geo;
 extern "C" {
     #[wasm_bindgen(js_name = requestFacts)]
     fn request_facts(request: &web_sys::Request) -> String;
-    #[wasm_bindgen(js_name = cfFacts)]
-    fn cf_facts(request: &web_sys::Request) -> String;
+    #[wasm_bindgen(js_name = requestHeaders)]
+    fn request_headers_js(request: &web_sys::Request) -> String;
     #[wasm_bindgen(js_name = respond, catch)]
-    fn respond_js(status: u16, body: &str, headers: &str) -> Result<web_sys::Response, JsValue>;
+    fn respond_text_js(
+        status: u16,
+        body: &str,
+        headers: &str,
+    ) -> Result<web_sys::Response, JsValue>;
+    #[wasm_bindgen(js_name = respondBytes, catch)]
+    fn respond_bytes_js(
+        status: u16,
+        body: &[u8],
+        headers: &str,
+    ) -> Result<web_sys::Response, JsValue>;
+    #[wasm_bindgen(js_name = respondEmpty, catch)]
+    fn respond_empty_js(status: u16, headers: &str) -> Result<web_sys::Response, JsValue>;
+    #[wasm_bindgen(js_name = respondFrom, catch)]
+    fn respond_from_js(
+        status: u16,
+        source: &web_sys::Response,
+        headers: &str,
+    ) -> Result<web_sys::Response, JsValue>;
+    #[wasm_bindgen(js_name = cacheMatch, catch)]
+    fn cache_match_js(key: &str) -> Result<js_sys::Promise, JsValue>;
+    #[wasm_bindgen(js_name = entryFacts)]
+    fn entry_facts_js(response: &web_sys::Response, names: &str) -> String;
 }
 
 /// Separates the fields the JavaScript half hands over (it drops NULs from the values).
@@ -56,9 +79,15 @@ impl RequestFacts {
     }
 }
 
-/// Reads the geo fields of `request.cf` in one crossing.
-pub fn geo(request: &web_sys::Request) -> Geo {
-    parse_geo(&cf_facts(request))
+/// Every request header as (name, value), names lowercase: one crossing.
+pub fn request_headers(request: &web_sys::Request) -> Vec<(String, String)> {
+    let joined = request_headers_js(request);
+    let mut fields = joined.split(SEP);
+    let mut headers = Vec::new();
+    while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+        headers.push((name.to_string(), value.to_string()));
+    }
+    headers
 }
 
 /// The geo fields in `cfFacts` order: country, city, colo, continent, latitude, longitude.
@@ -78,13 +107,9 @@ fn parse_geo(joined: &str) -> Geo {
     })
 }
 
-/// A response with a text body; `headers` are (name, value) pairs. Values must not hold NUL
-/// (ours never do: they are constants, validated ids or numbers).
-pub fn respond(
-    status: u16,
-    body: &str,
-    headers: &[(&str, &str)],
-) -> worker::Result<web_sys::Response> {
+/// Headers as `respond*` in glue.js take them: name, value, name, value, … NUL-separated
+/// (the values are checked free of NUL by [`crate::response::HeaderList`]).
+fn join_headers(headers: &[(&str, &str)]) -> String {
     let mut joined = String::with_capacity(256);
     for (name, value) in headers {
         joined.push_str(name);
@@ -92,7 +117,64 @@ pub fn respond(
         joined.push_str(value);
         joined.push(SEP);
     }
-    respond_js(status, body, &joined).map_err(worker::Error::from)
+    joined
+}
+
+/// A response with a text body.
+pub fn respond(
+    status: u16,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> worker::Result<web_sys::Response> {
+    respond_text_js(status, body, &join_headers(headers)).map_err(worker::Error::from)
+}
+
+/// A response with a byte body (copied out of Wasm memory).
+pub fn respond_bytes(
+    status: u16,
+    body: &[u8],
+    headers: &[(&str, &str)],
+) -> worker::Result<web_sys::Response> {
+    respond_bytes_js(status, body, &join_headers(headers)).map_err(worker::Error::from)
+}
+
+/// A response without a body.
+pub fn respond_empty(status: u16, headers: &[(&str, &str)]) -> worker::Result<web_sys::Response> {
+    respond_empty_js(status, &join_headers(headers)).map_err(worker::Error::from)
+}
+
+/// A response carrying `source`'s body, unread.
+pub fn respond_from(
+    status: u16,
+    source: &web_sys::Response,
+    headers: &[(&str, &str)],
+) -> worker::Result<web_sys::Response> {
+    respond_from_js(status, source, &join_headers(headers)).map_err(worker::Error::from)
+}
+
+/// `caches.default.match(key)`: the entry's response, if there is one.
+pub async fn cache_match(key: &str) -> worker::Result<Option<web_sys::Response>> {
+    let promise = cache_match_js(key)?;
+    let found = wasm_bindgen_futures::JsFuture::from(promise).await?;
+    if found.is_undefined() || found.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(found.unchecked_into()))
+}
+
+/// A cache entry's status and those of `names` it has, as (name, value) pairs: one crossing.
+pub fn entry_facts(response: &web_sys::Response, names: &[&str]) -> (u16, Vec<(String, String)>) {
+    let joined = entry_facts_js(response, &names.join("\0"));
+    let mut fields = joined.split(SEP);
+    let status = fields
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_default();
+    let mut headers = Vec::new();
+    while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
+        headers.push((name.to_string(), value.to_string()));
+    }
+    (status, headers)
 }
 
 #[cfg(test)]

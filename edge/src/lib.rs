@@ -23,16 +23,18 @@ pub mod panic;
 pub mod ping;
 pub mod pool;
 pub mod respond;
+pub mod response;
 pub mod route;
 
 use roam_shared::headers::REQUEST_ID;
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::worker_sys::web_sys;
-use worker::{console_error, event, Context, Env, Request, Response};
+use worker::{console_error, event, Context, Env};
 
 use crate::config::Config;
 use crate::error::Result;
 use crate::glue::RequestFacts;
+use crate::response::Response;
 use crate::route::Route;
 
 /// Milliseconds since the epoch, by the Worker's clock.
@@ -60,13 +62,9 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) 
     let request_id = respond::request_id(&facts.request_id);
     let route = route::resolve(&facts.method, route::path_and_query(&facts.url).0);
     if let Ok(Route::Ping) = route {
-        match Config::load(&env).and_then(|config| ping::pong_now(&facts.geo, &config, &request_id))
-        {
-            Ok(response) => return response.into(),
-            Err(error) => return answer_error(error, &request_id),
-        }
+        let pong = Config::load(&env).and_then(|config| ping::pong(&facts.geo, &config));
+        return answer(pong, &request_id);
     }
-    let req = Request::from(req);
     let ctx = Context::new(ctx);
     let answered_if_panicking = request_id.clone();
     panic::answer(&answered_if_panicking, async move {
@@ -75,21 +73,27 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) 
             Ok(route) => handle(route, req, facts, &env, &ctx, &request_id, started).await,
             Err(error) => Err(error),
         };
-        match response {
-            Ok(response) => finish(response, &request_id),
-            Err(error) => answer_error(error, &request_id),
-        }
+        answer(response, &request_id)
     })
     .into()
 }
 
-/// The problem+json answer to an error (its cause logged when it is the edge's fault).
-fn answer_error(error: error::EdgeError, request_id: &str) -> JsValue {
-    if error.is_server_fault() {
-        console_error!("request {request_id}: {error}");
-    }
-    match error.into_response(request_id) {
-        Ok(response) => finish(response, request_id),
+/// Hands a response, or the problem+json for an error (its cause logged when it is the edge's
+/// fault), to workerd, with the request id.
+fn answer(response: Result<Response>, request_id: &str) -> JsValue {
+    let response = response.or_else(|error| {
+        if error.is_server_fault() {
+            console_error!("request {request_id}: {error}");
+        }
+        error.into_response(request_id)
+    });
+    let sent = response.and_then(|mut response| {
+        response.headers_mut().set(REQUEST_ID, request_id)?;
+        response.into_js()
+    });
+    match sent {
+        Ok(response) => response.into(),
+        // Not even a problem body could be built: workerd answers its own 500.
         Err(e) => {
             console_error!("request {request_id}: no response could be built: {e}");
             JsValue::UNDEFINED
@@ -97,15 +101,9 @@ fn answer_error(error: error::EdgeError, request_id: &str) -> JsValue {
     }
 }
 
-/// Adds the request id and hands the response to workerd.
-fn finish(mut response: Response, request_id: &str) -> JsValue {
-    let _ = response.headers_mut().set(REQUEST_ID, request_id);
-    web_sys::Response::from(response).into()
-}
-
 async fn handle(
     route: Route,
-    req: Request,
+    req: web_sys::Request,
     facts: RequestFacts,
     env: &Env,
     ctx: &Context,
@@ -115,7 +113,7 @@ async fn handle(
     let config = Config::load(env)?;
     let geo = &facts.geo;
     match route {
-        Route::Ping => Ok(ping::pong_now(geo, &config, request_id)?.into()),
+        Route::Ping => ping::pong(geo, &config),
         Route::PingRegion(region) => ping::ping_region(&region, geo, &config, request_id).await,
         Route::Regions => ping::regions(geo, &config),
         Route::Cities => ping::cities(&config),
@@ -125,7 +123,7 @@ async fn handle(
         }
         Route::TestPanic => Err(error::EdgeError::NotFound("/__test/panic".into())),
         Route::Data(data_route) => {
-            data::handle(req, data_route, config, ctx, request_id, started).await
+            data::handle(req, facts, data_route, config, ctx, request_id, started).await
         }
     }
 }

@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 use std::future::Future;
 
 use wasm_bindgen::JsValue;
-use worker::worker_sys::web_sys;
 
 use crate::error::EdgeError;
 
@@ -38,8 +37,9 @@ pub fn install_hook() {
                 let _ = response
                     .headers_mut()
                     .set(roam_shared::headers::REQUEST_ID, &request_id);
-                let response: web_sys::Response = response.into();
-                let _ = resolve.call1(&JsValue::UNDEFINED, &response);
+                if let Ok(response) = response.into_js() {
+                    let _ = resolve.call1(&JsValue::UNDEFINED, &response);
+                }
             }
         }
     }));

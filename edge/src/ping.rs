@@ -2,16 +2,15 @@
 //! origin round trip), `/api/v1/regions` (breaker states, origin by origin) and `/api/v1/cities` (the map).
 
 use roam_shared::api::{Pong, RegionList, RegionPing};
-use roam_shared::headers::{REQUEST_ID, SERVED_BY};
+use roam_shared::headers::SERVED_BY;
 use serde::Serialize;
-use worker::worker_sys::web_sys;
-use worker::Response;
 
 use crate::cf::Geo;
 use crate::config::Config;
 use crate::error::{EdgeError, Result};
 use crate::forward::{self, CallError, Outbound};
-use crate::{failover, glue, now_ms, pool, respond};
+use crate::response::{Body, Response};
+use crate::{failover, now_ms, pool, respond};
 
 /// The committed OpenAPI document (`cargo xtask openapi` writes it from roam-shared's types;
 /// the test command fails when it is stale).
@@ -20,9 +19,8 @@ const OPENAPI_DOCUMENT: &str = include_str!("../openapi.json");
 /// How long browsers and shared caches may keep the city map: it changes only with a deploy.
 const CITIES_CACHE_CONTROL: &str = "public, max-age=3600, s-maxage=86400";
 
-/// `GET /ping`: who and where the user is, as the edge sees it. Built in one call into
-/// JavaScript (the hot path: see [`crate::glue`]), request id included.
-pub fn pong_now(geo: &Geo, config: &Config, request_id: &str) -> Result<web_sys::Response> {
+/// `GET /ping`: who and where the user is, as the edge sees it.
+pub fn pong(geo: &Geo, config: &Config) -> Result<Response> {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let body = Pong {
         pong: true,
@@ -31,14 +29,9 @@ pub fn pong_now(geo: &Geo, config: &Config, request_id: &str) -> Result<web_sys:
         city: text(&geo.city),
         region: geo.nearest_region(&config.map).to_string(),
     };
-    let body = serde_json::to_string(&body).map_err(|e| EdgeError::Internal(e.to_string()))?;
-    let headers = [
-        ("content-type", "application/json"),
-        ("cache-control", "no-store"),
-        (SERVED_BY, "edge"),
-        (REQUEST_ID, request_id),
-    ];
-    Ok(glue::respond(200, &body, &headers)?)
+    let mut response = respond::json(200, &body, "no-store")?;
+    response.headers_mut().set(SERVED_BY, "edge")?;
+    Ok(response)
 }
 
 /// `GET /ping/{region}`: the round trip to the `/ping` of an origin of that region's pool
@@ -112,8 +105,9 @@ pub fn cities(config: &Config) -> Result<Response> {
 
 /// `GET /api/v1/openapi.json`: the API contract, for client generators and the docs page.
 pub fn openapi() -> Result<Response> {
-    let headers = worker::Headers::new();
+    let mut response = Response::new(200, Body::Text(OPENAPI_DOCUMENT.to_string()));
+    let headers = response.headers_mut();
     headers.set("content-type", "application/json")?;
     headers.set("cache-control", CITIES_CACHE_CONTROL)?;
-    Ok(Response::ok(OPENAPI_DOCUMENT)?.with_headers(headers))
+    Ok(response)
 }

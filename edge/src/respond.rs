@@ -3,10 +3,10 @@
 
 use roam_shared::headers::is_valid_token_id;
 use serde::Serialize;
-use worker::{Headers, Response};
 
 use crate::error::Result;
 use crate::forward::Reply;
+use crate::response::{Body, Response};
 
 /// Origin response headers that describe the hop, not the content: never passed on.
 const HOP_HEADERS: [&str; 6] = [
@@ -30,28 +30,34 @@ pub fn request_id(candidate: &str) -> String {
 
 /// A JSON response with the given status and `cache-control`.
 pub fn json<T: Serialize>(status: u16, body: &T, cache_control: &str) -> Result<Response> {
-    let headers = Headers::new();
+    let text = serde_json::to_string(body)
+        .map_err(|e| crate::error::EdgeError::Internal(e.to_string()))?;
+    let mut response = Response::new(status, Body::Text(text));
+    let headers = response.headers_mut();
     headers.set("content-type", "application/json")?;
     headers.set("cache-control", cache_control)?;
-    let bytes =
-        serde_json::to_vec(body).map_err(|e| crate::error::EdgeError::Internal(e.to_string()))?;
-    Ok(Response::from_bytes(bytes)?
-        .with_status(status)
-        .with_headers(headers))
+    Ok(response)
 }
 
 /// An origin's (or the cache's) reply as a client response; the caller adds the edge headers.
+/// A cache entry's body is passed on unread.
 pub fn reply(reply: &Reply) -> Result<Response> {
-    let headers = Headers::new();
+    let body = match &reply.source {
+        // The handle, not `Response.clone()` (which would tee the body).
+        Some(source) => Body::From(Clone::clone(source)),
+        // No body at all rather than an empty one: 204 and 304 may not have one.
+        None if reply.body.is_empty() => Body::Empty,
+        None => Body::Bytes(reply.body.clone()),
+    };
+    let mut response = Response::new(reply.status, body);
+    let headers = response.headers_mut();
     for (name, value) in &reply.headers {
         if HOP_HEADERS.contains(&name.as_str()) || name.starts_with("x-edge-cache-") {
             continue;
         }
         headers.append(name, value)?;
     }
-    Ok(Response::from_bytes(reply.body.clone())?
-        .with_status(reply.status)
-        .with_headers(headers))
+    Ok(response)
 }
 
 /// The `server-timing` value: time spent at the edge itself and waiting for origins, in ms.

@@ -6,6 +6,7 @@ use worker::{Cache, Headers, Response};
 
 use super::freshness::Windows;
 use crate::forward::Reply;
+use crate::glue;
 
 /// Metadata headers stored with an entry and removed before it is served.
 const META_FETCHED_AT: &str = "x-edge-cache-fetched-at";
@@ -16,6 +17,17 @@ const META_ORIGIN_CACHE_CONTROL: &str = "x-edge-cache-origin-cache-control";
 
 /// Origin response headers worth keeping in an entry.
 const KEPT_HEADERS: [&str; 4] = ["content-type", "cache-control", "etag", "last-modified"];
+
+/// Every header [`lookup`] reads from an entry: its metadata, then the kept headers.
+const ENTRY_HEADERS: [&str; 7] = [
+    META_FETCHED_AT,
+    META_WINDOWS,
+    META_SERVED_BY,
+    META_ORIGIN_CACHE_CONTROL,
+    "content-type",
+    "etag",
+    "last-modified",
+];
 
 /// A cached origin answer.
 #[derive(Debug, Clone)]
@@ -48,6 +60,7 @@ impl Entry {
                 status: reply.status,
                 headers,
                 body: reply.body.clone(),
+                source: None,
             },
             fetched_at,
             windows,
@@ -56,10 +69,11 @@ impl Entry {
     }
 }
 
-/// Looks an entry up; a Cache API failure counts as a miss (and is logged).
+/// Looks an entry up; a Cache API failure counts as a miss (and is logged). Two crossings into
+/// JavaScript: the lookup, then every header it needs at once; the body stays in the entry's
+/// response, to be passed on unread.
 pub async fn lookup(key: &str) -> Option<Entry> {
-    let found = Cache::default().get(key, false).await;
-    let mut response = match found {
+    let response = match glue::cache_match(key).await {
         Ok(Some(response)) => response,
         Ok(None) => return None,
         Err(e) => {
@@ -67,24 +81,27 @@ pub async fn lookup(key: &str) -> Option<Entry> {
             return None;
         }
     };
-    let meta = |name: &str| response.headers().get(name).ok().flatten();
+    let (status, mut found) = glue::entry_facts(&response, &ENTRY_HEADERS);
+    let mut meta = |name: &str| {
+        let i = found.iter().position(|(n, _)| n == name)?;
+        Some(found.swap_remove(i).1)
+    };
     let fetched_at = meta(META_FETCHED_AT)?.parse::<f64>().ok()?;
     let windows = Windows::decode(&meta(META_WINDOWS)?)?;
     let served_by = meta(META_SERVED_BY).unwrap_or_default();
     let origin_cache_control = meta(META_ORIGIN_CACHE_CONTROL);
-    let headers = response
-        .headers()
-        .entries()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v))
-        .filter(|(n, _)| KEPT_HEADERS.contains(&n.as_str()) && n != "cache-control")
+    // What is left are the kept headers; the stored cache-control is the Cache API's expiry.
+    let headers = found
+        .into_iter()
+        .filter(|(n, _)| n != "cache-control")
         .chain(origin_cache_control.map(|v| ("cache-control".to_string(), v)))
         .collect();
-    let body = response.bytes().await.ok()?;
     Some(Entry {
         reply: Reply {
-            status: response.status_code(),
+            status,
             headers,
-            body,
+            body: Vec::new(),
+            source: Some(response),
         },
         fetched_at,
         windows,
@@ -145,6 +162,7 @@ mod tests {
                 status,
                 headers,
                 body: b"{}".to_vec(),
+                source: None,
             }
         };
         assert!(Entry::from_reply(&reply(200, ORIGIN_CC, false), 0.0, "eu-west").is_some());
