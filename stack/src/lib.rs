@@ -2,7 +2,8 @@
 //!
 //! Used by `cargo xtask dev` (the whole stack for a developer), the end-to-end tests and the
 //! bench, so all three start things the same way: PostgreSQL nodes ([`pg`]), origins and the
-//! edge, each as a real process on loopback with its own log file.
+//! edge (under `wrangler dev`, [`edge`], or alone in workerd as production runs it,
+//! [`workerd_edge`]), each as a real process on loopback with its own log file.
 
 pub mod edge;
 pub mod front;
@@ -12,6 +13,7 @@ pub mod process;
 pub mod stack;
 pub mod topology;
 pub mod wan;
+pub mod workerd_edge;
 
 pub use stack::{Stack, StackOptions};
 pub use topology::Topology;

@@ -1,0 +1,68 @@
+//! The edge in plain `workerd serve`, as production runs it and as the bench measures it
+//! (roam_stack::workerd_edge): `request.cf` from the `MF-CF-Blob` header, the Cache API on the
+//! in-memory cache service (a hit, a write's purge, read-your-writes), writes forwarded and
+//! signed to real origins, and a cache service per edge (two PoPs never share entries).
+
+mod edge_support;
+
+use edge_support::{start_stack, User, LOS_ANGELES, NEW_YORK, ROME};
+use roam_stack::edge::EdgeOptions;
+use roam_stack::workerd_edge::{WorkerdEdge, WorkerdEdgeOptions};
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn start(stack: &roam_stack::Stack, name: &str) -> WorkerdEdge {
+    let options = EdgeOptions::new(name, stack.origin_urls(), &stack.options.secret);
+    let options = WorkerdEdgeOptions::roam(&options).expect("workerd options");
+    match WorkerdEdge::start(options).await {
+        Ok(edge) => edge,
+        Err(e) => panic!("could not start the edge in workerd: {e:#}"),
+    }
+}
+
+#[tokio::test]
+async fn the_edge_in_plain_workerd_routes_caches_purges_and_signs() {
+    let stack = start_stack("edge-workerd").await;
+    let edge = start(&stack, "workerd-a").await;
+
+    // request.cf comes from the header: each user is near their own region.
+    for place in [ROME, LOS_ANGELES, NEW_YORK] {
+        let pong = User::new(&edge.url(), place).get("/ping").await.expect(200);
+        assert_eq!(pong.body["region"], place.region, "{place:?}");
+        assert_eq!(pong.body["city"].as_str().map(str::is_empty), Some(false));
+        assert_eq!(pong.header("cache-control"), "no-store");
+    }
+
+    // A read is a miss, then a hit from the cache service, with the same body.
+    let mut user = User::new(&edge.url(), ROME);
+    let list = format!("/api/v1/cities/{}/vehicles?status=available", ROME.city);
+    let first = user.get(&list).await.expect(200);
+    assert_eq!(first.header("x-roam-cache"), "miss");
+    let second = user.get(&list).await.expect(200);
+    assert_eq!(second.header("x-roam-cache"), "hit", "{second:#?}");
+    assert_eq!(second.body, first.body);
+    assert_eq!(second.header("x-roam-served-by"), ROME.region);
+    assert!(second.header("cache-control").contains("s-maxage"));
+
+    // A signed write reaches the origin; it purges the list here and returns a bookmark that
+    // the next read honours.
+    user.sign_up_and_log_in("workerd-rider", PASSWORD).await;
+    let added = user
+        .post(
+            &format!("/api/v1/cities/{}/vehicles", ROME.city),
+            &json!({"type": "bike", "last_location": "Piazza Navona"}),
+        )
+        .await
+        .expect(201);
+    let id = added.body["id"].as_str().expect("a vehicle id").to_string();
+    let after = user.get_after(&list, &added).await.expect(200);
+    assert_ne!(after.header("x-roam-cache"), "hit", "{after:#?}");
+    let listed = after.body["vehicles"].as_array().expect("vehicles");
+    assert!(listed.iter().any(|v| v["id"] == id.as_str()), "{listed:#?}");
+
+    // Another edge has its own cache: its first read is a miss.
+    let other = start(&stack, "workerd-b").await;
+    let elsewhere = User::new(&other.url(), ROME).get(&list).await;
+    assert_eq!(elsewhere.expect(200).header("x-roam-cache"), "miss");
+}
