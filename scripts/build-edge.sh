@@ -10,6 +10,10 @@
 #
 # ROAM_EDGE_PREBUILT=1 makes this a no-op when build/index.js exists: the tests build once up
 # front, then start many `wrangler dev` instances that must not rebuild (and race) each time.
+#
+# ROAM_EDGE_PROFILE=dev (what `cargo xtask dev` sets) builds for the edit → reload loop: cargo
+# profile `edge-dev` (opt-level 1, no LTO, incremental), no wasm-opt, no minifying. Anything
+# else (the bench, the bundle gate, deploy) gets `release`. build/.profile says which is there.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,10 +22,14 @@ cd "$root"
 if [[ "${ROAM_EDGE_PREBUILT:-}" == 1 && -f build/index.js ]]; then
   exit 0
 fi
+profile="${ROAM_EDGE_PROFILE:-release}"
+[[ "$profile" == release || "$profile" == dev ]] \
+  || { echo "build-edge: ROAM_EDGE_PROFILE must be release or dev, not $profile" >&2; exit 1; }
 # Up to date (nothing it is built from is newer): skip. `wrangler dev` runs the build twice at
 # start (once for the entry, once when its watcher is ready), so this matters.
 # ROAM_EDGE_FORCE_BUILD=1 builds anyway.
-if [[ "${ROAM_EDGE_FORCE_BUILD:-}" != 1 && -f build/index.js && -f build/index_bg.wasm ]]; then
+if [[ "${ROAM_EDGE_FORCE_BUILD:-}" != 1 && -f build/index.js && -f build/index_bg.wasm \
+  && "$(cat build/.profile 2>/dev/null)" == "$profile" ]]; then
   newer="$(find edge shared Cargo.toml Cargo.lock scripts/build-edge.sh scripts/plain-handler.mjs \
     \( -path edge/assets -o -path '*/target' \) -prune -o -newer build/index_bg.wasm -print -quit)"
   if [[ -z "$newer" ]]; then
@@ -53,9 +61,16 @@ rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown \
 # Size over speed for the Worker only: the origin keeps the workspace's opt-level 3.
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-z}"
 
+rm -f build/.profile
 # Unminified, so that scripts/plain-handler.mjs can swap worker-build's per-request
-# WorkerEntrypoint class for a plain module handler; esbuild minifies afterwards.
-(cd edge && NO_MINIFY=1 "$worker_build" --release --out-dir ../build "$@")
-node scripts/plain-handler.mjs build/index.js
-"$ESBUILD_BIN" build/index.js --minify --format=esm --outfile=build/index.js --allow-overwrite \
-  --log-level=warning
+# WorkerEntrypoint class for a plain module handler; esbuild minifies afterwards (release).
+if [[ "$profile" == dev ]]; then
+  (cd edge && NO_MINIFY=1 "$worker_build" --profile edge-dev --no-opt --out-dir ../build "$@")
+  node scripts/plain-handler.mjs build/index.js
+else
+  (cd edge && NO_MINIFY=1 "$worker_build" --release --out-dir ../build "$@")
+  node scripts/plain-handler.mjs build/index.js
+  "$ESBUILD_BIN" build/index.js --minify --format=esm --outfile=build/index.js --allow-overwrite \
+    --log-level=warning
+fi
+echo "$profile" > build/.profile

@@ -43,6 +43,8 @@ pub struct EdgeOptions {
     /// Let wrangler's watcher rebuild the Worker when `edge/` or `shared/` change (the dev
     /// command); tests keep the build they started with.
     pub rebuild_on_change: bool,
+    /// The build to run (and to rebuild on change).
+    pub profile: EdgeProfile,
 }
 
 impl std::fmt::Debug for EdgeOptions {
@@ -56,6 +58,7 @@ impl std::fmt::Debug for EdgeOptions {
             .field("root", &self.root)
             .field("remove_root_on_exit", &self.remove_root_on_exit)
             .field("rebuild_on_change", &self.rebuild_on_change)
+            .field("profile", &self.profile)
             .finish()
     }
 }
@@ -73,6 +76,7 @@ impl EdgeOptions {
             root,
             remove_root_on_exit: true,
             rebuild_on_change: false,
+            profile: EdgeProfile::Release,
         }
     }
 
@@ -137,32 +141,60 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or(stack_dir)
 }
 
-/// Builds the edge into `build/` unless it is already newer than its sources; at most once per
-/// process, other callers wait for it. Blocking: call it from `spawn_blocking` in async code.
+/// Which build of the Worker (scripts/build-edge.sh's `ROAM_EDGE_PROFILE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EdgeProfile {
+    /// Optimised for size and speed (wasm-opt): the tests, the bench, deploy.
+    #[default]
+    Release,
+    /// Quick to build, for `cargo xtask dev`'s edit → reload loop.
+    Dev,
+}
+
+impl EdgeProfile {
+    /// The value of `ROAM_EDGE_PROFILE` (and of `build/.profile`).
+    pub fn name(self) -> &'static str {
+        match self {
+            EdgeProfile::Release => "release",
+            EdgeProfile::Dev => "dev",
+        }
+    }
+}
+
+/// Builds the release edge into `build/` unless it is already there and newer than its
+/// sources; at most once per process, other callers wait for it. Blocking: call it from
+/// `spawn_blocking` in async code.
 pub fn build_edge() -> Result<()> {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
     BUILT
-        .get_or_init(|| build_edge_now().map_err(|e| format!("{e:#}")))
+        .get_or_init(|| build_edge_as(EdgeProfile::Release).map_err(|e| format!("{e:#}")))
         .clone()
         .map_err(|e| anyhow!(e))
 }
 
-fn build_edge_now() -> Result<()> {
+/// Builds the edge with `profile` unless `build/` already holds that build, newer than its
+/// sources. Blocking.
+pub fn build_edge_as(profile: EdgeProfile) -> Result<()> {
     let root = workspace_root();
-    if is_fresh(&root) {
+    if is_fresh(&root, profile) {
         return Ok(());
     }
     run(
         "building the edge (scripts/build-edge.sh)",
         Command::new(root.join("scripts/build-edge.sh"))
             .current_dir(&root)
+            .env("ROAM_EDGE_PROFILE", profile.name())
             .env_remove("ROAM_EDGE_PREBUILT"),
     )?;
     Ok(())
 }
 
-/// Whether build/index_bg.wasm is newer than everything it is built from.
-fn is_fresh(root: &Path) -> bool {
+/// Whether build/ holds the `profile` build, newer than everything it is built from.
+fn is_fresh(root: &Path, profile: EdgeProfile) -> bool {
+    let marker = std::fs::read_to_string(root.join("build/.profile")).unwrap_or_default();
+    if marker.trim() != profile.name() {
+        return false;
+    }
     let built = [
         root.join("build/index.js"),
         root.join("build/index_bg.wasm"),
@@ -254,9 +286,13 @@ fn log_tail(path: &Path, lines: usize) -> String {
 /// Builds the edge if needed, starts `wrangler dev` on free ports and waits until `/ping`
 /// answers.
 pub async fn start_edge(options: EdgeOptions) -> Result<EdgeProcess> {
-    tokio::task::spawn_blocking(build_edge)
-        .await
-        .context("the edge build task panicked")??;
+    let profile = options.profile;
+    tokio::task::spawn_blocking(move || match profile {
+        EdgeProfile::Release => build_edge(),
+        EdgeProfile::Dev => build_edge_as(profile),
+    })
+    .await
+    .context("the edge build task panicked")??;
     let root = workspace_root();
     let wrangler = root.join("node_modules/.bin/wrangler");
     anyhow::ensure!(
@@ -296,6 +332,8 @@ pub async fn start_edge(options: EdgeOptions) -> Result<EdgeProcess> {
     if !options.rebuild_on_change {
         command.env("ROAM_EDGE_PREBUILT", "1");
     }
+    // wrangler's [build] command (scripts/build-edge.sh) rebuilds with this profile.
+    command.env("ROAM_EDGE_PROFILE", options.profile.name());
     command
         .env("WRANGLER_SEND_METRICS", "false")
         .env("NO_COLOR", "1");

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use roam_shared::RegionMap;
-use roam_stack::edge::{build_edge, start_edge, EdgeOptions, EdgeProcess};
+use roam_stack::edge::{build_edge_as, start_edge, EdgeOptions, EdgeProcess, EdgeProfile};
 use roam_stack::front::{find_place, Front, FrontOptions};
 use roam_stack::process::signal_group;
 use roam_stack::{Stack, StackOptions, Topology, WanOptions};
@@ -58,7 +58,9 @@ pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
     cmd(Command::new("cargo")
         .args(["build", "-p", "roam-origin"])
         .current_dir(root))?;
-    build_edge()?;
+    // The development build: no wasm-opt, a light optimisation level, incremental (the bench,
+    // the bundle gate and deploy build the release one).
+    build_edge_as(EdgeProfile::Dev)?;
     let topology = Topology::parse(&args.topology)?;
     let regions = topology.map()?.regions.len() as u16;
     let ports = |first: u16, count: u16| (0..count).map(|i| first + i).collect::<Vec<_>>();
@@ -93,6 +95,7 @@ pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
             root: data.join("edge"),
             remove_root_on_exit: false,
             rebuild_on_change: true,
+            profile: EdgeProfile::Dev,
             ..EdgeOptions::with_pools("dev", stack.origin_pools(), &stack.options.secret)
         })
         .await
