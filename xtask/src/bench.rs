@@ -8,30 +8,40 @@
 //! `BENCHMARKS.md` and `benchmarks.svg` (with `--short`: under `test-output/bench/`, after a
 //! check that the tables are well-formed; never a timing threshold).
 
+mod baselines;
+mod coldstart;
+mod compare;
 mod doc;
+mod edges;
 mod journey;
-mod js_worker;
+mod load;
+mod load_chart;
+mod load_curves;
+mod origin_read;
 mod report;
+mod runs;
 mod throughput;
+mod writes;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use roam_shared::geo::Coordinates;
 use roam_shared::routing::claim_region;
 use roam_shared::RegionMap;
-use roam_stack::edge::{build_edge, start_edge, EdgeOptions};
+use roam_stack::edge::build_edge;
 use roam_stack::front::find_place;
 use roam_stack::{Stack, StackOptions, Topology, WanOptions};
 use roam_wan::model::{nearest_colo, Colo, DEFAULT_INFLATION};
-use roam_wan::{Link, RttModel};
+use roam_wan::RttModel;
 
 use crate::bootstrap;
 use crate::util::cmd;
-use journey::{Sample, Step, User};
+use edges::{Edge, Runtime};
+use journey::{Sample, Step};
 use report::{CityTable, Row, Summary};
 
 /// Options of `cargo xtask bench`.
@@ -44,6 +54,9 @@ pub struct BenchArgs {
     /// Journeys per user city and topology (after one to warm up).
     #[arg(long, default_value_t = 20)]
     pub iterations: usize,
+    /// The same with the edge under `wrangler dev` (the dev tool's column).
+    #[arg(long, default_value_t = 5)]
+    pub dev_iterations: usize,
     /// The users' cities (slugs of the region map).
     #[arg(
         long,
@@ -55,9 +68,30 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = DEFAULT_INFLATION)]
     pub inflation: f64,
     /// Folder for BENCHMARKS.md and benchmarks.svg (default: the repository root; with
-    /// --short, test-output/bench).
+    /// --short or --only, test-output/bench).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run one part only (multi-region stack; the report goes to test-output/bench).
+    #[arg(long, value_enum)]
+    pub only: Option<Part>,
+}
+
+/// The parts of the bench `--only` can pick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    /// The MovR journeys, both topologies, both runtimes.
+    Journeys,
+    /// Loopback throughput: edge vs JavaScript in both runtimes, origin vs pgbench, writes.
+    Throughput,
+    /// Latency under rising load (open loop): edge reads vs JavaScript, origin vs pgbench -R,
+    /// writes.
+    Load,
+}
+
+impl BenchArgs {
+    fn runs(&self, part: Part) -> bool {
+        self.only.is_none_or(|only| only == part)
+    }
 }
 
 /// Both topologies, in the order they run.
@@ -82,7 +116,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     } else {
         args.iterations.max(1)
     };
-    let out = match (&args.out, args.short) {
+    let out = match (&args.out, args.short || args.only.is_some()) {
         (Some(dir), _) => dir.clone(),
         (None, true) => root.join("test-output/bench"),
         (None, false) => root.to_path_buf(),
@@ -94,12 +128,16 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let measured = runtime.block_on(measure(args, &origin_binary, iterations, &model))?;
     let tables = tabulate(&measured, &args.cities, &model)?;
-    let journey = report::journey_markdown(&tables);
+    let dev_tables = tabulate(&measured.under_wrangler_dev(), &args.cities, &model)?;
+    let journey = report::journey_markdown(&tables, &dev_tables);
     println!("\n{journey}");
     std::fs::create_dir_all(&out)?;
     let markdown = doc::document(args, iterations, &model, &measured, &tables, &journey);
     std::fs::write(out.join("BENCHMARKS.md"), &markdown)?;
     std::fs::write(out.join("benchmarks.svg"), report::ratio_svg(&tables))?;
+    if !measured.load.is_empty() {
+        std::fs::write(out.join("load.svg"), load_chart::svg(&measured.load))?;
+    }
     println!("wrote {}", out.join("BENCHMARKS.md").display());
     if args.short {
         report::check_tables(&markdown, args.cities.len())?;
@@ -110,12 +148,29 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
 
 /// What one bench run measured.
 pub struct Measured {
-    /// (topology name, city) → samples.
+    /// (topology name, city) → samples, the edge in plain workerd.
     pub samples: BTreeMap<(String, String), Vec<Sample>>,
-    /// `wrangler dev` start to first answered `/ping`, per topology.
+    /// The same with the edge under `wrangler dev` (fewer journeys: the dev tool's column).
+    pub dev_samples: BTreeMap<(String, String), Vec<Sample>>,
+    /// Edge start to first answered `/ping`, per topology and runtime.
     pub edge_start: Vec<(String, Duration)>,
     /// Loopback throughput and bundle size (not in `--short`).
     pub throughput: Vec<throughput::Line>,
+    /// Latency under rising load (not in `--short`).
+    pub load: Vec<load::Curve>,
+}
+
+impl Measured {
+    /// The journeys measured with the edge under `wrangler dev`, in place of the others.
+    fn under_wrangler_dev(&self) -> Measured {
+        Measured {
+            samples: self.dev_samples.clone(),
+            dev_samples: BTreeMap::new(),
+            edge_start: Vec::new(),
+            throughput: Vec::new(),
+            load: Vec::new(),
+        }
+    }
 }
 
 async fn measure(
@@ -124,15 +179,24 @@ async fn measure(
     iterations: usize,
     model: &RttModel,
 ) -> Result<Measured> {
-    let map = RegionMap::builtin();
+    let dev_iterations = if args.short {
+        1
+    } else {
+        args.dev_iterations.max(1)
+    };
     let mut measured = Measured {
         samples: BTreeMap::new(),
+        dev_samples: BTreeMap::new(),
         edge_start: Vec::new(),
         throughput: Vec::new(),
+        load: Vec::new(),
     };
     tokio::task::spawn_blocking(build_edge).await??;
     let run_tag = std::process::id();
     for topology in topologies() {
+        if !args.runs(Part::Journeys) && topology != Topology::MultiRegion {
+            continue;
+        }
         let name = topology.name();
         eprintln!("bench: starting the {name} stack");
         let mut origin_env = Vec::new();
@@ -160,68 +224,47 @@ async fn measure(
         let mut stack = Stack::start(options)
             .await
             .with_context(|| format!("starting the {name} stack"))?;
-        let started = Instant::now();
-        let edge_options = EdgeOptions::new(
-            &format!("bench-{run_tag}"),
-            stack.origin_urls(),
-            &stack.options.secret,
-        );
-        let edge = start_edge(edge_options)
-            .await
-            .context("starting the edge")?;
-        measured.edge_start.push((name.clone(), started.elapsed()));
-        let edge_addr = std::net::SocketAddr::from(([127, 0, 0, 1], edge.port()));
-        for city in &args.cities {
-            let place = find_place(map, city).with_context(|| format!("unknown city {city}"))?;
-            let colo = nearest_colo(place.at);
-            if let Some(wan) = stack.wan.as_mut() {
-                wan.set_pop(colo.code)?;
-            }
-            let user_link = Link::new(edge_addr)
-                .rtt(model.rtt(place.at, colo.at))
-                .start()
-                .await?;
-            let user = User::new(format!("http://{}", user_link.addr()), place)?;
-            eprintln!(
-                "bench: {name}, a user in {city} (PoP {}): {iterations} journeys",
-                colo.code
-            );
-            user.journey(&format!("{run_tag}-{name}-{city}-warmup").replace(':', "-"))
-                .await
-                .with_context(|| format!("edge log:\n{}", edge.log_tail(20)))?;
-            let mut samples = Vec::new();
-            for i in 0..iterations {
-                let tag = format!("{run_tag}-{name}-{city}-{i}").replace(':', "-");
-                samples.extend(journey_with_retry(&user, &tag).await?);
-            }
+        let mut edges = Vec::new();
+        for runtime in Runtime::ALL {
+            let tag = format!("{run_tag}-{}", runtime.label().replace(' ', "-"));
+            let (edge, took) = Edge::start(&stack, runtime, &tag).await?;
             measured
-                .samples
-                .insert((name.clone(), city.clone()), samples);
-            user_link.stop().await;
+                .edge_start
+                .push((format!("{name}, {}", runtime.label()), took));
+            edges.push((runtime, edge));
         }
-        if topology == Topology::MultiRegion && !args.short {
+        for city in args.cities.iter().filter(|_| args.runs(Part::Journeys)) {
+            for (runtime, edge) in &edges {
+                let n = match runtime {
+                    Runtime::Workerd => iterations,
+                    Runtime::WranglerDev => dev_iterations,
+                };
+                let tag = format!("{run_tag}-{name}-{}", runtime.label()).replace([':', ' '], "-");
+                let samples = runs::city_journeys(&mut stack, edge, city, n, model, &tag).await?;
+                let key = (name.clone(), city.clone());
+                match runtime {
+                    Runtime::Workerd => measured.samples.insert(key, samples),
+                    Runtime::WranglerDev => measured.dev_samples.insert(key, samples),
+                };
+            }
+        }
+        let throughput = !args.short && args.runs(Part::Throughput);
+        if let (Topology::MultiRegion, true, [(_, workerd), (_, dev)]) =
+            (&topology, throughput, edges.as_slice())
+        {
             eprintln!("bench: throughput on loopback");
-            measured.throughput = throughput::measure(&stack, &edge).await?;
+            measured.throughput = throughput::measure(&stack, [workerd, dev]).await?;
         }
-        drop(edge);
+        let load = !args.short && args.runs(Part::Load);
+        if let (Topology::MultiRegion, true, Some((_, workerd))) = (&topology, load, edges.first())
+        {
+            eprintln!("bench: latency under rising load");
+            measured.load = load_curves::measure(&stack, workerd).await?;
+        }
+        drop(edges);
         drop(stack);
     }
     Ok(measured)
-}
-
-/// One journey; a failed one is discarded and run again (twice at most) with a fresh user.
-/// `wrangler dev` reloads the worker when `build/` changes under it (another build in the
-/// same tree), and a reload answers requests in flight with 503.
-async fn journey_with_retry(user: &User, tag: &str) -> Result<Vec<Sample>> {
-    let mut attempt = 0;
-    loop {
-        match user.journey(&format!("{tag}-{attempt}")).await {
-            Ok(samples) => return Ok(samples),
-            Err(e) if attempt < 2 => eprintln!("bench: journey {tag} failed, again: {e:#}"),
-            Err(e) => return Err(e),
-        }
-        attempt += 1;
-    }
 }
 
 fn tabulate(measured: &Measured, cities: &[String], model: &RttModel) -> Result<Vec<CityTable>> {

@@ -70,8 +70,9 @@ fn fmt_ms(d: Duration) -> String {
     format!("{:.1}", ms(d))
 }
 
-/// The column headers of a journey table (the `--short` check relies on them).
-pub const HEADER: [&str; 9] = [
+/// The column headers of a journey table (the `--short` check relies on them). The last two
+/// are the same journey with the edge under `wrangler dev`, the development tool.
+pub const HEADER: [&str; 11] = [
     "step",
     "single p50 ms",
     "single p95 ms",
@@ -81,12 +82,23 @@ pub const HEADER: [&str; 9] = [
     "fibre floor single ms",
     "fibre floor multi ms",
     "multi served",
+    "wrangler dev: multi p50 ms",
+    "wrangler dev: ratio (p50)",
 ];
 
-/// A markdown table per city.
-pub fn journey_markdown(tables: &[CityTable]) -> String {
+/// The columns that must hold numbers.
+const NUMERIC: [usize; 9] = [1, 2, 3, 4, 5, 6, 7, 9, 10];
+
+/// A markdown table per city; `dev` holds the same tables measured with the edge under
+/// `wrangler dev` (a step it lacks shows `–`).
+pub fn journey_markdown(tables: &[CityTable], dev: &[CityTable]) -> String {
     let mut out = String::new();
     for table in tables {
+        let dev_row = |step| {
+            dev.iter()
+                .find(|t| t.city == table.city)
+                .and_then(|t| t.rows.iter().find(|r| r.step == step))
+        };
         let _ = writeln!(
             out,
             "### A user in {} (PoP {}, user → PoP {} ms)\n",
@@ -97,9 +109,13 @@ pub fn journey_markdown(tables: &[CityTable]) -> String {
         let _ = writeln!(out, "| {} |", HEADER.join(" | "));
         let _ = writeln!(out, "|{}", "---|".repeat(HEADER.len()));
         for row in &table.rows {
+            let (dev_p50, dev_ratio) = dev_row(row.step)
+                .map_or(("–".into(), "–".into()), |d| {
+                    (fmt_ms(d.multi.p50), format!("{:.1}×", d.ratio()))
+                });
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {:.1}× | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {:.1}× | {} | {} | {} | {dev_p50} | {dev_ratio} |",
                 row.step.label(),
                 fmt_ms(row.single.p50),
                 fmt_ms(row.single.p95),
@@ -142,7 +158,7 @@ pub fn check_tables(markdown: &str, cities: usize) -> Result<()> {
             if cells.len() != HEADER.len() {
                 bail!("row {row:?} has {} cells", cells.len());
             }
-            for cell in &cells[1..8] {
+            for cell in NUMERIC.iter().filter_map(|&i| cells.get(i)) {
                 let number = cell.trim_end_matches('×');
                 if !number
                     .parse::<f64>()
@@ -290,10 +306,16 @@ mod tests {
     #[test]
     fn rendered_tables_pass_the_shape_check() {
         let tables = vec![table(), table()];
-        let markdown = journey_markdown(&tables);
+        let markdown = journey_markdown(&tables, &tables);
         check_tables(&markdown, 2).expect("well-formed");
         assert!(check_tables(&markdown, 3).is_err());
         assert!(check_tables(&markdown.replace("120.0", "n/a"), 2).is_err());
+        let without_dev = journey_markdown(&tables, &[]);
+        assert!(without_dev.contains("| – | – |"));
+        assert!(
+            check_tables(&without_dev, 2).is_err(),
+            "the dev columns are measured"
+        );
         let svg = ratio_svg(&tables);
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("<rect x=").count(), 2 * Step::ALL.len() + 2);

@@ -1,0 +1,207 @@
+//! The curves of [`super::load`]: what each one loads and at which rates.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use roam_shared::RegionMap;
+use roam_stack::front::{cf_blob, find_place, CF_BLOB};
+use roam_stack::Stack;
+use serde_json::{json, Value};
+
+use super::baselines::{self, Baseline};
+use super::edges::{Edge, Runtime};
+use super::load::{self, saturated, Curve, Step};
+
+/// Seconds per step for reads and for writes (each write needs a vehicle of its own).
+const READ_STEP: Duration = Duration::from_secs(3);
+const WRITE_STEP: Duration = Duration::from_secs(2);
+
+/// Rates of the read curves: the edge answers a hit in well under a millisecond of CPU.
+pub const READ_RATES: [f64; 8] = [250.0, 500.0, 1000.0, 2000.0, 3000.0, 4000.0, 6000.0, 8000.0];
+/// Rates of the write curve: a write is an origin transaction and an Argon2-free insert.
+pub const WRITE_RATES: [f64; 6] = [25.0, 50.0, 100.0, 150.0, 200.0, 300.0];
+
+/// Climbs the read rates with GETs of `url` until saturated; `headers` are made per request
+/// (an origin's signature is valid only for a short window).
+pub async fn reads(
+    name: &str,
+    url: &str,
+    headers: &dyn Fn() -> Vec<(String, String)>,
+) -> Result<Curve> {
+    let client = load::client()?;
+    let get = |_: u64| {
+        let mut request = client.get(url);
+        for (n, v) in headers() {
+            request = request.header(n, v);
+        }
+        request
+    };
+    // Connections and caches warm, and the first step not the one paying for it.
+    load::step(100.0, Duration::from_secs(1), &get).await?;
+    climb(name, &READ_RATES, READ_STEP, |_| get(0)).await
+}
+
+/// Climbs `rates` with `request`; stops after the first saturated step.
+async fn climb<F>(name: &str, rates: &[f64], each: Duration, request: F) -> Result<Curve>
+where
+    F: Fn(u64) -> reqwest::RequestBuilder,
+{
+    let mut steps = Vec::new();
+    let mut offset = 0;
+    for &rate in rates {
+        let step = load::step(rate, each, |i| request(offset + i)).await?;
+        offset += (rate * each.as_secs_f64()) as u64 + 1;
+        eprintln!(
+            "bench: {name} at {rate:.0}/s: delivered {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, {} failed",
+            step.delivered, step.p50_ms, step.p99_ms, step.failed
+        );
+        steps.push(step);
+        if saturated(&step) {
+            break;
+        }
+    }
+    Ok(Curve {
+        name: name.to_string(),
+        steps,
+    })
+}
+
+/// `pgbench -S -R <rate>` on the node at `port`, 16 clients as elsewhere, per-transaction
+/// latencies from its log (with -R they run from each transaction's scheduled start).
+pub fn pgbench(port: u16, dir: &Path) -> Result<Curve> {
+    let mut steps = Vec::new();
+    for &rate in &READ_RATES {
+        let step = pgbench_step(port, rate, dir)?;
+        eprintln!(
+            "bench: pgbench -S -R {rate:.0}: delivered {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+            step.delivered, step.p50_ms, step.p99_ms
+        );
+        steps.push(step);
+        if saturated(&step) {
+            break;
+        }
+    }
+    Ok(Curve {
+        name: "pgbench -S -R".into(),
+        steps,
+    })
+}
+
+fn pgbench_step(port: u16, rate: f64, dir: &Path) -> Result<Step> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir)?;
+    let seconds = READ_STEP.as_secs();
+    let output = Command::new("pgbench")
+        .current_dir(dir)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+        .args(["-S", "-c", "16", "-j", "2", "--log", "--log-prefix=tx"])
+        .args([
+            "-R",
+            &format!("{rate:.0}"),
+            "-T",
+            &seconds.to_string(),
+            "pgbench",
+        ])
+        .output()
+        .context("running pgbench")?;
+    if !output.status.success() {
+        bail!("pgbench -R: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let mut latencies = Vec::new();
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let text = std::fs::read_to_string(entry.path())?;
+        // client_id transaction_no latency_µs script_no epoch epoch_µs [schedule_lag]
+        latencies.extend(text.lines().filter_map(|line| {
+            let micros: f64 = line.split_whitespace().nth(2)?.parse().ok()?;
+            Some(micros / 1000.0)
+        }));
+    }
+    Ok(load::summarise(rate, latencies, 0, seconds as f64))
+}
+
+/// Start-ride writes through the edge: a user with enough vehicles for every step, then one
+/// ride per vehicle.
+pub async fn writes(edge: &str, blob: &str) -> Result<Curve> {
+    let client = load::client()?;
+    let needed: f64 = WRITE_RATES
+        .iter()
+        .map(|r| r * WRITE_STEP.as_secs_f64() + 1.0)
+        .sum();
+    let (token, vehicles) =
+        super::writes::user_with_vehicles(&client, edge, blob, "open-loop", needed as usize)
+            .await?;
+    let url = format!("{edge}/api/v1/cities/new-york/rides");
+    let ride = |i: u64| {
+        let vehicle = vehicles.get(i as usize).cloned().unwrap_or_default();
+        client
+            .post(&url)
+            .header(CF_BLOB, blob)
+            .bearer_auth(&token)
+            .json(&json!({ "vehicle_id": vehicle }))
+    };
+    climb(
+        "start ride through the edge",
+        &WRITE_RATES,
+        WRITE_STEP,
+        ride,
+    )
+    .await
+}
+
+/// Signed headers for a GET of `path` straight to an origin, signed now.
+pub fn signed(secret: &str, path: &str) -> Vec<(String, String)> {
+    let lines = super::origin_read::signed_get(secret, path).unwrap_or_default();
+    lines
+        .iter()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Every curve, against a running multi-region stack and its edge in plain workerd, on
+/// loopback (no modelled distance on the edge → origin links).
+pub async fn measure(stack: &Stack, edge: &Edge) -> Result<Vec<Curve>> {
+    if let Some(wan) = &stack.wan {
+        for origin in &stack.origins {
+            if let Some(link) = wan.edge_link(&origin.options.region) {
+                link.set_rtt(Duration::ZERO);
+            }
+        }
+    }
+    let place = find_place(RegionMap::builtin(), "new-york").context("new-york is in the map")?;
+    let blob = cf_blob(&place, "");
+    let blob_header = || vec![(CF_BLOB.to_string(), blob.clone())];
+    let list = "/api/v1/cities/new-york/vehicles?status=available";
+    let dir = std::env::temp_dir().join(format!("roam-bench-load-{}", std::process::id()));
+    let mut curves = Vec::new();
+    let roam_url = format!("{}{list}", edge.url());
+    curves.push(reads("cached read, roam edge", &roam_url, &blob_header).await?);
+    let js = baselines::start(Baseline::CacheHit, Runtime::Workerd, &dir, &edge.url()).await?;
+    let js_url = format!("{}{list}", js.url());
+    curves.push(reads("cached read, JavaScript worker", &js_url, &blob_header).await?);
+    drop(js);
+
+    let listed: Value = reqwest::Client::new()
+        .get(&roam_url)
+        .header(CF_BLOB, &blob)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let vehicle = listed["vehicles"][0]["id"]
+        .as_str()
+        .context("no seeded vehicle in new-york")?;
+    let origin = stack.origin("us-east").context("no us-east origin")?;
+    let path = format!("/api/v1/cities/new-york/vehicles/{vehicle}");
+    let secret = stack.options.secret.clone();
+    let sign = || signed(&secret, &path);
+    let origin_url = format!("{}{path}", origin.url());
+    curves.push(reads("primary-key read, origin", &origin_url, &sign).await?);
+    let node = stack.cluster.node("us-east").context("no us-east node")?;
+    curves.push(pgbench(node.port, &dir.join("pgbench"))?);
+    curves.push(writes(&edge.url(), &blob).await?);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(curves)
+}
