@@ -101,6 +101,9 @@ fn topologies() -> [Topology; 2] {
 
 pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     bootstrap::run(root, false)?;
+    if !args.short && args.runs(Part::Load) {
+        bootstrap::load_generator()?;
+    }
     let mut build = Command::new("cargo");
     build.args(["build", "-p", "roam-origin"]).current_dir(root);
     if !args.short {

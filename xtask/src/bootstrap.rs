@@ -32,6 +32,15 @@ pub fn run(root: &Path, with_browser: bool) -> Result<()> {
     Ok(())
 }
 
+/// The open-loop load generator of `cargo xtask bench` (its load part), from crates.io. Only
+/// the bench needs it: `cargo xtask bootstrap` and the bench install it, the test command not.
+pub const OHA_VERSION: &str = "1.16.0";
+
+/// Installs `oha` unless it is there at [`OHA_VERSION`].
+pub fn load_generator() -> Result<()> {
+    cargo_tool("oha", "oha", OHA_VERSION)
+}
+
 /// The version Cargo.lock pins for `package`.
 pub fn locked_version(lock: &str, package: &str) -> Result<String> {
     let needle = format!("name = \"{package}\"\nversion = \"");

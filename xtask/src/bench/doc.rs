@@ -93,14 +93,16 @@ runtime as the edge it is compared with and does the same work; each pair is mea
 alternating rounds and the median kept. *µs CPU/req* is the CPU time workerd spent per request \
 (user + system), steadier than req/s on this shared machine.";
 
-const LOAD_HOW: &str = "An open-loop generator (xtask/src/bench/load.rs) sends requests at a \
+const LOAD_HOW: &str = "An open-loop generator sends requests at a \
 fixed rate for a few seconds, then a higher one, until the server falls behind: each request is \
 sent when it is due whatever is still in flight, and its latency counts from then, so queueing \
 shows (a closed loop such as wrk waits for answers and hides it). The edge runs in plain \
 workerd on loopback; `pgbench -S -R <rate>` (16 clients, latencies from its per-transaction log, \
 counted from each transaction's scheduled start) is the database's own curve on the same node. \
-The knee is the last rate served in full (≥ 95 % delivered) with p99 within 3× of the lightest \
-step's. The generator shares the 2 cores with what it loads. `cargo xtask bench --only load`.";
+Reads are loaded with `oha -q <rate> --latency-correction` (64 connections), writes (each on a \
+vehicle of its own) by xtask's own generator. The knee is the last rate served in full (≥ 90 % \
+delivered, nothing failed) with a median within 3× of the lightest step's. The generator shares \
+the 2 cores with what it loads. `cargo xtask bench --only load`.";
 
 const HOW: &str = "How it runs: **single-region** is MovR's starting point: one PostgreSQL \
 node and one origin, in us-east, holding every city, reached through the same edge with its \

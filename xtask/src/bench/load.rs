@@ -7,7 +7,9 @@
 //! Curves: cached reads at the edge (roam in plain workerd, and the JavaScript worker doing the
 //! same Cache API lookup), the origin's primary-key read and `pgbench -S -R` on the same node,
 //! and start-ride writes through the edge. The knee is where a curve stops being flat: the
-//! last rate served in full (≥ 95 % of it delivered) with p99 within 3× of the lightest step.
+//! last rate served in full (≥ 90 % of it delivered, nothing failed) with its median latency
+//! within 3× of the lightest step's (the median, not p99: on this shared 2-core machine a
+//! p99 moves with whatever else runs).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,9 +37,10 @@ pub struct Step {
 }
 
 impl Step {
-    /// Whether the step was served in full.
+    /// Whether the step was served in full (pgbench's -R schedule is a Poisson process: a
+    /// short step holds a few percent more or fewer than asked).
     fn kept_up(&self) -> bool {
-        self.delivered >= 0.95 * self.offered && self.failed == 0
+        self.delivered >= 0.9 * self.offered && self.failed == 0
     }
 }
 
@@ -49,12 +52,12 @@ pub struct Curve {
 }
 
 impl Curve {
-    /// The last rate served in full with p99 within 3× of the lightest step's.
+    /// The last rate served in full with a median within 3× of the lightest step's.
     pub fn knee(&self) -> Option<f64> {
-        let base = self.steps.first()?.p99_ms;
+        let base = self.steps.first()?.p50_ms;
         self.steps
             .iter()
-            .take_while(|s| s.kept_up() && s.p99_ms <= 3.0 * base.max(1.0))
+            .take_while(|s| s.kept_up() && s.p50_ms <= 3.0 * base)
             .last()
             .map(|s| s.offered)
     }
@@ -146,7 +149,7 @@ mod tests {
             name: "x".into(),
             steps: vec![
                 step(100.0, 100.0, 2.0),
-                step(200.0, 199.0, 3.0),
+                step(200.0, 185.0, 3.0),
                 step(400.0, 398.0, 5.9),
                 step(800.0, 790.0, 40.0),
                 step(1600.0, 900.0, 900.0),
@@ -156,7 +159,7 @@ mod tests {
         assert!(saturated(&curve.steps[4]) && !saturated(&curve.steps[3]));
         let behind = Curve {
             name: "y".into(),
-            steps: vec![step(100.0, 50.0, 2.0)],
+            steps: vec![step(100.0, 80.0, 2.0)],
         };
         assert_eq!(behind.knee(), None);
     }

@@ -19,28 +19,93 @@ const READ_STEP: Duration = Duration::from_secs(3);
 const WRITE_STEP: Duration = Duration::from_secs(2);
 
 /// Rates of the read curves: the edge answers a hit in well under a millisecond of CPU.
-pub const READ_RATES: [f64; 8] = [250.0, 500.0, 1000.0, 2000.0, 3000.0, 4000.0, 6000.0, 8000.0];
+pub const READ_RATES: [f64; 10] = [
+    250.0, 500.0, 1000.0, 2000.0, 3000.0, 4000.0, 6000.0, 8000.0, 12000.0, 16000.0,
+];
 /// Rates of the write curve: a write is an origin transaction and an Argon2-free insert.
 pub const WRITE_RATES: [f64; 6] = [25.0, 50.0, 100.0, 150.0, 200.0, 300.0];
 
-/// Climbs the read rates with GETs of `url` until saturated; `headers` are made per request
-/// (an origin's signature is valid only for a short window).
-pub async fn reads(
-    name: &str,
-    url: &str,
-    headers: &dyn Fn() -> Vec<(String, String)>,
-) -> Result<Curve> {
-    let client = load::client()?;
-    let get = |_: u64| {
-        let mut request = client.get(url);
-        for (n, v) in headers() {
-            request = request.header(n, v);
-        }
-        request
-    };
+/// Climbs the read rates with GETs of `url` until saturated, with `oha` (a release build: the
+/// generator must not be the bottleneck, as xtask's own debug build would be at thousands of
+/// requests a second); `headers` are made per step (an origin's signature is valid only for a
+/// short window).
+pub fn reads(name: &str, url: &str, headers: &dyn Fn() -> Vec<(String, String)>) -> Result<Curve> {
     // Connections and caches warm, and the first step not the one paying for it.
-    load::step(100.0, Duration::from_secs(1), &get).await?;
-    climb(name, &READ_RATES, READ_STEP, |_| get(0)).await
+    oha_step(url, &headers(), 100.0, Duration::from_secs(1))?;
+    let mut steps = Vec::new();
+    for &rate in &READ_RATES {
+        let step = oha_step(url, &headers(), rate, READ_STEP)?;
+        report(name, &step);
+        steps.push(step);
+        if saturated(&step) {
+            break;
+        }
+    }
+    Ok(Curve {
+        name: name.to_string(),
+        steps,
+    })
+}
+
+fn report(name: &str, step: &Step) {
+    eprintln!(
+        "bench: {name} at {:.0}/s: delivered {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {} failed",
+        step.offered, step.delivered, step.p50_ms, step.p99_ms, step.failed
+    );
+}
+
+/// One step with `oha -q <rate> --latency-correction` (latency from each request's scheduled
+/// time, the open-loop measure), 64 connections.
+fn oha_step(url: &str, headers: &[(String, String)], rate: f64, each: Duration) -> Result<Step> {
+    let mut command = Command::new("oha");
+    command
+        .args([
+            "--no-tui",
+            "--output-format",
+            "json",
+            "--latency-correction",
+        ])
+        .args(["-c", "64", "-q", &format!("{rate:.0}")])
+        .args(["-z", &format!("{}ms", each.as_millis())]);
+    for (name, value) in headers {
+        command.args(["-H", &format!("{name}: {value}")]);
+    }
+    let output = command.arg(url).output().context("running oha")?;
+    if !output.status.success() {
+        bail!("oha {url}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let report: Value = serde_json::from_slice(&output.stdout).context("oha's JSON")?;
+    let seconds = report["summary"]["total"]
+        .as_f64()
+        .unwrap_or(each.as_secs_f64());
+    let mut ok = 0.0;
+    let mut failed = 0.0;
+    if let Some(codes) = report["statusCodeDistribution"].as_object() {
+        for (code, count) in codes {
+            let count = count.as_f64().unwrap_or(0.0);
+            if code.starts_with('2') {
+                ok += count;
+            } else {
+                failed += count;
+            }
+        }
+    }
+    if let Some(errors) = report["errorDistribution"].as_object() {
+        // Requests still in flight when the step ends are cut off, not failed.
+        failed += errors
+            .iter()
+            .filter(|(error, _)| !error.contains("deadline"))
+            .filter_map(|(_, count)| count.as_f64())
+            .sum::<f64>();
+    }
+    let ms = |p: &str| report["latencyPercentiles"][p].as_f64().unwrap_or(f64::NAN) * 1000.0;
+    Ok(Step {
+        offered: rate,
+        delivered: ok / seconds.max(0.001),
+        p50_ms: ms("p50"),
+        p99_ms: ms("p99"),
+        failed: failed as usize,
+    })
 }
 
 /// Climbs `rates` with `request`; stops after the first saturated step.
@@ -53,10 +118,7 @@ where
     for &rate in rates {
         let step = load::step(rate, each, |i| request(offset + i)).await?;
         offset += (rate * each.as_secs_f64()) as u64 + 1;
-        eprintln!(
-            "bench: {name} at {rate:.0}/s: delivered {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, {} failed",
-            step.delivered, step.p50_ms, step.p99_ms, step.failed
-        );
+        report(name, &step);
         steps.push(step);
         if saturated(&step) {
             break;
@@ -71,13 +133,11 @@ where
 /// `pgbench -S -R <rate>` on the node at `port`, 16 clients as elsewhere, per-transaction
 /// latencies from its log (with -R they run from each transaction's scheduled start).
 pub fn pgbench(port: u16, dir: &Path) -> Result<Curve> {
+    super::origin_read::pgbench_init(port)?;
     let mut steps = Vec::new();
     for &rate in &READ_RATES {
         let step = pgbench_step(port, rate, dir)?;
-        eprintln!(
-            "bench: pgbench -S -R {rate:.0}: delivered {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
-            step.delivered, step.p50_ms, step.p99_ms
-        );
+        report("pgbench -S -R", &step);
         steps.push(step);
         if saturated(&step) {
             break;
@@ -118,7 +178,20 @@ fn pgbench_step(port: u16, rate: f64, dir: &Path) -> Result<Step> {
             Some(micros / 1000.0)
         }));
     }
-    Ok(load::summarise(rate, latencies, 0, seconds as f64))
+    let mut step = load::summarise(rate, latencies, 0, seconds as f64);
+    // pgbench's own count: -R draws start times from a Poisson process, so a short step
+    // holds a few more or fewer than rate × seconds.
+    let text = String::from_utf8_lossy(&output.stdout);
+    if let Some(tps) = text.lines().find_map(|l| {
+        l.strip_prefix("tps = ")?
+            .split_whitespace()
+            .next()?
+            .parse::<f64>()
+            .ok()
+    }) {
+        step.delivered = tps;
+    }
+    Ok(step)
 }
 
 /// Start-ride writes through the edge: a user with enough vehicles for every step, then one
@@ -177,10 +250,14 @@ pub async fn measure(stack: &Stack, edge: &Edge) -> Result<Vec<Curve>> {
     let dir = std::env::temp_dir().join(format!("roam-bench-load-{}", std::process::id()));
     let mut curves = Vec::new();
     let roam_url = format!("{}{list}", edge.url());
-    curves.push(reads("cached read, roam edge", &roam_url, &blob_header).await?);
+    curves.push(reads("cached read, roam edge", &roam_url, &blob_header)?);
     let js = baselines::start(Baseline::CacheHit, Runtime::Workerd, &dir, &edge.url()).await?;
     let js_url = format!("{}{list}", js.url());
-    curves.push(reads("cached read, JavaScript worker", &js_url, &blob_header).await?);
+    curves.push(reads(
+        "cached read, JavaScript worker",
+        &js_url,
+        &blob_header,
+    )?);
     drop(js);
 
     let listed: Value = reqwest::Client::new()
@@ -198,7 +275,7 @@ pub async fn measure(stack: &Stack, edge: &Edge) -> Result<Vec<Curve>> {
     let secret = stack.options.secret.clone();
     let sign = || signed(&secret, &path);
     let origin_url = format!("{}{path}", origin.url());
-    curves.push(reads("primary-key read, origin", &origin_url, &sign).await?);
+    curves.push(reads("primary-key read, origin", &origin_url, &sign)?);
     let node = stack.cluster.node("us-east").context("no us-east node")?;
     curves.push(pgbench(node.port, &dir.join("pgbench"))?);
     curves.push(writes(&edge.url(), &blob).await?);

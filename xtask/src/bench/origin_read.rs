@@ -88,7 +88,8 @@ pub fn signed_get(secret: &str, path: &str) -> Result<Vec<String>> {
     Ok(headers)
 }
 
-pub fn pgbench(port: u16) -> Result<f64> {
+/// Creates and fills the `pgbench` database on the node at `port` (`pgbench -i -s 1`).
+pub fn pgbench_init(port: u16) -> Result<()> {
     let port = port.to_string();
     let base = ["-h", "127.0.0.1", "-p", port.as_str(), "-U", "postgres"];
     let _ = Command::new("createdb").args(base).arg("pgbench").output();
@@ -99,6 +100,13 @@ pub fn pgbench(port: u16) -> Result<f64> {
     if !init.status.success() {
         bail!("pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
     }
+    Ok(())
+}
+
+pub fn pgbench(port: u16) -> Result<f64> {
+    pgbench_init(port)?;
+    let port = port.to_string();
+    let base = ["-h", "127.0.0.1", "-p", port.as_str(), "-U", "postgres"];
     let run = Command::new("pgbench")
         .args(base)
         .args(["-S", "-c", "16", "-j", "2", "-T", "5", "pgbench"])
