@@ -1,7 +1,19 @@
 //! Logs and metrics, set up in one place for the binary and the tests.
+//!
+//! One log line per request was a tenth of an origin's CPU on a primary-key read (perf: the
+//! event, its formatting and the write to stdout; `cargo xtask bench --only profile`). So the
+//! request log keeps what someone reads it for, and samples the rest:
+//!
+//! | variable | what | default |
+//! |---|---|---|
+//! | `ROAM_LOG_SLOW_MS` | a request slower than this is logged (`warn`, "slow request") | 250 |
+//! | `ROAM_LOG_SAMPLE` | one in N other requests is logged (`info`, "request"); 1 logs all, 0 none | 100 |
+//!
+//! Failures (5xx, with their cause) and refusals (4xx) are always logged.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CACHE_CONTROL;
@@ -17,9 +29,15 @@ use crate::app::AppState;
 use crate::error::ErrorCause;
 
 /// Installs the global tracing subscriber (JSON lines when `ROAM_LOG_JSON=1`). Idempotent.
+/// tower-http's line for every response is off whatever `RUST_LOG` says: [`observe`] logs
+/// the requests worth a line instead.
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let filter = match "tower_http::trace::on_response=warn".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    };
     let json = std::env::var("ROAM_LOG_JSON").is_ok_and(|v| v == "1");
     // Colours only for people at a terminal; log files and collectors get plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
@@ -101,8 +119,11 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let method = request.method().to_string();
     let mut response = next.run(request).await;
     let status = response.status();
+    let latency = started.elapsed();
     if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
         tracing::error!(status = status.as_u16(), cause, "request failed");
+    } else {
+        log_request(status.as_u16(), latency);
     }
     response
         .headers_mut()
@@ -111,11 +132,54 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let region = state.config.region.clone();
     let latency_labels = [("route", route), ("method", method), ("region", region)];
     metrics::histogram!("roam_http_request_duration_seconds", &latency_labels)
-        .record(started.elapsed().as_secs_f64());
+        .record(latency.as_secs_f64());
     let mut labels = latency_labels.to_vec();
     labels.push(("status", status.as_u16().to_string()));
     metrics::counter!("roam_http_requests_total", &labels).increment(1);
     response
+}
+
+/// The request log's settings, read once from the environment (see the module's doc).
+struct RequestLog {
+    slow: Duration,
+    sample: u64,
+    seen: AtomicU64,
+}
+
+fn request_log() -> &'static RequestLog {
+    static LOG: OnceLock<RequestLog> = OnceLock::new();
+    LOG.get_or_init(|| {
+        let var = |name: &str, default: u64| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(default)
+        };
+        RequestLog {
+            slow: Duration::from_millis(var("ROAM_LOG_SLOW_MS", 250)),
+            sample: var("ROAM_LOG_SAMPLE", 100),
+            seen: AtomicU64::new(0),
+        }
+    })
+}
+
+/// One line for a request worth one (inside its span: the request id and geo tags come with
+/// it). A 5xx with a cause was logged by the caller already.
+fn log_request(status: u16, latency: Duration) {
+    let log = request_log();
+    let ms = latency.as_secs_f64() * 1000.0;
+    if status >= 400 {
+        tracing::info!(status, latency_ms = ms, "request refused");
+    } else if latency >= log.slow {
+        tracing::warn!(status, latency_ms = ms, "slow request");
+    } else if log
+        .seen
+        .fetch_add(1, Ordering::Relaxed)
+        .checked_rem(log.sample)
+        == Some(0)
+    {
+        tracing::info!(status, latency_ms = ms, sampled = log.sample, "request");
+    }
 }
 
 /// Records the pool's gauges (called when /metrics is scraped).
@@ -127,4 +191,55 @@ pub fn record_pool(state: &AppState) {
         .set(state.db.num_idle() as f64);
     metrics::gauge!("roam_db_pool_max", "region" => region)
         .set(f64::from(state.config.db_max_connections));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Collects what the fmt subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            if let Ok(mut all) = self.0.lock() {
+                all.extend_from_slice(bytes);
+            }
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn refusals_and_slow_requests_are_logged_and_the_rest_sampled() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            log_request(401, Duration::from_millis(1));
+            log_request(200, Duration::from_secs(1));
+            for _ in 0..250 {
+                log_request(200, Duration::from_millis(1));
+            }
+        });
+        let text = String::from_utf8(captured.0.lock().map(|b| b.clone()).unwrap_or_default())
+            .unwrap_or_default();
+        assert_eq!(text.matches("request refused").count(), 1, "{text}");
+        assert_eq!(text.matches("slow request").count(), 1, "{text}");
+        // One in ROAM_LOG_SAMPLE (100 by default) of the 250 fast ones: the 1st, 101st, 201st.
+        assert_eq!(
+            text.lines().filter(|l| l.ends_with("sampled=100")).count(),
+            3,
+            "{text}"
+        );
+    }
 }
