@@ -18,6 +18,7 @@ mod load;
 mod load_chart;
 mod load_curves;
 mod origin_read;
+mod profile;
 mod report;
 mod runs;
 mod throughput;
@@ -86,11 +87,17 @@ pub enum Part {
     /// Latency under rising load (open loop): edge reads vs JavaScript, origin vs pgbench -R,
     /// writes.
     Load,
+    /// Where the origin's primary-key read spends its CPU: perf and a flame graph (only when
+    /// asked for: it builds the origin with symbols first).
+    Profile,
 }
 
 impl BenchArgs {
     fn runs(&self, part: Part) -> bool {
-        self.only.is_none_or(|only| only == part)
+        match part {
+            Part::Profile => self.only == Some(Part::Profile),
+            _ => self.only.is_none_or(|only| only == part),
+        }
     }
 }
 
@@ -104,16 +111,20 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     if !args.short && args.runs(Part::Load) {
         bootstrap::load_generator()?;
     }
-    let mut build = Command::new("cargo");
-    build.args(["build", "-p", "roam-origin"]).current_dir(root);
-    if !args.short {
-        build.arg("--release");
-    }
-    cmd(&mut build)?;
-    let profile = if args.short { "debug" } else { "release" };
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let origin_binary = target.join(profile).join("roam-origin");
+    let origin_binary = if args.runs(Part::Profile) {
+        profile::build_origin(root)?
+    } else {
+        let mut build = Command::new("cargo");
+        build.args(["build", "-p", "roam-origin"]).current_dir(root);
+        if !args.short {
+            build.arg("--release");
+        }
+        cmd(&mut build)?;
+        let profile = if args.short { "debug" } else { "release" };
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        target.join(profile).join("roam-origin")
+    };
     let iterations = if args.short {
         2
     } else {
@@ -161,6 +172,8 @@ pub struct Measured {
     pub throughput: Vec<throughput::Line>,
     /// Latency under rising load (not in `--short`).
     pub load: Vec<load::Curve>,
+    /// The origin's profile (`--only profile`).
+    pub profile: String,
 }
 
 impl Measured {
@@ -172,6 +185,7 @@ impl Measured {
             edge_start: Vec::new(),
             throughput: Vec::new(),
             load: Vec::new(),
+            profile: String::new(),
         }
     }
 }
@@ -193,6 +207,7 @@ async fn measure(
         edge_start: Vec::new(),
         throughput: Vec::new(),
         load: Vec::new(),
+        profile: String::new(),
     };
     tokio::task::spawn_blocking(build_edge).await??;
     let run_tag = std::process::id();
@@ -257,6 +272,14 @@ async fn measure(
         {
             eprintln!("bench: throughput on loopback");
             measured.throughput = throughput::measure(&stack, [workerd, dev]).await?;
+        }
+        if let (Topology::MultiRegion, true, Some((_, workerd))) =
+            (&topology, args.runs(Part::Profile), edges.first())
+        {
+            eprintln!("bench: profiling the origin's primary-key read");
+            let out = roam_stack::edge::workspace_root().join("test-output/bench");
+            measured.profile = profile::origin(&stack, &workerd.url(), &out).await?;
+            eprintln!("{}", measured.profile);
         }
         let load = !args.short && args.runs(Part::Load);
         if let (Topology::MultiRegion, true, Some((_, workerd))) = (&topology, load, edges.first())

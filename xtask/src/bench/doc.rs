@@ -56,6 +56,13 @@ pub fn document(
             );
         }
     }
+    if !measured.profile.is_empty() {
+        let _ = write!(
+            doc,
+            "\n## Profile of the origin's primary-key read\n\n{}",
+            measured.profile
+        );
+    }
     if !measured.load.is_empty() {
         let _ = write!(
             doc,
