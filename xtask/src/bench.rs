@@ -108,8 +108,8 @@ fn topologies() -> [Topology; 2] {
 
 pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     bootstrap::run(root, false)?;
-    if !args.short && args.runs(Part::Load) {
-        bootstrap::load_generator()?;
+    if !args.short && (args.runs(Part::Load) || args.runs(Part::Profile)) {
+        bootstrap::bench_tools()?;
     }
     let origin_binary = if args.runs(Part::Profile) {
         profile::build_origin(root)?

@@ -32,13 +32,18 @@ pub fn run(root: &Path, with_browser: bool) -> Result<()> {
     Ok(())
 }
 
-/// The open-loop load generator of `cargo xtask bench` (its load part), from crates.io. Only
-/// the bench needs it: `cargo xtask bootstrap` and the bench install it, the test command not.
+/// The open-loop load generator of `cargo xtask bench` (its load part), from crates.io.
 pub const OHA_VERSION: &str = "1.16.0";
 
-/// Installs `oha` unless it is there at [`OHA_VERSION`].
-pub fn load_generator() -> Result<()> {
-    cargo_tool("oha", "oha", OHA_VERSION)
+/// What only the bench needs: `oha` (at [`OHA_VERSION`]) for its load part and `perf` (Debian)
+/// for `--only profile`. `cargo xtask bootstrap` and the bench install them; the test
+/// command does not.
+pub fn bench_tools() -> Result<()> {
+    cargo_tool("oha", "oha", OHA_VERSION)?;
+    if !has_command("perf") {
+        apt_install(&["linux-perf"])?;
+    }
+    Ok(())
 }
 
 /// The version Cargo.lock pins for `package`.

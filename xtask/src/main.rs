@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Commands {
     /// Install what is missing: wasm target, wasm-bindgen CLI, worker-build, npm packages,
-    /// PostgreSQL, Chromium, the bench's load generator (oha).
+    /// PostgreSQL, Chromium, the bench's tools (oha, perf).
     Bootstrap,
     /// Bring up the whole stack and keep it running until Ctrl-C.
     Dev(dev::DevArgs),
@@ -45,9 +45,7 @@ enum Commands {
 fn main() -> anyhow::Result<()> {
     let root = util::repo_root();
     match Cli::parse().command {
-        Commands::Bootstrap => {
-            bootstrap::run(&root, true).and_then(|()| bootstrap::load_generator())
-        }
+        Commands::Bootstrap => bootstrap::run(&root, true).and_then(|()| bootstrap::bench_tools()),
         Commands::Dev(args) => dev::run(&root, &args),
         Commands::Test(args) => test::run(&root, &args),
         Commands::Bench(args) => bench::run(&root, &args),
