@@ -17,6 +17,7 @@ mod journey;
 mod load;
 mod load_chart;
 mod load_curves;
+mod notes;
 mod origin_read;
 mod profile;
 mod report;

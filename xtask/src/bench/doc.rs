@@ -9,6 +9,7 @@ use roam_wan::model::nearest_colo;
 use roam_wan::RttModel;
 
 use super::journey::{Sample, Step};
+use super::notes;
 use super::report::{ms, CityTable};
 use super::{BenchArgs, Measured};
 
@@ -43,7 +44,7 @@ pub fn document(
     doc.push_str(&why(measured, tables));
     if !measured.throughput.is_empty() {
         doc.push_str("\n## Throughput on loopback (no modelled distance)\n\n");
-        doc.push_str(THROUGHPUT_HOW);
+        doc.push_str(notes::THROUGHPUT_HOW);
         doc.push_str(
             "\n\n| what | plain workerd | wrangler dev | target | command |\n|---|---|---|---|---|\n",
         );
@@ -66,7 +67,8 @@ pub fn document(
     if !measured.load.is_empty() {
         let _ = write!(
             doc,
-            "\n## Latency under rising load\n\n{LOAD_HOW}\n\n![latency against offered load](load.svg)\n\n{}",
+            "\n## Latency under rising load\n\n{}\n\n![latency against offered load](load.svg)\n\n{}",
+            notes::LOAD_HOW,
             super::load_chart::markdown(&measured.load)
         );
     }
@@ -90,26 +92,6 @@ pub fn document(
     );
     doc
 }
-
-const THROUGHPUT_HOW: &str = "The edge runs in **plain workerd** (`workerd serve` with a \
-generated config: the Worker alone on its socket, as production runs it, its Cache API backed \
-by an in-memory cache service: roam_stack::workerd_edge), the figures the targets are judged \
-by; the **wrangler dev** column is the same under the development tool (its proxy worker in \
-front, its local cache), to keep that cost visible. Each JavaScript baseline runs in the same \
-runtime as the edge it is compared with and does the same work; each pair is measured in \
-alternating rounds and the median kept. *µs CPU/req* is the CPU time workerd spent per request \
-(user + system), steadier than req/s on this shared machine.";
-
-const LOAD_HOW: &str = "An open-loop generator sends requests at a \
-fixed rate for a few seconds, then a higher one, until the server falls behind: each request is \
-sent when it is due whatever is still in flight, and its latency counts from then, so queueing \
-shows (a closed loop such as wrk waits for answers and hides it). The edge runs in plain \
-workerd on loopback; `pgbench -S -R <rate>` (16 clients, latencies from its per-transaction log, \
-counted from each transaction's scheduled start) is the database's own curve on the same node. \
-Reads are loaded with `oha -q <rate> --latency-correction` (64 connections), writes (each on a \
-vehicle of its own) by xtask's own generator. The knee is the last rate served in full (≥ 90 % \
-delivered, nothing failed) with a median within 3× of the lightest step's. The generator shares \
-the 2 cores with what it loads. `cargo xtask bench --only load`.";
 
 const HOW: &str = "How it runs: **single-region** is MovR's starting point: one PostgreSQL \
 node and one origin, in us-east, holding every city, reached through the same edge with its \
@@ -211,15 +193,27 @@ fn why(measured: &Measured, tables: &[CityTable]) -> String {
     };
     let mut out = String::from("\n## Why, where a target is missed\n\n");
     let hit_edge = edge_p50(&|s| s.cache == "hit");
+    let dev_hit = measured
+        .dev_samples
+        .get(&key)
+        .map(|v| {
+            let took: Vec<f64> = v
+                .iter()
+                .filter(|s| s.step == Step::ListVehiclesAgain)
+                .map(|s| s.took.as_secs_f64() * 1000.0)
+                .collect();
+            super::compare::median(&took)
+        })
+        .unwrap_or(f64::NAN);
     let _ = writeln!(
         out,
-        "- **Cached reads.** A hit takes {:.1} ms at the client: {user_pop:.1} ms on the user → \
-         PoP link, {hit_edge:.1} ms that the worker reports as its own (a Worker's clock only \
-         advances at I/O, so this undercounts its CPU time) and {:.1} ms outside its clock: \
-         local-dev plumbing (`wrangler dev` puts a proxy worker in front of the Worker) and the \
-         Cache API of local dev. The single-region read takes {:.1} ms, so 30× needs a hit \
-         within {:.1} ms: the network part of the hit fits many times over, the local edge's \
-         fixed cost does not.",
+        "- **Cached reads.** With the edge in plain workerd a hit takes {:.1} ms at the client: \
+         {user_pop:.1} ms on the user → PoP link, {hit_edge:.1} ms that the worker reports as \
+         its own (a Worker's clock only advances at I/O, so this undercounts its CPU time) and \
+         {:.1} ms outside its clock: workerd's HTTP handling, the cache service's lookup and \
+         the client, all on this shared 2-core machine. Under `wrangler dev` the same hit took \
+         {dev_hit:.1} ms (its proxy worker in front, its local Cache API). The single-region \
+         read takes {:.1} ms, so 30× needs a hit within {:.1} ms.",
         ms(hit.multi.p50),
         (ms(hit.multi.p50) - user_pop - hit_edge).max(0.0),
         ms(hit.single.p50),
@@ -268,11 +262,8 @@ fn why(measured: &Measured, tables: &[CityTable]) -> String {
         ms(rides.multi.p50),
         ms(rides.single.p50),
     );
-    out.push_str(
-        "- **Primary-key reads** through the origin pay what `pgbench -S` does not: HTTP, the \
-         signature check (HMAC-SHA256), JSON, a log line per request, and wrk, the origin and \
-         PostgreSQL share two cores. Not profiled further here.\n",
-    );
+    out.push_str(notes::EDGE_PROFILE);
+    out.push_str(notes::ORIGIN_PROFILE);
     out.push_str(
         "- **Throughput** was measured on a 2-core machine shared with other work: it moves by \
          tens of percent between runs; ratios measured back to back move less.\n",
