@@ -1,9 +1,10 @@
 //! The edge's hot paths cross into JavaScript as few times as they can: one call reads what a
 //! request says about itself ([`RequestFacts`]), one builds a response ([`respond`] and its
 //! siblings), one reads a cache entry's metadata ([`entry_facts`]).
-//! The `worker` crate's wrappers cross once per value (and `worker::Request::from` reads
-//! `request.cf`, which workerd builds afresh on every read); the profile in BENCHMARKS.md
-//! shows those crossings were most of `/ping`'s cost. The JavaScript half is `glue.js`.
+//! The `worker` crate's wrappers cross once per value and build a JavaScript object for each
+//! (and `worker::Request::from` reads `request.cf`, which workerd rebuilds from its JSON on
+//! every read). The bench's notes give what each step of this cut, measured. The JavaScript
+//! half is `glue.js`.
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -81,13 +82,16 @@ impl RequestFacts {
 
 /// Every request header as (name, value), names lowercase: one crossing.
 pub fn request_headers(request: &web_sys::Request) -> Vec<(String, String)> {
-    let joined = request_headers_js(request);
-    let mut fields = joined.split(SEP);
-    let mut headers = Vec::new();
+    pairs(request_headers_js(request).split(SEP))
+}
+
+/// name, value, name, value, … → (name, value) pairs (a trailing lone field is dropped).
+fn pairs<'a>(mut fields: impl Iterator<Item = &'a str>) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
-        headers.push((name.to_string(), value.to_string()));
+        pairs.push((name.to_string(), value.to_string()));
     }
-    headers
+    pairs
 }
 
 /// The geo fields in `cfFacts` order: country, city, colo, continent, latitude, longitude.
@@ -170,11 +174,7 @@ pub fn entry_facts(response: &web_sys::Response, names: &[&str]) -> (u16, Vec<(S
         .next()
         .and_then(|s| s.parse().ok())
         .unwrap_or_default();
-    let mut headers = Vec::new();
-    while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
-        headers.push((name.to_string(), value.to_string()));
-    }
-    (status, headers)
+    (status, pairs(fields))
 }
 
 #[cfg(test)]
@@ -191,6 +191,15 @@ mod tests {
         assert_eq!(facts.geo.city.as_deref(), Some("Rome"));
         assert_eq!(facts.geo.longitude.as_deref(), Some("12.49"));
         assert_eq!(facts.geo.continent.as_deref(), Some("EU"));
+    }
+
+    #[test]
+    fn fields_pair_up_and_a_lone_one_is_dropped() {
+        let joined = "a\x001\x00b\x00\x00c";
+        assert_eq!(
+            pairs(joined.split(SEP)),
+            [("a".into(), "1".into()), ("b".into(), String::new())]
+        );
     }
 
     #[test]

@@ -153,6 +153,12 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     if !measured.load.is_empty() {
         std::fs::write(out.join("load.svg"), load_chart::svg(&measured.load))?;
     }
+    for line in measured.throughput.iter().filter(|l| !l.target.is_empty()) {
+        println!(
+            "target: {} — {}; {}: {}",
+            line.target, line.what, line.value, line.how
+        );
+    }
     println!("wrote {}", out.join("BENCHMARKS.md").display());
     if args.short {
         report::check_tables(&markdown, args.cities.len())?;
@@ -258,8 +264,11 @@ async fn measure(
                     Runtime::Workerd => iterations,
                     Runtime::WranglerDev => dev_iterations,
                 };
-                let tag = format!("{run_tag}-{name}-{}", runtime.label()).replace([':', ' '], "-");
-                let samples = runs::city_journeys(&mut stack, edge, city, n, model, &tag).await?;
+                // Short: the tag goes into an email's local part (64 characters at most).
+                let tag = format!("{run_tag}-{}-{}", &name[..1], &runtime.label()[..1]);
+                let label = format!("{name}, edge in {}", runtime.label());
+                let samples =
+                    runs::city_journeys(&mut stack, edge, city, n, model, (&label, &tag)).await?;
                 let key = (name.clone(), city.clone());
                 match runtime {
                     Runtime::Workerd => measured.samples.insert(key, samples),

@@ -12,14 +12,15 @@ use roam_wan::{Link, RttModel};
 use super::edges::Edge;
 use super::journey::{Sample, User};
 
-/// Runs the journeys; `tag` makes every user's email unique.
+/// Runs the journeys; `label` says what runs (for the progress line), `tag` makes every
+/// user's email unique.
 pub async fn city_journeys(
     stack: &mut Stack,
     edge: &Edge,
     city: &str,
     iterations: usize,
     model: &RttModel,
-    tag: &str,
+    (label, tag): (&str, &str),
 ) -> Result<Vec<Sample>> {
     let place =
         find_place(RegionMap::builtin(), city).with_context(|| format!("unknown city {city}"))?;
@@ -34,7 +35,7 @@ pub async fn city_journeys(
         .await?;
     let user = User::new(format!("http://{}", user_link.addr()), place)?;
     eprintln!(
-        "bench: {tag}, a user in {city} (PoP {}): {iterations} journeys",
+        "bench: {label}, a user in {city} (PoP {}): {iterations} journeys",
         colo.code
     );
     user.journey(&format!("{tag}-{city}-warmup"))
