@@ -6,7 +6,8 @@
 //! [`route`] (which route), [`cf`] (where the user is), [`config`] (vars and secrets),
 //! [`forward`] (signing and the origin call), [`failover`] (next origin, next region),
 //! [`pool`] (balancing a region's origins), [`breaker`] (one per origin), [`cache`]
-//! (the edge cache), [`data`] (a data request end to end), [`ping`] (the edge's own routes),
+//! (the edge cache), [`read_your_writes`] (bookmarks), [`home`] (where a signed-out user's data
+//! lives), [`data`] (a data request end to end), [`ping`] (the edge's own routes),
 //! [`respond`] and [`error`] (responses and problem+json), [`panic`] (the net under them).
 
 pub mod breaker;
@@ -17,9 +18,11 @@ pub mod data;
 pub mod error;
 pub mod failover;
 pub mod forward;
+pub mod home;
 pub mod panic;
 pub mod ping;
 pub mod pool;
+pub mod read_your_writes;
 pub mod respond;
 pub mod route;
 

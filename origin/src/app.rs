@@ -10,7 +10,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use metrics_exporter_prometheus::PrometheusHandle;
-use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use uuid::Uuid;
@@ -18,13 +17,14 @@ use uuid::Uuid;
 use crate::config::Config;
 use crate::error::Error;
 use crate::jobs::{JobConfig, Workers};
-use crate::{db, health, rides, sessions, signing, telemetry, users, vehicles};
+use crate::nodes::Nodes;
+use crate::{health, rides, sessions, signing, telemetry, users, vehicles};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// This region's node.
-    pub db: PgPool,
+    /// Every region's node: this region's, and the others' reached directly.
+    pub nodes: Nodes,
     /// Validated configuration.
     pub config: Arc<Config>,
     /// Renders /metrics.
@@ -104,7 +104,7 @@ async fn request_id(mut request: Request, next: Next) -> Response {
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    pool: PgPool,
+    nodes: Nodes,
     port: u16,
     region: String,
     idempotency_ttl: Duration,
@@ -120,11 +120,7 @@ impl Application {
         // the 1 s default makes that a quick 503 + retry-after, well inside the edge's 3 s
         // origin timeout (at 3 s the two raced and the edge gave up first).
         let acquire_timeout = config.db_acquire_timeout.min(config.request_timeout / 2);
-        let pool = db::pool(
-            &config.database_url,
-            config.db_max_connections,
-            acquire_timeout,
-        )?;
+        let nodes = Nodes::connect(&config, acquire_timeout)?;
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("ROAM_LISTEN {}: cannot listen: {e}", config.listen))?;
@@ -136,14 +132,14 @@ impl Application {
         let (region, idempotency_ttl) = (config.region.clone(), config.idempotency_ttl);
         let (map, jobs) = (config.map.clone(), config.jobs.clone());
         let state = AppState {
-            db: pool.clone(),
+            nodes: nodes.clone(),
             config: Arc::new(config),
             metrics,
         };
         Ok(Self {
             listener,
             router: app(state),
-            pool,
+            nodes,
             port,
             region,
             idempotency_ttl,
@@ -170,20 +166,20 @@ impl Application {
     ) -> anyhow::Result<()> {
         tracing::info!(port = self.port, "origin listening");
         let pruner = tokio::spawn(crate::idempotency::prune_periodically(
-            self.pool.clone(),
+            self.nodes.local().clone(),
             self.region.clone(),
             self.idempotency_ttl,
             Duration::from_secs(600),
         ));
         // Owned by this future: if it is dropped (the process dies), so are the workers.
-        let workers = Workers::start(self.pool.clone(), &self.region, self.map, self.jobs);
+        let workers = Workers::start(self.nodes.clone(), &self.region, self.map, self.jobs);
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(signal)
             .await;
         pruner.abort();
         workers.stop().await;
         served?;
-        self.pool.close().await;
+        self.nodes.close().await;
         tracing::info!("origin stopped");
         Ok(())
     }

@@ -1,10 +1,12 @@
 //! Configuration: typed, from flags or environment variables, validated once at start.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use roam_shared::email_claim::ClaimKey;
 use roam_shared::{RegionMap, SharedSecret};
 
 /// `development` relaxes nothing but the secret check; `production` refuses the dev secret.
@@ -62,6 +64,22 @@ pub struct ServeArgs {
     /// How long idempotency records are kept, hours (a retry later than that runs again).
     #[arg(long, env = "ROAM_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
     pub idempotency_ttl_hours: u32,
+    /// Every other region's node, as REGION=postgres://… (space-separated in ROAM_PEERS):
+    /// statements about that region's cities go there directly, in one round trip.
+    #[arg(long = "peer", env = "ROAM_PEERS", value_delimiter = ' ', value_parser = parse_peer,
+          hide_env_values = true)]
+    pub peers: Vec<(String, String)>,
+    /// Most connections this origin holds to each other region's node.
+    #[arg(long, env = "ROAM_PEER_MAX_CONNECTIONS", default_value_t = 8)]
+    pub peer_max_connections: u32,
+    /// The key of the email claims' hash, as <id>:<secret> (secret ≥ 32 bytes); required
+    /// outside development.
+    #[arg(long, env = "ROAM_CLAIM_KEY", hide_env_values = true)]
+    pub claim_key: Option<String>,
+    /// The previous claim key while a rotation is under way (claims are made and looked up
+    /// under both until `reconcile-claims` has re-keyed them).
+    #[arg(long, env = "ROAM_CLAIM_KEY_PREVIOUS", hide_env_values = true)]
+    pub claim_key_previous: Option<String>,
     /// Background job workers (ROAM_JOBS_*, ROAM_PRICES).
     #[command(flatten)]
     pub jobs: crate::jobs::JobArgs,
@@ -96,8 +114,105 @@ pub struct Config {
     pub idempotency_ttl: Duration,
     /// Allowed signature clock skew, seconds.
     pub signature_window_secs: i64,
+    /// Other regions' nodes: region → database URL.
+    pub peers: BTreeMap<String, String>,
+    /// Most connections to each other region's node.
+    pub peer_max_connections: u32,
+    /// The keys email claims are hashed with.
+    pub claim_keys: ClaimKeys,
     /// Background job workers and the prices their fares use.
     pub jobs: crate::jobs::JobConfig,
+}
+
+/// The current claim key, and the previous one during a rotation.
+#[derive(Debug, Clone)]
+pub struct ClaimKeys {
+    /// New claims are made under it (and under `previous`, while set).
+    pub current: ClaimKey,
+    /// The key being rotated out.
+    pub previous: Option<ClaimKey>,
+}
+
+impl ClaimKeys {
+    /// The development key alone.
+    pub fn development() -> Self {
+        Self {
+            current: ClaimKey::development(),
+            previous: None,
+        }
+    }
+
+    /// Every key in force, current first.
+    pub fn all(&self) -> impl Iterator<Item = &ClaimKey> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
+    }
+
+    /// Reads `ROAM_CLAIM_KEY` / `ROAM_CLAIM_KEY_PREVIOUS`; the development key when the
+    /// first is unset, which `production` refuses.
+    pub fn from_args(
+        current: Option<&str>,
+        previous: Option<&str>,
+        env: Environment,
+    ) -> anyhow::Result<Self> {
+        let parse = |name: &str, value: &str| {
+            ClaimKey::parse(value).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+        };
+        let current = match current {
+            Some(value) => parse("ROAM_CLAIM_KEY", value)?,
+            None if env == Environment::Production => {
+                bail!("ROAM_CLAIM_KEY is required when ROAM_ENV=production")
+            }
+            None => ClaimKey::development(),
+        };
+        if env == Environment::Production && current.is_development() {
+            bail!("ROAM_CLAIM_KEY is the development key, which ROAM_ENV=production refuses");
+        }
+        let previous = previous
+            .map(|value| parse("ROAM_CLAIM_KEY_PREVIOUS", value))
+            .transpose()?;
+        if previous.as_ref().is_some_and(|p| p.id() == current.id()) {
+            bail!("ROAM_CLAIM_KEY_PREVIOUS must have another id than ROAM_CLAIM_KEY");
+        }
+        Ok(Self { current, previous })
+    }
+}
+
+/// `REGION=postgres://…`.
+pub fn parse_peer(s: &str) -> Result<(String, String), String> {
+    let (region, url) = s.split_once('=').ok_or("expected REGION=postgres://…")?;
+    Ok((region.trim().to_string(), url.trim().to_string()))
+}
+
+/// Checks the peers against the map: known regions other than `own`, postgres URLs, and in
+/// production one for every other region (without one, a region is reached through FDW).
+fn validate_peers(
+    peers: Vec<(String, String)>,
+    map: &RegionMap,
+    own: &str,
+    env: Environment,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut checked = BTreeMap::new();
+    for (region, url) in peers {
+        if region == own || map.region(&region).is_none() {
+            bail!("ROAM_PEERS: `{region}` is not another region of the map");
+        }
+        if !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            bail!("ROAM_PEERS: the URL for `{region}` must be a postgres:// URL");
+        }
+        if checked.insert(region.clone(), url).is_some() {
+            bail!("ROAM_PEERS: `{region}` is given twice");
+        }
+    }
+    let missing: Vec<&str> = map
+        .regions
+        .iter()
+        .map(|r| r.name.as_str())
+        .filter(|r| *r != own && !checked.contains_key(*r))
+        .collect();
+    if env == Environment::Production && !missing.is_empty() {
+        bail!("ROAM_PEERS has no URL for {}", missing.join(", "));
+    }
+    Ok(checked)
 }
 
 impl Config {
@@ -146,6 +261,15 @@ impl Config {
         if !(1..=24 * 365).contains(&args.idempotency_ttl_hours) {
             bail!("ROAM_IDEMPOTENCY_TTL_HOURS must be between 1 and 8760");
         }
+        if !(1..=1000).contains(&args.peer_max_connections) {
+            bail!("ROAM_PEER_MAX_CONNECTIONS must be between 1 and 1000");
+        }
+        let claim_keys = ClaimKeys::from_args(
+            args.claim_key.as_deref(),
+            args.claim_key_previous.as_deref(),
+            args.env,
+        )?;
+        let peers = validate_peers(args.peers, &map, &args.region, args.env)?;
         let jobs = crate::jobs::JobConfig::from_args(&args.jobs, &map)?;
         Ok(Self {
             region: args.region,
@@ -164,6 +288,9 @@ impl Config {
             argon2_memory_kib: args.argon2_memory_kib,
             idempotency_ttl: Duration::from_secs(u64::from(args.idempotency_ttl_hours) * 3600),
             signature_window_secs: roam_shared::signature::DEFAULT_WINDOW_SECS,
+            peers,
+            peer_max_connections: args.peer_max_connections,
+            claim_keys,
             jobs,
         })
     }
@@ -215,6 +342,10 @@ mod tests {
             cache_stale_if_error: 300,
             argon2_memory_kib: 19_456,
             idempotency_ttl_hours: 24,
+            peers: Vec::new(),
+            peer_max_connections: 8,
+            claim_key: None,
+            claim_key_previous: None,
             jobs: crate::jobs::JobArgs::default(),
         }
     }
@@ -267,5 +398,50 @@ mod tests {
             c.cache_control,
             "public, s-maxage=5, stale-while-revalidate=30, stale-if-error=300"
         );
+    }
+
+    #[test]
+    fn peers_and_claim_keys_are_checked() {
+        let peer = |r: &str| {
+            (
+                r.to_string(),
+                "postgres://postgres@127.0.0.1:5432/roam".to_string(),
+            )
+        };
+        let with = |peers: Vec<(String, String)>| ServeArgs { peers, ..args() };
+        let c = Config::from_args(with(vec![peer("us-east")])).unwrap();
+        assert_eq!(c.peers.keys().collect::<Vec<_>>(), ["us-east"]);
+        assert!(
+            error(with(vec![peer("eu-west")])).contains("ROAM_PEERS"),
+            "own region"
+        );
+        assert!(error(with(vec![peer("mars")])).contains("ROAM_PEERS"));
+        assert!(error(with(vec![peer("us-east"), peer("us-east")])).contains("twice"));
+        let key = "k1:0123456789abcdef0123456789abcdef";
+        let prod = ServeArgs {
+            env: Environment::Production,
+            secret: "a-production-secret-of-some-length".into(),
+            claim_key: Some(key.into()),
+            ..with(vec![peer("us-east")])
+        };
+        assert!(error(prod.clone()).contains("no URL for us-west"));
+        let prod = ServeArgs {
+            peers: vec![peer("us-east"), peer("us-west")],
+            ..prod
+        };
+        assert!(Config::from_args(prod.clone()).is_ok());
+        let keyless = ServeArgs {
+            claim_key: None,
+            ..prod.clone()
+        };
+        assert!(error(keyless).contains("ROAM_CLAIM_KEY"));
+        let same = ServeArgs {
+            claim_key_previous: Some(key.into()),
+            ..prod
+        };
+        assert!(error(same).contains("ROAM_CLAIM_KEY_PREVIOUS"));
+        let dev = Config::from_args(args()).unwrap();
+        assert!(dev.claim_keys.current.is_development() && dev.claim_keys.previous.is_none());
+        assert!(!format!("{:?}", dev).contains("0123456789abcdef"));
     }
 }

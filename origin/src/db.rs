@@ -31,6 +31,26 @@ pub fn pool(
         .connect_lazy_with(options))
 }
 
+/// A lazily connecting pool to another region's node. Its connections stay open (a new one
+/// costs several wide-area round trips: TCP, startup, authentication) and are not pinged before
+/// each use (a ping is one more round trip); at least one is kept ready. A connection that
+/// broke while idle fails its next statement, which callers treat like the node being away.
+pub fn remote_pool(
+    database_url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> anyhow::Result<PgPool> {
+    let options = PgConnectOptions::from_str(database_url)?.application_name("roam-origin");
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(acquire_timeout)
+        .test_before_acquire(false)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_lazy_with(options))
+}
+
 /// The backoff before retry number `attempt` (1-based): capped exponential with full jitter.
 pub fn backoff(attempt: u32) -> Duration {
     let exp = BASE_BACKOFF.saturating_mul(1u32 << attempt.min(16));

@@ -61,8 +61,7 @@ struct Readiness {
 }
 
 /// Ready when this region's node answers; also reports the latency to every other region's
-/// partition through postgres_fdw (informational: a far partition being down degrades only
-/// the requests about its cities).
+/// node (informational: a far node being down degrades only the requests about its cities).
 async fn readyz(State(state): State<AppState>) -> Response {
     let own = state.config.region.clone();
     let checks = state.config.map.regions.iter().map(|r| {
@@ -70,8 +69,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
         let region = r.name.clone();
         let local = region == own;
         async move {
-            // The reference table is local; a foreign partition reaches the peer's node.
-            let sql = if local {
+            // A node reached directly answers `SELECT 1`; one reached through postgres_fdw
+            // is asked for a row of its foreign partition.
+            let sql = if state.nodes.is_direct(&region) {
                 "SELECT 1".to_string()
             } else {
                 format!(
@@ -80,9 +80,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
                 )
             };
             let started = Instant::now();
-            let result =
-                tokio::time::timeout(CHECK_TIMEOUT, sqlx::query(&sql).fetch_optional(&state.db))
-                    .await;
+            let result = tokio::time::timeout(
+                CHECK_TIMEOUT,
+                sqlx::query(&sql).fetch_optional(state.nodes.region(&region)),
+            )
+            .await;
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             let error = match result {
                 Ok(Ok(_)) => None,

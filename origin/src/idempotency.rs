@@ -16,7 +16,6 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
-use crate::app::AppState;
 use crate::db;
 use crate::error::{sqlstate, Error, Result};
 use crate::extract::IdempotencyKey;
@@ -69,20 +68,6 @@ pub async fn lookup(pool: &PgPool, guard: &Guard) -> Result<Option<Stored>> {
     .await?)
 }
 
-/// Waits (briefly) for a concurrent request with the same key to commit its record.
-pub async fn wait_for(pool: &PgPool, guard: &Guard, timeout: Duration) -> Result<Option<Stored>> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(stored) = lookup(pool, guard).await? {
-            return Ok(Some(stored));
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Ok(None);
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The stored response, or 422 when the key came with another request.
 pub fn replay(guard: &Guard, stored: Stored) -> Result<Response> {
     if stored.request_hash != guard.request_hash {
@@ -132,15 +117,14 @@ pub struct Outcome {
     pub replayed: bool,
 }
 
-/// Runs a write exactly once per key: a replay when the key is known, else the effect and the
-/// record in one retried transaction.
+/// Runs a write exactly once per key on `pool` (the node of the write's city): a replay when
+/// the key is known, else the effect and the record in one retried transaction.
 pub async fn run(
-    state: &AppState,
+    pool: &PgPool,
     guard: Option<Guard>,
     status: StatusCode,
     effect: Effect,
 ) -> Result<Outcome> {
-    let pool = &state.db;
     if let Some(g) = &guard {
         if let Some(stored) = lookup(pool, g).await? {
             return replay(g, stored).map(|response| Outcome {

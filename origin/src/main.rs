@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use roam_origin::config::{load_map, ServeArgs};
+use roam_origin::config::{load_map, parse_peer, ClaimKeys, Environment, ServeArgs};
 use roam_origin::topology::{self, Peer};
 use roam_origin::{db, seed, telemetry, Application, Config};
 use roam_shared::RegionMap;
@@ -30,15 +30,21 @@ enum Command {
     Migrate {
         #[command(flatten)]
         node: NodeArgs,
-        /// Another region's node, as REGION=postgres://… (once per other region).
-        #[arg(long = "peer", value_parser = parse_peer)]
+        /// Another region's node, as REGION=postgres://… (once per other region; or
+        /// space-separated in ROAM_PEERS, as `serve` takes them).
+        #[arg(long = "peer", env = "ROAM_PEERS", value_delimiter = ' ', value_parser = parse_peer,
+              hide_env_values = true)]
         peers: Vec<(String, String)>,
     },
-    /// After regions changed and every node is migrated: move this node's email claims to
-    /// the nodes that own them now.
-    RehomeClaims {
+    /// After every node is migrated (a new version, a region added, a claim key rotated):
+    /// hash plaintext claims, move claims to the nodes that own them now, claim this node's
+    /// users under every key in force. Exits 1 when it finds an email claimed for two users.
+    #[command(alias = "rehome-claims")]
+    ReconcileClaims {
         #[command(flatten)]
         node: NodeArgs,
+        #[command(flatten)]
+        keys: ClaimKeyArgs,
     },
     /// Fill this node's cities with sample users and vehicles (idempotent).
     Seed {
@@ -50,7 +56,30 @@ enum Command {
         /// Users per city.
         #[arg(long, default_value_t = 20)]
         users_per_city: u32,
+        #[command(flatten)]
+        keys: ClaimKeyArgs,
     },
+}
+
+/// The claim keys (`serve` takes the same variables).
+#[derive(clap::Args)]
+struct ClaimKeyArgs {
+    /// The claim key, <id>:<secret> (the development key when unset).
+    #[arg(long, env = "ROAM_CLAIM_KEY", hide_env_values = true)]
+    claim_key: Option<String>,
+    /// The previous claim key during a rotation.
+    #[arg(long, env = "ROAM_CLAIM_KEY_PREVIOUS", hide_env_values = true)]
+    claim_key_previous: Option<String>,
+}
+
+impl ClaimKeyArgs {
+    fn keys(&self) -> anyhow::Result<ClaimKeys> {
+        ClaimKeys::from_args(
+            self.claim_key.as_deref(),
+            self.claim_key_previous.as_deref(),
+            Environment::Development,
+        )
+    }
 }
 
 #[derive(clap::Args)]
@@ -82,11 +111,6 @@ impl NodeArgs {
             map,
         ))
     }
-}
-
-fn parse_peer(s: &str) -> Result<(String, String), String> {
-    let (region, url) = s.split_once('=').ok_or("expected REGION=postgres://…")?;
-    Ok((region.to_string(), url.to_string()))
 }
 
 fn main() -> ExitCode {
@@ -153,8 +177,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             node,
             vehicles_per_city,
             users_per_city,
+            keys,
         } => {
             let (pool, map) = node.open()?;
+            let keys = keys.keys()?;
             let hash = roam_origin::password::hash(seed::SEED_PASSWORD.into(), 19_456).await?;
             let seeded = seed::seed(
                 &pool,
@@ -163,6 +189,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 users_per_city,
                 vehicles_per_city,
                 &hash,
+                &keys,
             )
             .await?;
             println!(
@@ -171,12 +198,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::RehomeClaims { node } => {
+        Command::ReconcileClaims { node, keys } => {
             let (pool, map) = node.open()?;
-            let moved = roam_origin::rehome::rehome_claims(&pool, &map, &node.region).await?;
+            let report =
+                roam_origin::reconcile::reconcile_claims(&pool, &map, &node.region, &keys.keys()?)
+                    .await?;
             println!(
-                "moved {moved} email claims away from the {} node",
-                node.region
+                "{} node: {} claims hashed, {} moved away, {} made, {} retired",
+                node.region, report.hashed, report.moved, report.made, report.retired
+            );
+            for conflict in &report.conflicts {
+                println!("conflict: {conflict}");
+            }
+            anyhow::ensure!(
+                report.conflicts.is_empty(),
+                "{} emails are claimed for two users (kept; see above)",
+                report.conflicts.len()
             );
             Ok(())
         }

@@ -5,11 +5,13 @@
 //! the difference). The users' email claims may live on other nodes; they go through the
 //! `email_claims` parent, so seed after every node has been migrated.
 
-use roam_shared::routing::claim_region;
+use roam_shared::email_claim::claim_region;
 use roam_shared::signature::body_digest;
 use roam_shared::RegionMap;
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::config::ClaimKeys;
 
 /// The password of every seeded user (development data only).
 pub const SEED_PASSWORD: &str = "roam-seed-password";
@@ -58,6 +60,7 @@ pub async fn seed(
     users_per_city: u32,
     vehicles_per_city: u32,
     password_hash: &str,
+    keys: &ClaimKeys,
 ) -> anyhow::Result<Seeded> {
     let mut seeded = Seeded::default();
     for city in map.cities_in(region) {
@@ -69,10 +72,6 @@ pub async fn seed(
         let emails: Vec<String> = users.iter().map(|u| u.1.clone()).collect();
         let names: Vec<String> = (0..users_per_city)
             .map(|i| format!("Rider {i} of {}", city.name))
-            .collect();
-        let claim_regions: Vec<String> = emails
-            .iter()
-            .map(|e| claim_region(map, e).name.clone())
             .collect();
         let mut tx = pool.begin().await?;
         seeded.users += sqlx::query(
@@ -91,17 +90,26 @@ pub async fn seed(
         tx.commit().await?;
         // Claims are written separately: they may live on other nodes, and a seeded email
         // claimed by an earlier run (same id) is simply skipped.
-        sqlx::query(
-            "INSERT INTO email_claims (region, email, user_id, city) \
-             SELECT region, email, id, $1 FROM unnest($2::text[], $3::text[], $4::uuid[]) AS c(region, email, id) \
-             ON CONFLICT DO NOTHING",
-        )
-        .bind(slug)
-        .bind(&claim_regions)
-        .bind(&emails)
-        .bind(&ids)
-        .execute(pool)
-        .await?;
+        for key in keys.all() {
+            let hashes: Vec<String> = emails.iter().map(|e| key.hash(e)).collect();
+            let regions: Vec<String> = hashes
+                .iter()
+                .map(|h| claim_region(map, h).name.clone())
+                .collect();
+            sqlx::query(
+                "INSERT INTO email_claims (region, email_hash, key_id, user_id, city) \
+                 SELECT region, email_hash, $2, id, $1 \
+                 FROM unnest($3::text[], $4::text[], $5::uuid[]) AS c(region, email_hash, id) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(slug)
+            .bind(key.id())
+            .bind(&regions)
+            .bind(&hashes)
+            .bind(&ids)
+            .execute(pool)
+            .await?;
+        }
         for chunk in (0..vehicles_per_city).collect::<Vec<_>>().chunks(5000) {
             let ids: Vec<Uuid> = chunk.iter().map(|&i| seed_id(slug, "vehicle", i)).collect();
             let pick = |i: u32, n: usize| i as usize % n;

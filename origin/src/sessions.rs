@@ -1,8 +1,9 @@
 //! `POST /api/v1/sessions` (log in) and `DELETE /api/v1/sessions` (log out).
 //!
-//! Log-in reads the email's claim (one node, chosen by the email), then the user on its home
-//! city's node. Tokens are stateless (HMAC-signed, expiring), so log-out has nothing to
-//! delete: the client drops the token; the response clears the browser cookie.
+//! Log-in looks the email up in this region first, and only when the user lives elsewhere
+//! reads the email's claim (on the node its hash picks) and then the user on their home node.
+//! Tokens are stateless (HMAC-signed, expiring), so log-out has nothing to delete: the client
+//! drops the token; the response clears the browser cookie.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -11,11 +12,12 @@ use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use roam_shared::api::{self, LogIn};
-use roam_shared::routing::{claim_region, normalize_email};
+use roam_shared::routing::normalize_email;
 use roam_shared::token::{self, SessionClaims, SESSION_TTL_SECS};
 use uuid::Uuid;
 
 use crate::app::AppState;
+use crate::claims;
 use crate::error::{Error, Result};
 use crate::extract::Json;
 use crate::password;
@@ -29,38 +31,17 @@ pub fn router() -> Router<AppState> {
 #[tracing::instrument(skip_all)]
 async fn log_in(State(state): State<AppState>, Json(body): Json<LogIn>) -> Result<Response> {
     body.validate()?;
-    let map = &state.config.map;
     let email = normalize_email(&body.email);
-    let claim = sqlx::query!(
-        "SELECT user_id, city FROM email_claims WHERE region = $1 AND email = $2",
-        claim_region(map, &email).name,
-        email
-    )
-    .fetch_optional(&state.db)
-    .await?;
-    let found = match claim {
-        Some(claim) if map.city(&claim.city).is_some() => {
-            sqlx::query!(
-                "SELECT city, id, name, email, created_at, password_hash FROM users \
-                 WHERE city = $1 AND id = $2",
-                claim.city,
-                claim.user_id
-            )
-            .fetch_optional(&state.db)
-            .await?
-        }
-        _ => None,
-    };
-    let (user, hash) = match found {
-        Some(f) => {
+    let (user, hash) = match find_user(&state, &email).await? {
+        Some(found) => {
             let user = UserRow {
-                city: f.city,
-                id: f.id,
-                name: f.name,
-                email: f.email,
-                created_at: f.created_at,
+                city: found.city,
+                id: found.id,
+                name: found.name,
+                email: found.email,
+                created_at: found.created_at,
             };
-            (Some(user), Some(f.password_hash))
+            (Some(user), Some(found.password_hash))
         }
         None => (None, None),
     };
@@ -90,6 +71,53 @@ async fn log_in(State(state): State<AppState>, Json(body): Json<LogIn>) -> Resul
         axum::Json(session),
     )
         .into_response())
+}
+
+/// A user with the password hash, as log-in needs it.
+struct Credentials {
+    city: String,
+    id: Uuid,
+    name: String,
+    email: String,
+    created_at: DateTime<Utc>,
+    password_hash: String,
+}
+
+/// The user with this (normalised) email. This region's users are looked up first, and when
+/// the user lives here no other region is asked (locality-optimised search). Otherwise the
+/// email's claim says where the user lives, and that home node is asked by id: one round trip
+/// to the claim's node (none when it is this one), one to the home node.
+async fn find_user(state: &AppState, email: &str) -> Result<Option<Credentials>> {
+    let (nodes, map) = (&state.nodes, &state.config.map);
+    let local_cities: Vec<String> = map
+        .cities_in(nodes.own_region())
+        .map(|c| c.slug.clone())
+        .collect();
+    let local = sqlx::query_as!(
+        Credentials,
+        "SELECT city, id, name, email, created_at, password_hash FROM users \
+         WHERE city = ANY($1) AND email = $2",
+        &local_cities,
+        email
+    )
+    .fetch_optional(nodes.local())
+    .await?;
+    if local.is_some() {
+        return Ok(local);
+    }
+    let claimed = claims::lookup(nodes, &state.config.claim_keys, map, email).await?;
+    let Some((id, city)) = claimed.filter(|(_, city)| map.city(city).is_some()) else {
+        return Ok(None);
+    };
+    Ok(sqlx::query_as!(
+        Credentials,
+        "SELECT city, id, name, email, created_at, password_hash FROM users \
+         WHERE city = $1 AND id = $2",
+        city,
+        id
+    )
+    .fetch_optional(nodes.city(&city)?)
+    .await?)
 }
 
 async fn log_out() -> Response {

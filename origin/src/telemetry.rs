@@ -122,9 +122,9 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
 pub fn record_pool(state: &AppState) {
     let region = state.config.region.clone();
     metrics::gauge!("roam_db_pool_connections", "region" => region.clone())
-        .set(f64::from(state.db.size()));
+        .set(f64::from(state.nodes.local().size()));
     metrics::gauge!("roam_db_pool_idle", "region" => region.clone())
-        .set(state.db.num_idle() as f64);
+        .set(state.nodes.local().num_idle() as f64);
     metrics::gauge!("roam_db_pool_max", "region" => region)
         .set(f64::from(state.config.db_max_connections));
 }

@@ -46,13 +46,14 @@ impl Peer {
 }
 
 /// The tables partitioned by city, and their key columns on the local partition.
-pub const CITY_TABLES: [(&str, &str); 6] = [
+pub const CITY_TABLES: [(&str, &str); 7] = [
     ("users", "city, id"),
     ("vehicles", "city, id"),
     ("rides", "city, id"),
     ("idempotency", "city, key"),
     ("jobs", "city, id"),
     ("vehicle_location_history", "city, ride_id"),
+    ("rider_regions", "city, rider_id, region"),
 ];
 
 /// The local table of `table` on `region`'s node, e.g. `users_eu_west`.
@@ -125,7 +126,7 @@ pub fn topology_sql(
                 }
             }
             sql.push(format!(
-                "CREATE TABLE IF NOT EXISTS {} PARTITION OF email_claims (PRIMARY KEY (region, email)) \
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF email_claims (PRIMARY KEY (region, email_hash)) \
                  FOR VALUES IN ({region_bound})",
                 ident(&local_table("email_claims", region))
             ));

@@ -88,6 +88,7 @@ async fn list(
                 .ok_or_else(|| Error::invalid("status", "must be `available` or `unavailable`"))?,
         ),
     };
+    let node = state.nodes.city(&city)?;
     // Two statements rather than `$2 IS NULL OR status = $2`, so each has a plan that walks
     // its index in order.
     let rows: Vec<VehicleRow> = match status {
@@ -99,7 +100,7 @@ async fn list(
                 city,
                 VEHICLE_LIST_LIMIT
             )
-            .fetch_all(&state.db)
+            .fetch_all(node)
             .await?
         }
         Some(status) => {
@@ -112,7 +113,7 @@ async fn list(
                 status.as_str(),
                 VEHICLE_LIST_LIMIT
             )
-            .fetch_all(&state.db)
+            .fetch_all(node)
             .await?
         }
     };
@@ -132,7 +133,7 @@ async fn read(State(state): State<AppState>, CityIdPath(city, id): CityIdPath) -
         city,
         id
     )
-    .fetch_optional(&state.db)
+    .fetch_optional(state.nodes.city(&city)?)
     .await?;
     let vehicle = row.ok_or_else(|| Error::NotFound(format!("no vehicle {id} in {city}")))?;
     Ok(cacheable(&state, &api::Vehicle::try_from(vehicle)?))
@@ -148,6 +149,7 @@ async fn create(
 ) -> Result<Response> {
     body.validate()?;
     let guard = Guard::new(&idem, &city);
+    let node = state.nodes.city(&city)?.clone();
     let args = Arc::new((city, Uuid::new_v4(), user.sub, body));
     let effect: idempotency::Effect = Arc::new(move |conn| {
         let args = args.clone();
@@ -172,7 +174,7 @@ async fn create(
             idempotency::to_json(&api::Vehicle::try_from(row)?)
         })
     });
-    Ok(idempotency::run(&state, guard, StatusCode::CREATED, effect)
+    Ok(idempotency::run(&node, guard, StatusCode::CREATED, effect)
         .await?
         .response)
 }

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod bookmark;
+pub mod email_claim;
 pub mod geo;
 pub mod headers;
 pub mod map;

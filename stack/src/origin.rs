@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::pg::PgCluster;
+use crate::pg::{PgCluster, PgNode};
 use crate::process::{free_port, run, wait_until_ok, ManagedChild};
 
 /// How to start one region's origin.
@@ -135,6 +135,29 @@ impl Wiring {
             .collect()
     }
 
+    /// `ROAM_PEERS` for the origins of `region`: every other node, through its proxy when
+    /// there is one (the same links the node's postgres_fdw servers use).
+    pub fn peers_of(&self, cluster: &PgCluster, region: &str, database: &str) -> String {
+        cluster
+            .nodes
+            .iter()
+            .filter(|p| p.region != region)
+            .map(|p| format!("{}={}", p.region, self.peer_url(region, p, database)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The URL `region`'s node and origins use for `peer`'s node.
+    fn peer_url(&self, region: &str, peer: &PgNode, database: &str) -> String {
+        match self
+            .peer_ports
+            .get(&(region.to_string(), peer.region.clone()))
+        {
+            Some(port) => format!("postgres://postgres@127.0.0.1:{port}/{database}"),
+            None => peer.url(database),
+        }
+    }
+
     /// The flags `migrate` and `seed` need (flags, not `ROAM_REGION_MAP`: that variable
     /// also wakes the top-level serve flags, which then demand `--region`).
     fn args(&self) -> Vec<String> {
@@ -161,11 +184,7 @@ pub fn migrate_all(
             .args(["--region", &node.region])
             .args(wiring.args());
         for peer in cluster.nodes.iter().filter(|p| p.region != node.region) {
-            let key = (node.region.clone(), peer.region.clone());
-            let url = match wiring.peer_ports.get(&key) {
-                Some(port) => format!("postgres://postgres@127.0.0.1:{port}/{database}"),
-                None => peer.url(database),
-            };
+            let url = wiring.peer_url(&node.region, peer, database);
             command.args(["--peer", &format!("{}={url}", peer.region)]);
         }
         run(&format!("migrating the {} node", node.region), &mut command)?;

@@ -26,6 +26,9 @@ const NODE_SETTINGS: &[&str] = &[
     "max_prepared_transactions=0",
     "log_min_messages=warning",
     "log_min_error_statement=panic",
+    // Which node ran which statement, for tests that prove a request stayed local.
+    "shared_preload_libraries=pg_stat_statements",
+    "pg_stat_statements.track=all",
 ];
 
 /// One region's database node.

@@ -177,7 +177,15 @@ impl Stack {
                     database_url: node.url(DATABASE),
                     secret: options.secret.clone(),
                     log_file: options.root.join("logs").join(log_name),
-                    env: [wiring.env(), options.origin_env.clone()].concat(),
+                    env: [
+                        wiring.env(),
+                        vec![(
+                            "ROAM_PEERS".into(),
+                            wiring.peers_of(&stack.cluster, &node.region, DATABASE),
+                        )],
+                        options.origin_env.clone(),
+                    ]
+                    .concat(),
                 })
                 .await?;
                 stack.origins.push(origin);

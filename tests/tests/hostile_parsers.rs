@@ -312,9 +312,10 @@ fn origin() -> &'static (tokio::runtime::Runtime, axum::Router) {
             // Port 1 refuses connections at once; a short acquire timeout keeps cases quick.
             let url = "postgres://nobody@127.0.0.1:1/none";
             let config = roam_origin::Config::development("eu-west", url).expect("a config");
-            let db = roam_origin::db::pool(url, 2, Duration::from_millis(50)).expect("a pool");
+            let nodes = roam_origin::nodes::Nodes::connect(&config, Duration::from_millis(50))
+                .expect("pools");
             roam_origin::app(roam_origin::AppState {
-                db,
+                nodes,
                 config: Arc::new(config),
                 metrics: roam_origin::telemetry::metrics_handle(),
             })

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use roam_shared::geo::Coordinates;
-use roam_shared::routing::claim_region;
+use roam_shared::email_claim::{claim_region, ClaimKey};
 use roam_shared::RegionMap;
 use roam_stack::edge::{build_edge, start_edge, EdgeOptions};
 use roam_stack::front::find_place;
@@ -333,7 +333,9 @@ fn floor(
     match sample.step {
         Step::SignUp | Step::LogIn => {
             base + farthest(&mut std::iter::once(
-                claim_region(map, &sample.email).name.as_str(),
+                claim_region(map, &ClaimKey::development().hash(&sample.email))
+                    .name
+                    .as_str(),
             ))
         }
         Step::ListRides => base + farthest(&mut map.regions.iter().map(|r| r.name.as_str())),

@@ -14,6 +14,7 @@
 
 mod config;
 pub mod ride_ended;
+pub mod rider_region;
 mod worker;
 
 pub use config::{JobArgs, JobConfig};

@@ -11,12 +11,13 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use roam_shared::RegionMap;
 use sqlx::postgres::PgListener;
-use sqlx::{Acquire, PgPool};
+use sqlx::Acquire;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::{metric, ride_ended, JobConfig, JobError};
+use super::{metric, ride_ended, rider_region, JobConfig, JobError};
+use crate::nodes::Nodes;
 use crate::topology::local_table;
 
 /// Longest wait before a retry, whatever the attempt.
@@ -41,7 +42,8 @@ pub enum Outcome {
 
 /// Everything a worker needs, shared by the region's workers in this origin.
 struct Queue {
-    pool: PgPool,
+    /// This region's node (`local()`), and the others' for jobs that write there.
+    nodes: Nodes,
     region: String,
     /// This node's own partition of `jobs`: workers never claim through postgres_fdw.
     table: String,
@@ -60,14 +62,16 @@ pub struct Workers {
 impl Workers {
     /// Starts `config.workers` workers over `region`'s node, and the depth gauges. Dropping the
     /// result aborts them (as a crash would: a job in hand rolls back and runs again later).
-    pub fn start(pool: PgPool, region: &str, map: RegionMap, config: JobConfig) -> Self {
-        for outcome in ["success", "retry", "dead"] {
-            metrics::counter!(metric::RUNS, "region" => region.to_string(),
-                "kind" => ride_ended::KIND, "outcome" => outcome)
-            .increment(0);
+    pub fn start(nodes: Nodes, region: &str, map: RegionMap, config: JobConfig) -> Self {
+        for kind in [ride_ended::KIND, rider_region::KIND] {
+            for outcome in ["success", "retry", "dead"] {
+                metrics::counter!(metric::RUNS, "region" => region.to_string(),
+                    "kind" => kind, "outcome" => outcome)
+                .increment(0);
+            }
         }
         let queue = Arc::new(Queue {
-            pool,
+            nodes,
             region: region.to_string(),
             table: local_table("jobs", region),
             map,
@@ -148,7 +152,7 @@ async fn listen(queue: Arc<Queue>, mut stopped: watch::Receiver<bool>) {
 }
 
 async fn listen_until_error(queue: &Queue) -> sqlx::Result<std::convert::Infallible> {
-    let mut listener = PgListener::connect_with(&queue.pool).await?;
+    let mut listener = PgListener::connect_with(queue.nodes.local()).await?;
     listener.listen(CHANNEL).await?;
     loop {
         // `None`: the connection dropped; the next call reconnects.
@@ -160,18 +164,19 @@ async fn listen_until_error(queue: &Queue) -> sqlx::Result<std::convert::Infalli
 
 /// Claims one due job of this node and runs it to an outcome; `None` when nothing is due.
 async fn claim_and_run(queue: &Queue) -> sqlx::Result<Option<Outcome>> {
-    run_one(&queue.pool, &queue.region, &queue.map, &queue.config).await
+    run_one(&queue.nodes, &queue.map, &queue.config).await
 }
 
-/// Claims the oldest due job of `region`'s local partition and runs it: the effect and the
-/// job's deletion (or its rescheduling, or setting aside) commit together. `None` when no job
-/// is due. Public for tools and tests; the workers call it in a loop.
+/// Claims the oldest due job of this region's local partition and runs it: the effect and the
+/// job's deletion (or its rescheduling, or setting aside) commit together (a job's writes on
+/// other nodes are idempotent, so running one twice changes nothing). `None` when no job is
+/// due. Public for tools and tests; the workers call it in a loop.
 pub async fn run_one(
-    pool: &PgPool,
-    region: &str,
+    nodes: &Nodes,
     map: &RegionMap,
     config: &JobConfig,
 ) -> sqlx::Result<Option<Outcome>> {
+    let (pool, region) = (nodes.local(), nodes.own_region());
     let started = Instant::now();
     let table = local_table("jobs", region);
     let mut tx = pool.begin().await?;
@@ -194,6 +199,7 @@ pub async fn run_one(
             let conn = attempt.acquire().await?;
             ride_ended::run(conn, map, &config.prices, &city, payload).await
         }
+        rider_region::KIND => rider_region::run(nodes, map, &city, payload).await,
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
     };
     let outcome = match result {
@@ -273,7 +279,7 @@ async fn report_depth(queue: Arc<Queue>, mut stopped: watch::Receiver<bool>) {
     );
     loop {
         match sqlx::query_as::<_, (i64, i64, f64)>(&sql)
-            .fetch_one(&queue.pool)
+            .fetch_one(queue.nodes.local())
             .await
         {
             Ok((pending, dead, oldest)) => {

@@ -150,8 +150,39 @@ async fn retries(stack: &crate::helpers::TestStack) -> f64 {
 }
 
 #[tokio::test]
-async fn a_serialization_failure_through_postgres_fdw_is_retried_into_success() {
+async fn a_write_through_another_region_waits_for_a_concurrent_change_and_sees_it() {
     let stack = spawn_stack().await;
+    let (_, token) = stack.user("seattle").await;
+    let vehicle = stack.vehicle("seattle", &token).await;
+    let mut tx = stack.node("us-west").begin().await.unwrap();
+    sqlx::query("UPDATE vehicles SET last_location = 'moved by a mechanic' WHERE id = $1")
+        .bind(vehicle)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    // us-east writes on us-west's node directly: the start waits for the row's lock, then
+    // re-reads the committed row (no retry needed, no lost update).
+    let request = stack
+        .origin("us-east")
+        .post(
+            "/api/v1/cities/seattle/rides",
+            json!({"vehicle_id": vehicle}),
+        )
+        .token(&token)
+        .send();
+    let request = tokio::spawn(request);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    tx.commit().await.unwrap();
+    let r = request.await.unwrap();
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["start_location"], "moved by a mechanic");
+    stack.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_serialization_failure_through_postgres_fdw_is_retried_into_success() {
+    // Origins without peer URLs reach other regions through postgres_fdw (development only).
+    let stack = crate::helpers::spawn_stack_with(|c| c.peers.clear()).await;
     let (_, token) = stack.user("seattle").await;
     let vehicle = stack.vehicle("seattle", &token).await;
     let before = retries(&stack).await;

@@ -31,6 +31,9 @@ pub struct TestStack {
     pub origins: Vec<TestOrigin>,
     /// A pool per node, for looking at the tables directly.
     pub nodes: BTreeMap<String, PgPool>,
+    /// (origin's region, peer's region) → the URL that origin uses for the peer's node,
+    /// when not the node itself (a test's link in between).
+    pub peer_urls: BTreeMap<(String, String), String>,
     cluster: &'static PgCluster,
     configure: fn(&mut Config),
 }
@@ -67,6 +70,7 @@ pub async fn spawn_stack_for(
         database: format!("t_{}", Uuid::new_v4().simple()),
         origins: Vec::new(),
         nodes: BTreeMap::new(),
+        peer_urls: BTreeMap::new(),
         cluster,
         configure,
     };
@@ -127,6 +131,22 @@ impl TestStack {
             let mut config =
                 Config::development(&node.region, &node.url(&self.database)).expect("config");
             config.map = map.clone();
+            // Every other region's node directly, as in production (or through a link a
+            // test put in between).
+            config.peers = self
+                .cluster
+                .nodes
+                .iter()
+                .filter(|p| p.region != node.region && map.region(&p.region).is_some())
+                .map(|p| {
+                    let key = (node.region.clone(), p.region.clone());
+                    let url = self.peer_urls.get(&key).cloned();
+                    (
+                        p.region.clone(),
+                        url.unwrap_or_else(|| p.url(&self.database)),
+                    )
+                })
+                .collect();
             // Cheap hashes keep the tests fast; the hashing code path is the production one.
             config.argon2_memory_kib = 256;
             (self.configure)(&mut config);

@@ -413,16 +413,13 @@ async fn running_a_job_twice_changes_nothing() {
     assert_eq!(state(node).await, once);
     // The queued job itself, run by a worker now, succeeds and changes nothing either.
     let jobs_config = config(&stack, "us-east", 0).await.jobs;
-    let outcome = jobs::run_one(node, "us-east", map, &jobs_config)
-        .await
-        .unwrap();
+    let nodes = roam_origin::nodes::Nodes::through("us-east", node.clone(), map);
+    let outcome = jobs::run_one(&nodes, map, &jobs_config).await.unwrap();
     assert_eq!(outcome, Some(Outcome::Succeeded));
     assert_eq!(state(node).await, once);
     assert_eq!(stack.count_local("us-east", "jobs", "true").await, 0);
     assert_eq!(
-        jobs::run_one(node, "us-east", map, &jobs_config)
-            .await
-            .unwrap(),
+        jobs::run_one(&nodes, map, &jobs_config).await.unwrap(),
         None
     );
     stack.cleanup().await;

@@ -174,10 +174,14 @@ async fn an_orphaned_claim_blocks_an_email_only_until_it_is_stale() {
     let stack = spawn_stack().await;
     let map = roam_shared::RegionMap::builtin();
     let orphan = |email: &str, age: &str| {
-        let region = roam_shared::routing::claim_region(map, email).name.clone();
+        let key = roam_shared::email_claim::ClaimKey::development();
+        let hash = key.hash(email);
+        let region = roam_shared::email_claim::claim_region(map, &hash)
+            .name
+            .clone();
         let sql = format!(
-            "INSERT INTO email_claims (region, email, user_id, city, created_at) \
-             VALUES ('{region}', '{email}', '{}', 'rome', now() - interval '{age}')",
+            "INSERT INTO email_claims (region, email_hash, key_id, user_id, city, created_at) \
+             VALUES ('{region}', '{hash}', 'dev', '{}', 'rome', now() - interval '{age}')",
             uuid::Uuid::new_v4()
         );
         (region, sql)

@@ -1,0 +1,114 @@
+//! A connection pool per region's node: this region's own, and one straight to every other
+//! region's node, so that a statement about a city runs on that city's node in one round trip.
+//!
+//! Through postgres_fdw a statement about a remote city costs a chain of wide-area round trips
+//! (remote transaction start, cursor declare/fetch/close, commit); sent straight to the node
+//! as one autocommit statement on a warm connection it costs one (see the origin's README for
+//! the measurement). The remote pools therefore keep their connections open and skip sqlx's
+//! ping before each use, which would be another round trip. A region without a peer URL is
+//! reached through the local node and postgres_fdw, as before (allowed in development only).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::db;
+use crate::error::{Error, Result};
+
+/// Every region's node, as this origin reaches it.
+#[derive(Clone, Debug)]
+pub struct Nodes {
+    own: String,
+    local: PgPool,
+    /// Other regions' nodes reached directly (absent: through the local node's FDW).
+    remote: Arc<BTreeMap<String, PgPool>>,
+    map: Arc<roam_shared::RegionMap>,
+}
+
+impl Nodes {
+    /// Lazily connecting pools for `config`: an origin starts (and reports what it cannot
+    /// reach) while nodes are down.
+    pub fn connect(config: &Config, acquire_timeout: Duration) -> anyhow::Result<Self> {
+        let local = db::pool(
+            &config.database_url,
+            config.db_max_connections,
+            acquire_timeout,
+        )?;
+        let mut remote = BTreeMap::new();
+        for (region, url) in &config.peers {
+            let pool = db::remote_pool(url, config.peer_max_connections, acquire_timeout)?;
+            remote.insert(region.clone(), pool);
+        }
+        for region in &config.map.regions {
+            if region.name != config.region && !remote.contains_key(&region.name) {
+                tracing::warn!(
+                    region = %region.name,
+                    "no peer URL: this region's rows are reached through postgres_fdw \
+                     (several wide-area round trips per statement)"
+                );
+            }
+        }
+        Ok(Self {
+            own: config.region.clone(),
+            local,
+            remote: Arc::new(remote),
+            map: Arc::new(config.map.clone()),
+        })
+    }
+
+    /// Every region through one pool (this region's node and its postgres_fdw links): for
+    /// tools and tests that hold a single connection pool.
+    pub fn through(region: &str, pool: PgPool, map: &roam_shared::RegionMap) -> Self {
+        Self {
+            own: region.to_string(),
+            local: pool,
+            remote: Arc::new(BTreeMap::new()),
+            map: Arc::new(map.clone()),
+        }
+    }
+
+    /// This region's node.
+    pub fn local(&self) -> &PgPool {
+        &self.local
+    }
+
+    /// This origin's region.
+    pub fn own_region(&self) -> &str {
+        &self.own
+    }
+
+    /// Whether a region's node is reached directly (its own or a peer), not through FDW.
+    pub fn is_direct(&self, region: &str) -> bool {
+        region == self.own || self.remote.contains_key(region)
+    }
+
+    /// The pool that reaches `region`'s node: its own pool, or the local node (FDW).
+    pub fn region(&self, region: &str) -> &PgPool {
+        self.remote.get(region).unwrap_or(&self.local)
+    }
+
+    /// The pool that reaches the home node of `city` (404 for a city the map does not know).
+    pub fn city(&self, city: &str) -> Result<&PgPool> {
+        let home = self
+            .map
+            .city(city)
+            .ok_or_else(|| Error::NotFound(format!("no city {city}")))?;
+        Ok(self.region(&home.region))
+    }
+
+    /// Every pool, local first (for metrics and shutdown).
+    pub fn all(&self) -> impl Iterator<Item = (&str, &PgPool)> {
+        std::iter::once((self.own.as_str(), &self.local))
+            .chain(self.remote.iter().map(|(r, p)| (r.as_str(), p)))
+    }
+
+    /// Closes every pool (connections in use finish first).
+    pub async fn close(&self) {
+        for (_, pool) in self.all() {
+            pool.close().await;
+        }
+    }
+}
