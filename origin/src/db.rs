@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use rand::Rng;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 
 use crate::error::{is_retryable, Error, Result};
 
@@ -31,10 +31,15 @@ pub fn pool(
         .connect_lazy_with(options))
 }
 
+/// A remote connection idle longer than this is pinged before use: a network path may drop
+/// idle connections silently, and a statement sent into one would hang until the timeout.
+const REMOTE_IDLE_PING: Duration = Duration::from_secs(30);
+
 /// A lazily connecting pool to another region's node. Its connections stay open (a new one
 /// costs several wide-area round trips: TCP, startup, authentication) and are not pinged before
-/// each use (a ping is one more round trip); at least one is kept ready. A connection that
-/// broke while idle fails its next statement, which callers treat like the node being away.
+/// each use (a ping is one more round trip) unless they sat idle for a while; at least one is
+/// kept ready. A connection reset since its last use fails its next statement, which callers
+/// answer like the node being away (503); the pool then replaces it.
 pub fn remote_pool(
     database_url: &str,
     max_connections: u32,
@@ -46,6 +51,14 @@ pub fn remote_pool(
         .min_connections(1)
         .acquire_timeout(acquire_timeout)
         .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > REMOTE_IDLE_PING {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .idle_timeout(None)
         .max_lifetime(None)
         .connect_lazy_with(options))

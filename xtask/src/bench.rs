@@ -20,8 +20,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use roam_shared::geo::Coordinates;
 use roam_shared::email_claim::{claim_region, ClaimKey};
+use roam_shared::geo::Coordinates;
 use roam_shared::RegionMap;
 use roam_stack::edge::{build_edge, start_edge, EdgeOptions};
 use roam_stack::front::find_place;

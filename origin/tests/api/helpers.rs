@@ -18,6 +18,16 @@ use uuid::Uuid;
 
 pub const REGIONS: [&str; 3] = ["us-east", "us-west", "eu-west"];
 
+/// A fresh email whose claim (under the development key) lives on `region`'s node.
+pub fn email_claimed_on(region: &str) -> String {
+    let map = RegionMap::builtin();
+    let key = roam_shared::email_claim::ClaimKey::development();
+    (0..)
+        .map(|i| format!("{}-{i}@example.com", Uuid::new_v4().simple()))
+        .find(|e| roam_shared::email_claim::claim_region(map, &key.hash(e)).name == region)
+        .expect("some email")
+}
+
 pub struct TestOrigin {
     pub region: String,
     pub address: String,
@@ -66,22 +76,32 @@ pub async fn spawn_stack_for(
     map: &RegionMap,
     configure: fn(&mut Config),
 ) -> TestStack {
-    let mut stack = TestStack {
-        database: format!("t_{}", Uuid::new_v4().simple()),
-        origins: Vec::new(),
-        nodes: BTreeMap::new(),
-        peer_urls: BTreeMap::new(),
-        cluster,
-        configure,
-    };
+    let mut stack = TestStack::unmigrated(cluster, configure);
     stack.migrate(map).await;
     stack.start_origins(map).await;
     stack
 }
 
 impl TestStack {
-    /// Creates the database where missing and migrates every node of `map` with it.
-    pub async fn migrate(&mut self, map: &RegionMap) {
+    /// A stack with no database yet (`connect`, then set up, then `migrate`).
+    pub fn unmigrated(cluster: &'static PgCluster, configure: fn(&mut Config)) -> TestStack {
+        TestStack {
+            database: format!("t_{}", Uuid::new_v4().simple()),
+            origins: Vec::new(),
+            nodes: BTreeMap::new(),
+            peer_urls: BTreeMap::new(),
+            cluster,
+            configure,
+        }
+    }
+
+    /// Origins started from now on are configured by `configure`.
+    pub fn reconfigure(&mut self, configure: fn(&mut Config)) {
+        self.configure = configure;
+    }
+
+    /// Creates this test's database on every node of `map` where it is missing, with a pool.
+    pub async fn connect(&mut self, map: &RegionMap) {
         let nodes: Vec<_> = self
             .cluster
             .nodes
@@ -96,9 +116,25 @@ impl TestStack {
                 let pool = PgPool::connect(&node.url(&self.database))
                     .await
                     .expect("connect");
+                // Which statements each node ran (see `statement_calls`).
+                sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                    .execute(&pool)
+                    .await
+                    .expect("pg_stat_statements");
                 self.nodes.insert(node.region.clone(), pool);
             }
         }
+    }
+
+    /// Creates the database where missing and migrates every node of `map` with it.
+    pub async fn migrate(&mut self, map: &RegionMap) {
+        self.connect(map).await;
+        let nodes: Vec<_> = self
+            .cluster
+            .nodes
+            .iter()
+            .filter(|n| map.region(&n.region).is_some())
+            .collect();
         for node in &nodes {
             let peers = nodes
                 .iter()
@@ -165,6 +201,16 @@ impl TestStack {
         &self.nodes[region]
     }
 
+    /// The port of a region's node.
+    pub fn node_port(&self, region: &str) -> u16 {
+        self.cluster.node(region).expect("no such node").port
+    }
+
+    /// The URL of this test's database on a node reached at `port` (e.g. through a link).
+    pub fn database_url_at(&self, port: u16) -> String {
+        format!("postgres://postgres@127.0.0.1:{port}/{}", self.database)
+    }
+
     /// Count of rows in one node's own table (not through any foreign table).
     pub async fn count_local(&self, region: &str, table: &str, filter: &str) -> i64 {
         let local = topology::local_table(table, region);
@@ -173,6 +219,21 @@ impl TestStack {
             .fetch_one(self.node(region))
             .await
             .expect("count")
+    }
+
+    /// How many statements a region's node has run in this test's database that mention any
+    /// of `tables` (from pg_stat_statements: counts are exact where timings are not).
+    pub async fn statement_calls(&self, region: &str, tables: &[&str]) -> i64 {
+        let patterns: Vec<String> = tables.iter().map(|t| format!("%{t}%")).collect();
+        sqlx::query_scalar(
+            "SELECT COALESCE(sum(s.calls), 0)::bigint FROM pg_stat_statements s \
+             JOIN pg_database d ON d.oid = s.dbid \
+             WHERE d.datname = current_database() AND s.query ILIKE ANY($1)",
+        )
+        .bind(&patterns)
+        .fetch_one(self.node(region))
+        .await
+        .expect("pg_stat_statements")
     }
 
     /// Signs up and logs in a user whose home is `city`; returns (user id, token).

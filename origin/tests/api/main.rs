@@ -6,14 +6,17 @@
 mod client;
 mod helpers;
 
+mod claims;
 mod concurrency;
 mod errors;
 mod jobs;
 mod jobs_throughput;
 mod lifecycle;
+mod locality;
 mod partitioning;
 mod readiness;
 mod regions;
+mod residency;
 mod signatures;
 mod sqlx_data;
 mod users;
