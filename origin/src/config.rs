@@ -64,11 +64,10 @@ pub struct ServeArgs {
     /// How long idempotency records are kept, hours (a retry later than that runs again).
     #[arg(long, env = "ROAM_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
     pub idempotency_ttl_hours: u32,
-    /// Every other region's node, as REGION=postgres://… (space-separated in ROAM_PEERS):
-    /// statements about that region's cities go there directly, in one round trip.
-    #[arg(long = "peer", env = "ROAM_PEERS", value_delimiter = ' ', value_parser = parse_peer,
-          hide_env_values = true)]
-    pub peers: Vec<(String, String)>,
+    /// Every other region's node, as space-separated REGION=postgres://… pairs: statements
+    /// about that region's cities go there directly, in one round trip.
+    #[arg(long, env = "ROAM_PEERS", default_value = "", hide_env_values = true)]
+    pub peers: String,
     /// Most connections this origin holds to each other region's node.
     #[arg(long, env = "ROAM_PEER_MAX_CONNECTIONS", default_value_t = 8)]
     pub peer_max_connections: u32,
@@ -183,16 +182,18 @@ pub fn parse_peer(s: &str) -> Result<(String, String), String> {
     Ok((region.trim().to_string(), url.trim().to_string()))
 }
 
-/// Checks the peers against the map: known regions other than `own`, postgres URLs, and in
-/// production one for every other region (without one, a region is reached through FDW).
+/// Reads `ROAM_PEERS` and checks it against the map: known regions other than `own`,
+/// postgres URLs, and in production one for every other region (without one, a region is
+/// reached through FDW).
 fn validate_peers(
-    peers: Vec<(String, String)>,
+    peers: &str,
     map: &RegionMap,
     own: &str,
     env: Environment,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let mut checked = BTreeMap::new();
-    for (region, url) in peers {
+    for pair in peers.split_whitespace() {
+        let (region, url) = parse_peer(pair).map_err(|e| anyhow::anyhow!("ROAM_PEERS: {e}"))?;
         if region == own || map.region(&region).is_none() {
             bail!("ROAM_PEERS: `{region}` is not another region of the map");
         }
@@ -269,7 +270,7 @@ impl Config {
             args.claim_key_previous.as_deref(),
             args.env,
         )?;
-        let peers = validate_peers(args.peers, &map, &args.region, args.env)?;
+        let peers = validate_peers(&args.peers, &map, &args.region, args.env)?;
         let jobs = crate::jobs::JobConfig::from_args(&args.jobs, &map)?;
         Ok(Self {
             region: args.region,
@@ -342,7 +343,7 @@ mod tests {
             cache_stale_if_error: 300,
             argon2_memory_kib: 19_456,
             idempotency_ttl_hours: 24,
-            peers: Vec::new(),
+            peers: String::new(),
             peer_max_connections: 8,
             claim_key: None,
             claim_key_previous: None,
@@ -402,13 +403,11 @@ mod tests {
 
     #[test]
     fn peers_and_claim_keys_are_checked() {
-        let peer = |r: &str| {
-            (
-                r.to_string(),
-                "postgres://postgres@127.0.0.1:5432/roam".to_string(),
-            )
+        let peer = |r: &str| format!("{r}=postgres://postgres@127.0.0.1:5432/roam");
+        let with = |peers: Vec<String>| ServeArgs {
+            peers: peers.join(" "),
+            ..args()
         };
-        let with = |peers: Vec<(String, String)>| ServeArgs { peers, ..args() };
         let c = Config::from_args(with(vec![peer("us-east")])).unwrap();
         assert_eq!(c.peers.keys().collect::<Vec<_>>(), ["us-east"]);
         assert!(
@@ -416,6 +415,7 @@ mod tests {
             "own region"
         );
         assert!(error(with(vec![peer("mars")])).contains("ROAM_PEERS"));
+        assert!(error(with(vec!["nonsense".into()])).contains("ROAM_PEERS"));
         assert!(error(with(vec![peer("us-east"), peer("us-east")])).contains("twice"));
         let key = "k1:0123456789abcdef0123456789abcdef";
         let prod = ServeArgs {
@@ -426,7 +426,7 @@ mod tests {
         };
         assert!(error(prod.clone()).contains("no URL for us-west"));
         let prod = ServeArgs {
-            peers: vec![peer("us-east"), peer("us-west")],
+            peers: [peer("us-east"), peer("us-west")].join(" "),
             ..prod
         };
         assert!(Config::from_args(prod.clone()).is_ok());

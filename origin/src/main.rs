@@ -30,10 +30,8 @@ enum Command {
     Migrate {
         #[command(flatten)]
         node: NodeArgs,
-        /// Another region's node, as REGION=postgres://… (once per other region; or
-        /// space-separated in ROAM_PEERS, as `serve` takes them).
-        #[arg(long = "peer", env = "ROAM_PEERS", value_delimiter = ' ', value_parser = parse_peer,
-              hide_env_values = true)]
+        /// Another region's node, as REGION=postgres://… (once per other region).
+        #[arg(long = "peer", value_parser = parse_peer)]
         peers: Vec<(String, String)>,
     },
     /// After every node is migrated (a new version, a region added, a claim key rotated):

@@ -8,6 +8,7 @@
 //! `BENCHMARKS.md` and `benchmarks.svg` (with `--short`: under `test-output/bench/`, after a
 //! check that the tables are well-formed; never a timing threshold).
 
+mod cross_region;
 mod doc;
 mod journey;
 mod js_worker;
@@ -116,6 +117,11 @@ pub struct Measured {
     pub edge_start: Vec<(String, Duration)>,
     /// Loopback throughput and bundle size (not in `--short`).
     pub throughput: Vec<throughput::Line>,
+    /// Topology name → Rome's users logging in from New York.
+    pub travellers: BTreeMap<String, Vec<cross_region::Travel>>,
+    /// One cross-region statement through postgres_fdw and straight to the node (not in
+    /// `--short`).
+    pub mechanism: Vec<throughput::Line>,
 }
 
 async fn measure(
@@ -129,6 +135,8 @@ async fn measure(
         samples: BTreeMap::new(),
         edge_start: Vec::new(),
         throughput: Vec::new(),
+        travellers: BTreeMap::new(),
+        mechanism: Vec::new(),
     };
     tokio::task::spawn_blocking(build_edge).await??;
     let run_tag = std::process::id();
@@ -199,7 +207,21 @@ async fn measure(
                 .insert((name.clone(), city.clone()), samples);
             user_link.stop().await;
         }
+        let rome = measured.samples.get(&(name.clone(), "rome".to_string()));
+        let emails: Vec<String> = rome
+            .into_iter()
+            .flatten()
+            .filter(|s| s.step == Step::SignUp)
+            .map(|s| s.email.clone())
+            .collect();
+        if args.cities.iter().any(|c| c == "new-york") && !emails.is_empty() {
+            eprintln!("bench: {name}, users of Rome logging in from New York");
+            let travels = cross_region::travellers(&mut stack, edge_addr, model, &emails).await?;
+            measured.travellers.insert(name.clone(), travels);
+        }
         if topology == Topology::MultiRegion && !args.short {
+            eprintln!("bench: one cross-region statement, through postgres_fdw and direct");
+            measured.mechanism = cross_region::mechanism(&stack).await?;
             eprintln!("bench: throughput on loopback");
             measured.throughput = throughput::measure(&stack, &edge).await?;
         }
@@ -330,15 +352,16 @@ fn floor(
             .max()
             .unwrap_or_default()
     };
+    // Log-in finds a user at home locally, and the journey's rides are all at home: only a
+    // sign-up must reach another node, the one holding the email's claim.
     match sample.step {
-        Step::SignUp | Step::LogIn => {
+        Step::SignUp => {
             base + farthest(&mut std::iter::once(
                 claim_region(map, &ClaimKey::development().hash(&sample.email))
                     .name
                     .as_str(),
             ))
         }
-        Step::ListRides => base + farthest(&mut map.regions.iter().map(|r| r.name.as_str())),
         _ => base,
     }
 }
