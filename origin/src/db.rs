@@ -23,12 +23,11 @@ pub fn pool(
     max_connections: u32,
     acquire_timeout: Duration,
 ) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(database_url)?.application_name("roam-origin");
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
-        .connect_lazy_with(options))
+        .connect_lazy_with(connect_options(database_url)?))
 }
 
 /// A remote connection idle longer than this is pinged before use: a network path may drop
@@ -45,7 +44,6 @@ pub fn remote_pool(
     max_connections: u32,
     acquire_timeout: Duration,
 ) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(database_url)?.application_name("roam-origin");
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(1)
@@ -61,7 +59,11 @@ pub fn remote_pool(
         })
         .idle_timeout(None)
         .max_lifetime(None)
-        .connect_lazy_with(options))
+        .connect_lazy_with(connect_options(database_url)?))
+}
+
+fn connect_options(database_url: &str) -> anyhow::Result<PgConnectOptions> {
+    Ok(PgConnectOptions::from_str(database_url)?.application_name("roam-origin"))
 }
 
 /// The backoff before retry number `attempt` (1-based): capped exponential with full jitter.

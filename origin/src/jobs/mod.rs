@@ -22,6 +22,9 @@ pub use worker::{run_one, Outcome, Workers};
 
 use std::fmt;
 
+use sqlx::PgConnection;
+use uuid::Uuid;
+
 /// Why a job failed.
 #[derive(Debug)]
 pub enum JobError {
@@ -43,6 +46,26 @@ impl From<sqlx::Error> for JobError {
     fn from(e: sqlx::Error) -> Self {
         Self::Retry(format!("database: {e}"))
     }
+}
+
+/// Enqueues a job of `kind` for `city` inside the transaction of the write that calls for it:
+/// it lands on that city's node and commits or rolls back with the write.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    city: &str,
+    kind: &str,
+    payload: serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO jobs (city, id, kind, payload) VALUES ($1, $2, $3, $4)",
+        city,
+        Uuid::new_v4(),
+        kind,
+        payload
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Metric names (the `region` and `kind` labels tell origins and jobs apart).

@@ -22,21 +22,10 @@ pub struct Payload {
     pub ride_id: Uuid,
 }
 
-/// Enqueues the job for `ride_id`, inside the transaction that ends the ride: it lands on the
-/// ride's home node (through postgres_fdw when another region's origin ended it) and commits
-/// or rolls back with the ride's end.
+/// Enqueues the job for `ride_id`, inside the transaction that ends the ride (on the ride's
+/// node, whichever origin ended it).
 pub async fn enqueue(conn: &mut PgConnection, city: &str, ride_id: Uuid) -> sqlx::Result<()> {
-    let payload = serde_json::json!(Payload { ride_id });
-    sqlx::query!(
-        "INSERT INTO jobs (city, id, kind, payload) VALUES ($1, $2, $3, $4)",
-        city,
-        Uuid::new_v4(),
-        KIND,
-        payload
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+    super::enqueue(conn, city, KIND, serde_json::json!(Payload { ride_id })).await
 }
 
 /// Runs the job for a ride of `city` (this node's) inside the worker's transaction.

@@ -34,20 +34,11 @@ pub async fn enqueue(
     rider_id: Uuid,
     rider_city: &str,
 ) -> sqlx::Result<()> {
-    let payload = serde_json::json!(Payload {
+    let payload = Payload {
         rider_id,
         rider_city: rider_city.to_string(),
-    });
-    sqlx::query!(
-        "INSERT INTO jobs (city, id, kind, payload) VALUES ($1, $2, $3, $4)",
-        city,
-        Uuid::new_v4(),
-        KIND,
-        payload
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+    };
+    super::enqueue(conn, city, KIND, serde_json::json!(payload)).await
 }
 
 /// Records at the rider's home that the region of `city` holds rides of theirs.

@@ -149,31 +149,41 @@ async fn retries(stack: &crate::helpers::TestStack) -> f64 {
         .unwrap_or(0.0)
 }
 
-#[tokio::test]
-async fn a_write_through_another_region_waits_for_a_concurrent_change_and_sees_it() {
-    let stack = spawn_stack().await;
-    let (_, token) = stack.user("seattle").await;
-    let vehicle = stack.vehicle("seattle", &token).await;
+/// Someone on us-west's node changes a Seattle vehicle and holds the row while a ride on it
+/// starts through us-east; then they commit. Returns the start's answer.
+async fn start_while_the_home_node_holds_the_row(
+    stack: &crate::helpers::TestStack,
+    token: &str,
+    vehicle: uuid::Uuid,
+) -> crate::helpers::Resp {
     let mut tx = stack.node("us-west").begin().await.unwrap();
     sqlx::query("UPDATE vehicles SET last_location = 'moved by a mechanic' WHERE id = $1")
         .bind(vehicle)
         .execute(&mut *tx)
         .await
         .unwrap();
-    // us-east writes on us-west's node directly: the start waits for the row's lock, then
-    // re-reads the committed row (no retry needed, no lost update).
     let request = stack
         .origin("us-east")
         .post(
             "/api/v1/cities/seattle/rides",
             json!({"vehicle_id": vehicle}),
         )
-        .token(&token)
+        .token(token)
         .send();
     let request = tokio::spawn(request);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     tx.commit().await.unwrap();
-    let r = request.await.unwrap();
+    request.await.unwrap()
+}
+
+#[tokio::test]
+async fn a_write_through_another_region_waits_for_a_concurrent_change_and_sees_it() {
+    let stack = spawn_stack().await;
+    let (_, token) = stack.user("seattle").await;
+    let vehicle = stack.vehicle("seattle", &token).await;
+    // us-east writes on us-west's node directly: the start waits for the row's lock, then
+    // re-reads the committed row (no retry needed, no lost update).
+    let r = start_while_the_home_node_holds_the_row(&stack, &token, vehicle).await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["start_location"], "moved by a mechanic");
     stack.cleanup().await;
@@ -181,32 +191,14 @@ async fn a_write_through_another_region_waits_for_a_concurrent_change_and_sees_i
 
 #[tokio::test]
 async fn a_serialization_failure_through_postgres_fdw_is_retried_into_success() {
-    // Origins without peer URLs reach other regions through postgres_fdw (development only).
+    // Origins without peer URLs reach other regions through postgres_fdw (development only):
+    // the ride's remote transaction (REPEATABLE READ) takes its snapshot, then waits for the
+    // row; the commit makes its update a serialization failure (40001).
     let stack = crate::helpers::spawn_stack_with(|c| c.peers.clear()).await;
     let (_, token) = stack.user("seattle").await;
     let vehicle = stack.vehicle("seattle", &token).await;
     let before = retries(&stack).await;
-    // Someone on the home node changes the vehicle and holds the row until we say so.
-    let mut tx = stack.node("us-west").begin().await.unwrap();
-    sqlx::query("UPDATE vehicles SET last_location = 'moved by a mechanic' WHERE id = $1")
-        .bind(vehicle)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    // Through us-east the ride's remote transaction (REPEATABLE READ) takes its snapshot, then
-    // waits for the row; our commit makes its update a serialization failure (40001).
-    let request = stack
-        .origin("us-east")
-        .post(
-            "/api/v1/cities/seattle/rides",
-            json!({"vehicle_id": vehicle}),
-        )
-        .token(&token)
-        .send();
-    let request = tokio::spawn(request);
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    tx.commit().await.unwrap();
-    let r = request.await.unwrap();
+    let r = start_while_the_home_node_holds_the_row(&stack, &token, vehicle).await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(
         r.json()["start_location"],

@@ -8,12 +8,12 @@ use std::time::Duration;
 use roam_origin::topology::{self, Peer};
 use roam_origin::{Application, Config};
 use roam_shared::RegionMap;
-use roam_stack::pg::{test_cluster, PgCluster};
+use roam_stack::pg::{test_cluster, PgCluster, PgNode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
-pub use crate::client::{assert_problem, Req, Signing};
+pub use crate::client::{assert_problem, Req, Resp, Signing};
 use uuid::Uuid;
 
 pub const REGIONS: [&str; 3] = ["us-east", "us-west", "eu-west"];
@@ -101,13 +101,18 @@ impl TestStack {
     }
 
     /// Creates this test's database on every node of `map` where it is missing, with a pool.
-    pub async fn connect(&mut self, map: &RegionMap) {
-        let nodes: Vec<_> = self
-            .cluster
+    /// The cluster's nodes of `map`'s regions.
+    fn nodes_of(&self, map: &RegionMap) -> Vec<&'static PgNode> {
+        let cluster: &'static PgCluster = self.cluster;
+        cluster
             .nodes
             .iter()
             .filter(|n| map.region(&n.region).is_some())
-            .collect();
+            .collect()
+    }
+
+    pub async fn connect(&mut self, map: &RegionMap) {
+        let nodes = self.nodes_of(map);
         for node in &nodes {
             if !self.nodes.contains_key(&node.region) {
                 node.create_database(&self.database)
@@ -129,12 +134,7 @@ impl TestStack {
     /// Creates the database where missing and migrates every node of `map` with it.
     pub async fn migrate(&mut self, map: &RegionMap) {
         self.connect(map).await;
-        let nodes: Vec<_> = self
-            .cluster
-            .nodes
-            .iter()
-            .filter(|n| map.region(&n.region).is_some())
-            .collect();
+        let nodes = self.nodes_of(map);
         for node in &nodes {
             let peers = nodes
                 .iter()
@@ -158,12 +158,7 @@ impl TestStack {
             origin.stop().await;
         }
         self.origins.clear();
-        for node in self
-            .cluster
-            .nodes
-            .iter()
-            .filter(|n| map.region(&n.region).is_some())
-        {
+        for node in self.nodes_of(map) {
             let mut config =
                 Config::development(&node.region, &node.url(&self.database)).expect("config");
             config.map = map.clone();
