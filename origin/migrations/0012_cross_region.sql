@@ -1,6 +1,6 @@
 -- Cross-region paths in one round trip per region, and personal data kept in its home region.
 -- (The origin now sends a statement about a remote city straight to that city's node, see
--- origin/src/nodes.rs; postgres_fdw stays for migrations, seeding and ad-hoc SQL.)
+-- origin/src/storage/nodes.rs; postgres_fdw stays for migrations, seeding and ad-hoc SQL.)
 
 -- Log-in looks the email up in this region's users first and asks no other region when it is
 -- found there. Created on each local partition (emails are stored normalised).

@@ -8,8 +8,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use roam_origin::config::{load_map, parse_peer, ClaimKeys, Environment, ServeArgs};
-use roam_origin::topology::{self, Peer};
-use roam_origin::{db, seed, telemetry, Application, Config};
+use roam_origin::schema::links::Peer;
+use roam_origin::schema::seed;
+use roam_origin::schema::topology;
+use roam_origin::storage::pool;
+use roam_origin::{telemetry, Application, Config};
 use roam_shared::RegionMap;
 
 /// With no subcommand it serves, configured from the environment only: top-level serve
@@ -105,7 +108,7 @@ impl NodeArgs {
             self.region
         );
         Ok((
-            db::pool(&self.database_url, 4, Duration::from_secs(10))?,
+            pool::pool(&self.database_url, 4, Duration::from_secs(10))?,
             map,
         ))
     }
@@ -196,24 +199,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::ReconcileClaims { node, keys } => {
-            let (pool, map) = node.open()?;
-            let report =
-                roam_origin::reconcile::reconcile_claims(&pool, &map, &node.region, &keys.keys()?)
-                    .await?;
-            println!(
-                "{} node: {} claims hashed, {} moved away, {} made, {} retired",
-                node.region, report.hashed, report.moved, report.made, report.retired
-            );
-            for conflict in &report.conflicts {
-                println!("conflict: {conflict}");
-            }
-            anyhow::ensure!(
-                report.conflicts.is_empty(),
-                "{} emails are claimed for two users (kept; see above)",
-                report.conflicts.len()
-            );
-            Ok(())
-        }
+        Command::ReconcileClaims { node, keys } => reconcile_claims(&node, &keys).await,
     }
+}
+
+async fn reconcile_claims(node: &NodeArgs, keys: &ClaimKeyArgs) -> anyhow::Result<()> {
+    let (pool, map) = node.open()?;
+    let report =
+        roam_origin::schema::reconcile::reconcile_claims(&pool, &map, &node.region, &keys.keys()?)
+            .await?;
+    println!(
+        "{} node: {} claims hashed, {} moved away, {} made, {} retired",
+        node.region, report.hashed, report.moved, report.made, report.retired
+    );
+    for conflict in &report.conflicts {
+        println!("conflict: {conflict}");
+    }
+    anyhow::ensure!(
+        report.conflicts.is_empty(),
+        "{} emails are claimed for two users (kept; see above)",
+        report.conflicts.len()
+    );
+    Ok(())
 }

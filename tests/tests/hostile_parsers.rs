@@ -26,7 +26,7 @@ use roam_edge::cf::Geo;
 use roam_edge::forward::Outbound;
 use roam_edge::respond::cookie;
 use roam_edge::route::{path_and_query, resolve, DataRoute, Route};
-use roam_origin::extract::parse_json;
+use roam_origin::http::parse_json;
 use roam_shared::api::{LogIn, NewVehicle, SignUp, StartRide};
 use roam_shared::headers::{is_valid_token_id, GeoTags};
 use roam_shared::signature::{self, is_signed_header, SharedSecret, SignedParts, DEV_SECRET};
@@ -312,7 +312,7 @@ fn origin() -> &'static (tokio::runtime::Runtime, axum::Router) {
             // Port 1 refuses connections at once; a short acquire timeout keeps cases quick.
             let url = "postgres://nobody@127.0.0.1:1/none";
             let config = roam_origin::Config::development("eu-west", url).expect("a config");
-            let nodes = roam_origin::nodes::Nodes::connect(&config, Duration::from_millis(50))
+            let nodes = roam_origin::storage::Nodes::connect(&config, Duration::from_millis(50))
                 .expect("pools");
             roam_origin::app(roam_origin::AppState {
                 nodes,

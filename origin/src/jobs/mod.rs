@@ -13,12 +13,15 @@
 //! does not parse, an unknown kind).
 
 mod config;
+pub mod fare;
 pub mod ride_ended;
 pub mod rider_region;
+mod run;
 mod worker;
 
 pub use config::{JobArgs, JobConfig};
-pub use worker::{run_one, Outcome, Workers};
+pub use run::run_one;
+pub use worker::{Outcome, Workers};
 
 use std::fmt;
 

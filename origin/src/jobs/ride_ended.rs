@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::fare::PriceTable;
 use super::JobError;
-use crate::fare::PriceTable;
 
 /// The `kind` of this job.
 pub const KIND: &str = "ride_ended";

@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::JobError;
-use crate::nodes::Nodes;
+use crate::storage::Nodes;
 
 /// The `kind` of this job.
 pub const KIND: &str = "rider_region";

@@ -5,20 +5,17 @@
 //! comes first.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rand::Rng;
 use roam_shared::RegionMap;
 use sqlx::postgres::PgListener;
-use sqlx::Acquire;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
-use uuid::Uuid;
 
-use super::{metric, ride_ended, rider_region, JobConfig, JobError};
-use crate::nodes::Nodes;
-use crate::topology::local_table;
+use super::{metric, ride_ended, rider_region, JobConfig};
+use crate::schema::names::local_table;
+use crate::storage::Nodes;
 
 /// Longest wait before a retry, whatever the attempt.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -164,101 +161,7 @@ async fn listen_until_error(queue: &Queue) -> sqlx::Result<std::convert::Infalli
 
 /// Claims one due job of this node and runs it to an outcome; `None` when nothing is due.
 async fn claim_and_run(queue: &Queue) -> sqlx::Result<Option<Outcome>> {
-    run_one(&queue.nodes, &queue.map, &queue.config).await
-}
-
-/// Claims the oldest due job of this region's local partition and runs it: the effect and the
-/// job's deletion (or its rescheduling, or setting aside) commit together (a job's writes on
-/// other nodes are idempotent, so running one twice changes nothing). `None` when no job is
-/// due. Public for tools and tests; the workers call it in a loop.
-pub async fn run_one(
-    nodes: &Nodes,
-    map: &RegionMap,
-    config: &JobConfig,
-) -> sqlx::Result<Option<Outcome>> {
-    let (pool, region) = (nodes.local(), nodes.own_region());
-    let started = Instant::now();
-    let table = local_table("jobs", region);
-    let mut tx = pool.begin().await?;
-    let claimed: Option<(String, Uuid, String, serde_json::Value, i32, DateTime<Utc>)> =
-        sqlx::query_as(&format!(
-            "SELECT city, id, kind, payload, attempts, created_at FROM ONLY \"{table}\" \
-             WHERE status = 'pending' AND run_after <= now() \
-             ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED"
-        ))
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some((city, id, kind, payload, attempts, created_at)) = claimed else {
-        return Ok(None);
-    };
-    // The attempt runs in a savepoint: a failure rolls back its effect but not the claim, so
-    // the failure is recorded by this same transaction and no other worker runs it meanwhile.
-    let mut attempt = tx.begin().await?;
-    let result = match kind.as_str() {
-        ride_ended::KIND => {
-            let conn = attempt.acquire().await?;
-            ride_ended::run(conn, map, &config.prices, &city, payload).await
-        }
-        rider_region::KIND => rider_region::run(nodes, map, &city, payload).await,
-        other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
-    };
-    let outcome = match result {
-        Ok(()) => {
-            attempt.commit().await?;
-            sqlx::query(&format!(
-                "DELETE FROM ONLY \"{table}\" WHERE city = $1 AND id = $2"
-            ))
-            .bind(&city)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            Outcome::Succeeded
-        }
-        Err(e) => {
-            attempt.rollback().await?;
-            let attempts = u32::try_from(attempts).unwrap_or(0) + 1;
-            let dead = matches!(e, JobError::Permanent(_)) || attempts >= config.max_attempts;
-            let delay = backoff(config.backoff, attempts);
-            sqlx::query(&format!(
-                "UPDATE ONLY \"{table}\" SET attempts = attempts + 1, last_error = $3, \
-                 status = CASE WHEN $4 THEN 'dead' ELSE 'pending' END, \
-                 run_after = now() + make_interval(secs => $5) \
-                 WHERE city = $1 AND id = $2"
-            ))
-            .bind(&city)
-            .bind(id)
-            .bind(e.to_string())
-            .bind(dead)
-            .bind(delay.as_secs_f64())
-            .execute(&mut *tx)
-            .await?;
-            if dead {
-                tracing::error!(job = %id, kind, city, attempts, error = %e, "job set aside");
-                Outcome::Dead(e.to_string())
-            } else {
-                tracing::warn!(job = %id, kind, city, attempts, error = %e, retry_in = ?delay, "job failed");
-                Outcome::Retried(e.to_string())
-            }
-        }
-    };
-    tx.commit().await?;
-    let label = match &outcome {
-        Outcome::Succeeded => "success",
-        Outcome::Retried(_) => "retry",
-        Outcome::Dead(_) => "dead",
-    };
-    let labels = [
-        ("region", region.to_string()),
-        ("kind", kind),
-        ("outcome", label.to_string()),
-    ];
-    metrics::counter!(metric::RUNS, &labels).increment(1);
-    metrics::histogram!(metric::RUN, &labels[..2]).record(started.elapsed().as_secs_f64());
-    if outcome == Outcome::Succeeded {
-        let latency = (Utc::now() - created_at).to_std().unwrap_or_default();
-        metrics::histogram!(metric::LATENCY, &labels[..2]).record(latency.as_secs_f64());
-    }
-    Ok(Some(outcome))
+    super::run_one(&queue.nodes, &queue.map, &queue.config).await
 }
 
 /// The wait before retry after `attempts` failures: `base` doubled per failure, capped, with

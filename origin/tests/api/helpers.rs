@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use roam_origin::topology::{self, Peer};
+use roam_origin::schema::links::Peer;
+use roam_origin::schema::topology;
 use roam_origin::{Application, Config};
 use roam_shared::RegionMap;
 use roam_stack::pg::{test_cluster, PgCluster, PgNode};
@@ -172,10 +173,8 @@ impl TestStack {
                 .map(|p| {
                     let key = (node.region.clone(), p.region.clone());
                     let url = self.peer_urls.get(&key).cloned();
-                    (
-                        p.region.clone(),
-                        url.unwrap_or_else(|| p.url(&self.database)),
-                    )
+                    let url = url.unwrap_or_else(|| p.url(&self.database));
+                    (p.region.clone(), url.into())
                 })
                 .collect();
             // Cheap hashes keep the tests fast; the hashing code path is the production one.
@@ -208,7 +207,7 @@ impl TestStack {
 
     /// Count of rows in one node's own table (not through any foreign table).
     pub async fn count_local(&self, region: &str, table: &str, filter: &str) -> i64 {
-        let local = topology::local_table(table, region);
+        let local = roam_origin::schema::names::local_table(table, region);
         let sql = format!("SELECT count(*) FROM ONLY {local} WHERE {filter}");
         sqlx::query_scalar(&sql)
             .fetch_one(self.node(region))

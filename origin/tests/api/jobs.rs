@@ -386,7 +386,7 @@ async fn running_a_job_twice_changes_nothing() {
         .unwrap();
         (fare, currency, history_rows(&stack, "us-east", id).await)
     };
-    let run = async |prices: &roam_origin::fare::PriceTable| {
+    let run = async |prices: &roam_origin::jobs::fare::PriceTable| {
         let mut tx = node.begin().await.unwrap();
         ride_ended::run(&mut tx, map, prices, "boston", payload.clone())
             .await
@@ -402,7 +402,7 @@ async fn running_a_job_twice_changes_nothing() {
     run(&prices).await;
     assert_eq!(state(node).await, once, "a second run changes nothing");
     // Not even with other prices since: the fare charged stays the one computed first.
-    let cheaper = roam_origin::fare::PriceTable::from_json(
+    let cheaper = roam_origin::jobs::fare::PriceTable::from_json(
         r#"{"currencies": {"USD": {
             "bike": {"base_cents": 1, "per_minute_cents": 1},
             "scooter": {"base_cents": 1, "per_minute_cents": 1},
@@ -413,7 +413,7 @@ async fn running_a_job_twice_changes_nothing() {
     assert_eq!(state(node).await, once);
     // The queued job itself, run by a worker now, succeeds and changes nothing either.
     let jobs_config = config(&stack, "us-east", 0).await.jobs;
-    let nodes = roam_origin::nodes::Nodes::through("us-east", node.clone(), map);
+    let nodes = roam_origin::storage::Nodes::through("us-east", node.clone(), map);
     let outcome = jobs::run_one(&nodes, map, &jobs_config).await.unwrap();
     assert_eq!(outcome, Some(Outcome::Succeeded));
     assert_eq!(state(node).await, once);

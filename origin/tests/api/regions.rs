@@ -55,10 +55,14 @@ async fn adding_a_region_and_re_running_the_migration_adds_it() {
     stack.migrate(full).await;
     let keys = roam_origin::config::ClaimKeys::development();
     for region in ["us-east", "us-west", "eu-west"] {
-        let report =
-            roam_origin::reconcile::reconcile_claims(stack.node(region), full, region, &keys)
-                .await
-                .unwrap();
+        let report = roam_origin::schema::reconcile::reconcile_claims(
+            stack.node(region),
+            full,
+            region,
+            &keys,
+        )
+        .await
+        .unwrap();
         assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
     }
     stack.start_origins(full).await;

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use roam_origin::config::ClaimKeys;
-use roam_origin::reconcile::reconcile_claims;
-use roam_origin::topology::local_table;
+use roam_origin::schema::names::local_table;
+use roam_origin::schema::reconcile::reconcile_claims;
 use roam_shared::email_claim::{claim_region, ClaimKey};
 use roam_shared::RegionMap;
 use roam_stack::pg::test_cluster;

@@ -18,7 +18,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
 use super::journey::{Sample, Step, User, PASSWORD};
-use super::report::{ms, CityTable, Summary};
+use super::report::{met, ms, CityTable, Summary};
 use super::throughput::Line;
 use super::Measured;
 
@@ -260,7 +260,7 @@ pub fn targets(model: &RttModel, tables: &[CityTable], measured: &Measured) -> S
                 city.region,
                 ms(pop_home),
                 ms(service),
-                super::doc::met(within <= 1.3)
+                met(within <= 1.3)
             );
         }
         let multi = measured
@@ -327,7 +327,7 @@ fn sign_up_by_claim_region(
             ms(pop_home),
             ms(to_claim),
             ms(service),
-            super::doc::met(within <= 1.3)
+            met(within <= 1.3)
         );
     }
     out
@@ -382,7 +382,7 @@ fn traveller(model: &RttModel, measured: &Measured) -> String {
         ms(with),
         ms(pop_home),
         ms(service),
-        super::doc::met(within <= 1.3),
+        met(within <= 1.3),
         ms(without),
         p50("single-region:us-east", true).map_or("-".to_string(), |d| format!("{:.1} ms", ms(d)))
     )

@@ -9,7 +9,7 @@ use roam_wan::model::nearest_colo;
 use roam_wan::RttModel;
 
 use super::journey::{Sample, Step};
-use super::report::{ms, CityTable};
+use super::report::{met, ms, CityTable};
 use super::{BenchArgs, Measured};
 
 pub fn document(
@@ -249,14 +249,6 @@ fn why(measured: &Measured, tables: &[CityTable]) -> String {
          tens of percent between runs; ratios measured back to back move less.\n",
     );
     out
-}
-
-pub fn met(ok: bool) -> &'static str {
-    if ok {
-        "met"
-    } else {
-        "**missed**"
-    }
 }
 
 fn today() -> String {

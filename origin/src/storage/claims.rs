@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::config::ClaimKeys;
 use crate::error::Result;
-use crate::nodes::Nodes;
+use crate::storage::Nodes;
 
 /// One claim this request wants to hold.
 #[derive(Debug, Clone)]

@@ -23,7 +23,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::config::ClaimKeys;
-use crate::topology::local_table;
+use crate::schema::names::local_table;
 
 /// What a run did.
 #[derive(Debug, Default)]

@@ -1,54 +1,47 @@
-//! Rides: start (the vehicle becomes unavailable in the same transaction), end (only by the
-//! rider, once), and the signed-in user's rides in every city they rode in.
+//! Rides: start (the vehicle becomes unavailable in the same transaction) and end (only by the
+//! rider, once). The rider's history is `ride_history`.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Utc};
-use futures::future::try_join_all;
 use roam_shared::api::{self, EndRide, StartRide};
-use roam_shared::headers::RECENT_WRITES;
 use roam_shared::token::SessionClaims;
-use roam_shared::RegionMap;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use super::extract::{Auth, CityIdPath, CityPath, IdempotencyKey};
+use super::json::Json;
+use super::AppState;
 use crate::error::{Error, Result};
-use crate::extract::{Auth, CityIdPath, CityPath, IdempotencyKey, Json};
-use crate::idempotency::{self, Guard};
 use crate::jobs;
-
-/// Most rides `/me/rides` returns.
-const MY_RIDES_LIMIT: i64 = 200;
+use crate::storage::idempotency;
 
 /// The ride routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/cities/{city}/rides", post(start))
         .route("/api/v1/cities/{city}/rides/{id}/end", post(end))
-        .route("/api/v1/me/rides", get(mine))
 }
 
 /// A `rides` row.
 #[derive(Debug)]
-struct RideRow {
-    city: String,
-    id: Uuid,
-    rider_id: Uuid,
-    rider_city: String,
-    vehicle_id: Uuid,
-    start_location: String,
-    end_location: Option<String>,
-    start_time: DateTime<Utc>,
-    end_time: Option<DateTime<Utc>>,
-    fare_cents: Option<i64>,
-    fare_currency: Option<String>,
+pub(super) struct RideRow {
+    pub(super) city: String,
+    pub(super) id: Uuid,
+    pub(super) rider_id: Uuid,
+    pub(super) rider_city: String,
+    pub(super) vehicle_id: Uuid,
+    pub(super) start_location: String,
+    pub(super) end_location: Option<String>,
+    pub(super) start_time: DateTime<Utc>,
+    pub(super) end_time: Option<DateTime<Utc>>,
+    pub(super) fare_cents: Option<i64>,
+    pub(super) fare_currency: Option<String>,
 }
 
 impl From<RideRow> for api::Ride {
@@ -77,7 +70,7 @@ async fn start(
     idem: IdempotencyKey,
     Json(body): Json<StartRide>,
 ) -> Result<Response> {
-    let guard = Guard::new(&idem, &city);
+    let guard = idem.guard(&city);
     let node = state.nodes.city(&city)?.clone();
     // A rider from another region: their home learns of this region through the job queue.
     let away = state.config.map.city(&user.city).map(|c| &c.region)
@@ -94,9 +87,9 @@ async fn start(
             idempotency::to_json(&api::Ride::from(ride))
         })
     });
-    Ok(idempotency::run(&node, guard, StatusCode::CREATED, effect)
-        .await?
-        .response)
+    Ok(super::written(
+        idempotency::run(&node, guard, StatusCode::CREATED, effect).await?,
+    ))
 }
 
 async fn start_ride(
@@ -144,7 +137,7 @@ async fn start_ride(
     )
     .fetch_one(&mut *conn)
     .await
-    .map_err(|e| Error::from_constraint(e, "ride"))?;
+    .map_err(Error::from_db)?;
     Ok(ride)
 }
 
@@ -157,7 +150,7 @@ async fn end(
     Json(body): Json<EndRide>,
 ) -> Result<Response> {
     body.validate()?;
-    let guard = Guard::new(&idem, &city);
+    let guard = idem.guard(&city);
     let node = state.nodes.city(&city)?.clone();
     let args = Arc::new((city, id, user.sub, body.location.trim().to_string()));
     let effect: idempotency::Effect = Arc::new(move |conn| {
@@ -168,9 +161,9 @@ async fn end(
             idempotency::to_json(&api::Ride::from(ride))
         })
     });
-    Ok(idempotency::run(&node, guard, StatusCode::OK, effect)
-        .await?
-        .response)
+    Ok(super::written(
+        idempotency::run(&node, guard, StatusCode::OK, effect).await?,
+    ))
 }
 
 async fn end_ride(
@@ -218,90 +211,4 @@ async fn end_ride(
     // on the ride's home node: it exists exactly when the ride has ended.
     jobs::ride_ended::enqueue(conn, city, id).await?;
     Ok(ended)
-}
-
-/// The signed-in user's rides, newest first. Rides live in the city where they were taken, so
-/// this asks the rider's home region and only the regions that hold rides of theirs: those
-/// the home has recorded (`rider_regions`) and those the client's bookmark names (a ride just
-/// started elsewhere, before its region's job has told the home). Each region is one
-/// statement straight to its node, all in parallel: a rider who never left home costs no
-/// wide-area round trip, one who did costs one to the farthest region they rode in.
-#[tracing::instrument(skip_all)]
-async fn mine(
-    State(state): State<AppState>,
-    Auth(user): Auth,
-    headers: HeaderMap,
-) -> Result<Response> {
-    let (nodes, map) = (&state.nodes, &state.config.map);
-    let home = map
-        .city(&user.city)
-        .map_or(nodes.own_region(), |c| c.region.as_str());
-    let recent = recent_writes(&headers, map);
-    let asked_first: BTreeSet<&str> = recent.iter().copied().chain([home]).collect();
-    let (first, recorded) = tokio::join!(
-        try_join_all(asked_first.iter().map(|r| rides_in(&state, r, user.sub))),
-        rider_regions(&state, &user)
-    );
-    let recorded = recorded?;
-    let rest = recorded
-        .iter()
-        .map(String::as_str)
-        .filter(|r| !asked_first.contains(r) && map.region(r).is_some());
-    let later = try_join_all(rest.map(|r| rides_in(&state, r, user.sub))).await?;
-    let mut rows: Vec<RideRow> = first?.into_iter().chain(later).flatten().collect();
-    rows.sort_by(|a, b| b.start_time.cmp(&a.start_time).then(a.id.cmp(&b.id)));
-    rows.truncate(MY_RIDES_LIMIT as usize);
-    let rides = rows.into_iter().map(api::Ride::from).collect();
-    Ok((
-        [(header::CACHE_CONTROL, "private, no-store")],
-        axum::Json(api::RideList { rides }),
-    )
-        .into_response())
-}
-
-/// The regions the edge says the client wrote to recently (every region when its bookmark
-/// does not say which).
-fn recent_writes<'m>(headers: &HeaderMap, map: &'m RegionMap) -> Vec<&'m str> {
-    let Some(value) = headers.get(RECENT_WRITES).and_then(|v| v.to_str().ok()) else {
-        return Vec::new();
-    };
-    map.regions
-        .iter()
-        .map(|r| r.name.as_str())
-        .filter(|name| value.trim() == "*" || value.split(',').any(|v| v.trim() == *name))
-        .collect()
-}
-
-/// One region's rides of a rider (the newest [`MY_RIDES_LIMIT`]), from that region's node.
-async fn rides_in(state: &AppState, region: &str, rider: Uuid) -> Result<Vec<RideRow>> {
-    let cities: Vec<String> = state
-        .config
-        .map
-        .cities_in(region)
-        .map(|c| c.slug.clone())
-        .collect();
-    Ok(sqlx::query_as!(
-        RideRow,
-        "SELECT city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency \
-         FROM rides WHERE city = ANY($1) AND rider_id = $2 ORDER BY start_time DESC, id LIMIT $3",
-        &cities,
-        rider,
-        MY_RIDES_LIMIT
-    )
-    .fetch_all(state.nodes.region(region))
-    .await?)
-}
-
-/// The regions other than home that hold rides of this rider, as their home node records.
-async fn rider_regions(state: &AppState, user: &SessionClaims) -> Result<Vec<String>> {
-    if state.config.map.city(&user.city).is_none() {
-        return Ok(Vec::new());
-    }
-    Ok(sqlx::query_scalar!(
-        "SELECT region FROM rider_regions WHERE city = $1 AND rider_id = $2",
-        user.city,
-        user.sub
-    )
-    .fetch_all(state.nodes.city(&user.city)?)
-    .await?)
 }

@@ -4,6 +4,8 @@
 //! the handler then reads the same bytes. A missing, stale or wrong signature is a 401 before
 //! any handler runs, so nothing is written.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::header::CONTENT_LENGTH;
@@ -12,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use roam_shared::headers::{SIGNATURE, TIMESTAMP};
 use roam_shared::signature::{self, SignedParts};
 
-use crate::app::AppState;
+use crate::config::Config;
 use crate::error::Error;
 
 /// Largest request body, bytes.
@@ -27,20 +29,20 @@ pub struct Verified {
 
 /// Middleware: verifies the signature of `/api/` requests; other paths pass untouched.
 pub async fn verify_signature(
-    State(state): State<AppState>,
+    State(config): State<Arc<Config>>,
     request: Request,
     next: Next,
 ) -> Response {
     if !request.uri().path().starts_with("/api/") {
         return next.run(request).await;
     }
-    match check(&state, request).await {
+    match check(&config, request).await {
         Ok(request) => next.run(request).await,
         Err(e) => e.into_response(),
     }
 }
 
-async fn check(state: &AppState, request: Request) -> Result<Request, Error> {
+async fn check(config: &Config, request: Request) -> Result<Request, Error> {
     let (mut parts, body) = request.into_parts();
     let declared = parts
         .headers
@@ -89,11 +91,11 @@ async fn check(state: &AppState, request: Request) -> Result<Request, Error> {
     };
     let now = chrono::Utc::now().timestamp();
     signature::verify(
-        &state.config.secret,
+        &config.secret,
         &signed,
         header(SIGNATURE),
         now,
-        state.config.signature_window_secs,
+        config.signature_window_secs,
     )
     .map_err(unauthenticated)?;
     parts.extensions.insert(Verified { body_sha256 });

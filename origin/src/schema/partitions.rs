@@ -1,7 +1,7 @@
 //! Keeping existing partitions' bounds in step with the map.
 //!
-//! [`crate::topology`] creates what is missing; this module changes what exists but no longer
-//! matches: a city added to a region widens that region's partitions on every node. A local
+//! [`crate::schema::topology`] creates what is missing; this module changes what exists but no
+//! longer matches: a city added to a region widens that region's partitions on every node. A local
 //! partition is detached and attached again with the new list (PostgreSQL checks its rows
 //! against the new bound, so a city whose rows are still there cannot silently leave it); a
 //! foreign partition holds no data, so it is dropped and the topology creates it anew.
@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::PgConnection;
 
-use crate::topology::{local_table, CITY_TABLES};
+use super::names::{local_table, CITY_TABLES};
 use roam_shared::RegionMap;
 
 /// A partition as the node has it.

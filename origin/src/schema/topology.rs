@@ -1,85 +1,23 @@
 //! The node-specific half of the schema, generated from the region map.
 //!
-//! On the node of region R: a local partition of every partitioned table for R's cities (with
-//! the primary key), and for every other region a `postgres_fdw` server, a user mapping and a
-//! foreign partition pointing at that region's local table. Every statement is idempotent, so
+//! On the node of region R: the reference tables, a local partition of every partitioned table
+//! for R's cities (with the primary key), and for every other region the link to its node
+//! (`links`). Every statement is idempotent, so
 //! re-running after adding a region to the map adds exactly what is new.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
 
 use anyhow::{bail, Context};
 use roam_shared::RegionMap;
-use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
 
-use crate::partitions;
-
-/// Where another region's node is, as its FDW server needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Peer {
-    /// Host name or address.
-    pub host: String,
-    /// TCP port.
-    pub port: u16,
-    /// Database name on that node.
-    pub dbname: String,
-    /// Role the FDW connects as.
-    pub user: String,
-}
-
-impl Peer {
-    /// Reads a peer from a `postgres://user@host:port/db` URL.
-    pub fn from_url(url: &str) -> anyhow::Result<Self> {
-        let options = PgConnectOptions::from_str(url).context("peer URL is not a postgres URL")?;
-        let dbname = options
-            .get_database()
-            .context("peer URL must name a database")?
-            .to_string();
-        Ok(Self {
-            host: options.get_host().to_string(),
-            port: options.get_port(),
-            dbname,
-            user: options.get_username().to_string(),
-        })
-    }
-}
-
-/// The tables partitioned by city, and their key columns on the local partition.
-pub const CITY_TABLES: [(&str, &str); 7] = [
-    ("users", "city, id"),
-    ("vehicles", "city, id"),
-    ("rides", "city, id"),
-    ("idempotency", "city, key"),
-    ("jobs", "city, id"),
-    ("vehicle_location_history", "city, ride_id"),
-    ("rider_regions", "city, rider_id, region"),
-];
-
-/// The local table of `table` on `region`'s node, e.g. `users_eu_west`.
-pub fn local_table(table: &str, region: &str) -> String {
-    format!("{table}_{}", region.replace('-', "_"))
-}
-
-/// The FDW server name for a region's node.
-pub fn server_name(region: &str) -> String {
-    format!("node_{}", region.replace('-', "_"))
-}
-
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-fn value_list<'a>(values: impl Iterator<Item = &'a str>) -> String {
-    values.map(literal).collect::<Vec<_>>().join(", ")
-}
+use super::links::{self, Peer};
+use super::names::{ident, literal, local_table, value_list, CITY_TABLES};
+use super::partitions;
 
 /// The SQL that makes the node of `region` match the map: reference data, local partitions,
-/// FDW servers, user mappings and foreign partitions. `peers` must hold every other region.
+/// and the links to every other region's node (FDW servers, user mappings, foreign
+/// partitions: `links`). `peers` must hold every other region.
 pub fn topology_sql(
     map: &RegionMap,
     region: &str,
@@ -89,18 +27,34 @@ pub fn topology_sql(
         bail!("region `{region}` is not in the region map");
     }
     let mut sql = vec!["CREATE EXTENSION IF NOT EXISTS postgres_fdw".to_string()];
-    for r in &map.regions {
-        sql.push(format!(
+    sql.extend(reference_sql(map));
+    sql.extend(local_partitions_sql(map, region));
+    for other in map.regions.iter().filter(|r| r.name != region) {
+        let peer = peers.get(&other.name).with_context(|| {
+            format!(
+                "no peer URL for region `{}` (pass --peer {}=URL)",
+                other.name, other.name
+            )
+        })?;
+        sql.extend(links::link_sql(map, &other.name, peer));
+    }
+    Ok(sql)
+}
+
+/// Upserts of the reference tables, the same on every node.
+fn reference_sql(map: &RegionMap) -> Vec<String> {
+    let regions = map.regions.iter().map(|r| {
+        format!(
             "INSERT INTO regions (name, label, lat, lon) VALUES ({}, {}, {}, {}) \
              ON CONFLICT (name) DO UPDATE SET label = excluded.label, lat = excluded.lat, lon = excluded.lon",
             literal(&r.name),
             literal(&r.label),
             r.lat,
             r.lon
-        ));
-    }
-    for c in &map.cities {
-        sql.push(format!(
+        )
+    });
+    let cities = map.cities.iter().map(|c| {
+        format!(
             "INSERT INTO cities (slug, name, region, country, lat, lon) VALUES ({}, {}, {}, {}, {}, {}) \
              ON CONFLICT (slug) DO UPDATE SET name = excluded.name, region = excluded.region, \
              country = excluded.country, lat = excluded.lat, lon = excluded.lon",
@@ -110,74 +64,31 @@ pub fn topology_sql(
             literal(&c.country),
             c.lat,
             c.lon
-        ));
-    }
-    for r in &map.regions {
-        let cities = value_list(map.cities_in(&r.name).map(|c| c.slug.as_str()));
-        let region_bound = literal(&r.name);
-        if r.name == region {
-            for (table, key) in CITY_TABLES {
-                if !cities.is_empty() {
-                    sql.push(format!(
-                        "CREATE TABLE IF NOT EXISTS {} PARTITION OF {table} (PRIMARY KEY ({key})) \
-                         FOR VALUES IN ({cities})",
-                        ident(&local_table(table, region))
-                    ));
-                }
-            }
+        )
+    });
+    regions.chain(cities).collect()
+}
+
+/// This node's own partitions, with their primary keys.
+fn local_partitions_sql(map: &RegionMap, region: &str) -> Vec<String> {
+    let cities = value_list(map.cities_in(region).map(|c| c.slug.as_str()));
+    let mut sql = Vec::new();
+    if !cities.is_empty() {
+        for (table, key) in CITY_TABLES {
             sql.push(format!(
-                "CREATE TABLE IF NOT EXISTS {} PARTITION OF email_claims (PRIMARY KEY (region, email_hash)) \
-                 FOR VALUES IN ({region_bound})",
-                ident(&local_table("email_claims", region))
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF {table} (PRIMARY KEY ({key})) \
+                 FOR VALUES IN ({cities})",
+                ident(&local_table(table, region))
             ));
-            continue;
         }
-        let peer = peers.get(&r.name).with_context(|| {
-            format!(
-                "no peer URL for region `{}` (pass --peer {}=URL)",
-                r.name, r.name
-            )
-        })?;
-        let server = ident(&server_name(&r.name));
-        sql.push(format!(
-            "CREATE SERVER IF NOT EXISTS {server} FOREIGN DATA WRAPPER postgres_fdw \
-             OPTIONS (host {}, port {}, dbname {}, async_capable 'true', fetch_size '500')",
-            literal(&peer.host),
-            literal(&peer.port.to_string()),
-            literal(&peer.dbname)
-        ));
-        // A node that moved (new port, new database) is followed on re-run.
-        sql.push(format!(
-            "ALTER SERVER {server} OPTIONS (SET host {}, SET port {}, SET dbname {})",
-            literal(&peer.host),
-            literal(&peer.port.to_string()),
-            literal(&peer.dbname)
-        ));
-        sql.push(format!(
-            "CREATE USER MAPPING IF NOT EXISTS FOR PUBLIC SERVER {server} OPTIONS (user {})",
-            literal(&peer.user)
-        ));
-        sql.push(format!(
-            "ALTER USER MAPPING FOR PUBLIC SERVER {server} OPTIONS (SET user {})",
-            literal(&peer.user)
-        ));
-        let mut foreign = |table: &str, bound: &str| {
-            let name = local_table(table, &r.name);
-            sql.push(format!(
-                "CREATE FOREIGN TABLE IF NOT EXISTS {} PARTITION OF {table} FOR VALUES IN ({bound}) \
-                 SERVER {server} OPTIONS (table_name {})",
-                ident(&name),
-                literal(&name)
-            ));
-        };
-        if !cities.is_empty() {
-            for (table, _) in CITY_TABLES {
-                foreign(table, &cities);
-            }
-        }
-        foreign("email_claims", &region_bound);
     }
-    Ok(sql)
+    sql.push(format!(
+        "CREATE TABLE IF NOT EXISTS {} PARTITION OF email_claims (PRIMARY KEY (region, email_hash)) \
+         FOR VALUES IN ({})",
+        ident(&local_table("email_claims", region)),
+        literal(region)
+    ));
+    sql
 }
 
 /// Applies [`topology_sql`] (after [`partitions::reconcile_sql`]) to a node in one transaction.

@@ -12,11 +12,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
 use sqlx::PgPool;
 
 use crate::config::Config;
-use crate::db;
 use crate::error::{Error, Result};
+use crate::storage::pool;
 
 /// Every region's node, as this origin reaches it.
 #[derive(Clone, Debug)]
@@ -32,14 +33,15 @@ impl Nodes {
     /// Lazily connecting pools for `config`: an origin starts (and reports what it cannot
     /// reach) while nodes are down.
     pub fn connect(config: &Config, acquire_timeout: Duration) -> anyhow::Result<Self> {
-        let local = db::pool(
-            &config.database_url,
+        let local = pool::pool(
+            config.database_url.expose_secret(),
             config.db_max_connections,
             acquire_timeout,
         )?;
         let mut remote = BTreeMap::new();
         for (region, url) in &config.peers {
-            let pool = db::remote_pool(url, config.peer_max_connections, acquire_timeout)?;
+            let url = url.expose_secret();
+            let pool = pool::remote_pool(url, config.peer_max_connections, acquire_timeout)?;
             remote.insert(region.clone(), pool);
         }
         for region in &config.map.regions {

@@ -11,7 +11,7 @@ use roam_shared::RegionMap;
 use serde::Deserialize;
 
 /// The built-in price table.
-const BUILTIN: &str = include_str!("../prices.json");
+const BUILTIN: &str = include_str!("../../prices.json");
 
 /// The price of one vehicle type in one currency, in minor units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -12,10 +12,11 @@ use roam_shared::api::{self, NewVehicle, VehicleStatus, VehicleType, VEHICLE_LIS
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::app::AppState;
+use super::extract::{Auth, CityIdPath, CityPath, IdempotencyKey};
+use super::json::Json;
+use super::AppState;
 use crate::error::{Error, Result};
-use crate::extract::{Auth, CityIdPath, CityPath, IdempotencyKey, Json};
-use crate::idempotency::{self, Guard};
+use crate::storage::idempotency;
 
 /// The vehicle routes.
 pub fn router() -> Router<AppState> {
@@ -148,7 +149,7 @@ async fn create(
     Json(body): Json<NewVehicle>,
 ) -> Result<Response> {
     body.validate()?;
-    let guard = Guard::new(&idem, &city);
+    let guard = idem.guard(&city);
     let node = state.nodes.city(&city)?.clone();
     let args = Arc::new((city, Uuid::new_v4(), user.sub, body));
     let effect: idempotency::Effect = Arc::new(move |conn| {
@@ -170,11 +171,11 @@ async fn create(
             )
             .fetch_one(conn)
             .await
-            .map_err(|e| Error::from_constraint(e, "vehicle"))?;
+            .map_err(Error::from_db)?;
             idempotency::to_json(&api::Vehicle::try_from(row)?)
         })
     });
-    Ok(idempotency::run(&node, guard, StatusCode::CREATED, effect)
-        .await?
-        .response)
+    Ok(super::written(
+        idempotency::run(&node, guard, StatusCode::CREATED, effect).await?,
+    ))
 }

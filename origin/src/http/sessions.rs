@@ -16,12 +16,12 @@ use roam_shared::routing::normalize_email;
 use roam_shared::token::{self, SessionClaims, SESSION_TTL_SECS};
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::claims;
+use super::json::Json;
+use super::users::UserRow;
+use super::AppState;
 use crate::error::{Error, Result};
-use crate::extract::Json;
 use crate::password;
-use crate::users::UserRow;
+use crate::storage::claims;
 
 /// The session routes.
 pub fn router() -> Router<AppState> {

@@ -1,104 +1,18 @@
-//! Building the router and running it: the one path the binary and the tests share.
+//! Running an origin: bind, connect the pools, serve until a signal, stop cleanly. The one
+//! path the binary and the tests share.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
 use axum::Router;
-use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use uuid::Uuid;
 
 use crate::config::Config;
-use crate::error::Error;
+use crate::http::{app, AppState};
 use crate::jobs::{JobConfig, Workers};
-use crate::nodes::Nodes;
-use crate::{health, rides, sessions, signing, telemetry, users, vehicles};
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// Every region's node: this region's, and the others' reached directly.
-    pub nodes: Nodes,
-    /// Validated configuration.
-    pub config: Arc<Config>,
-    /// Renders /metrics.
-    pub metrics: PrometheusHandle,
-}
-
-/// The whole HTTP surface of an origin.
-pub fn app(state: AppState) -> Router {
-    let region = state.config.region.clone();
-    Router::new()
-        .merge(health::router())
-        .merge(users::router())
-        .merge(sessions::router())
-        .merge(vehicles::router())
-        .merge(rides::router())
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        // Layers run bottom-up on the way in: request id, span, metrics, timeout, signature.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            signing::verify_signature,
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), timeout))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            telemetry::observe,
-        ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(move |r: &Request| telemetry::make_span(&region, r))
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        )
-        .layer(middleware::from_fn(request_id))
-        .with_state(state)
-}
-
-async fn not_found() -> Error {
-    Error::NotFound("no such route".into())
-}
-
-async fn method_not_allowed() -> Error {
-    Error::MethodNotAllowed
-}
-
-/// Longer than the configured timeout: 504, and the transaction in flight is rolled back
-/// (dropping it does that).
-async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(state.config.request_timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => Error::Timeout.into_response(),
-    }
-}
-
-/// Keeps a well-formed `x-request-id` (the edge's), else makes one; echoes it in the response.
-async fn request_id(mut request: Request, next: Next) -> Response {
-    let name = roam_shared::headers::REQUEST_ID;
-    let valid = request
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(roam_shared::headers::is_valid_token_id);
-    if !valid {
-        let fresh = Uuid::new_v4().to_string();
-        if let Ok(value) = HeaderValue::from_str(&fresh) {
-            request.headers_mut().insert(name, value);
-        }
-    }
-    let id = request.headers().get(name).cloned();
-    let mut response = next.run(request).await;
-    if let Some(id) = id {
-        response.headers_mut().insert(name, id);
-    }
-    response
-}
+use crate::storage::Nodes;
+use crate::telemetry;
 
 /// A bound, ready-to-run origin.
 pub struct Application {
@@ -165,7 +79,7 @@ impl Application {
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(port = self.port, "origin listening");
-        let pruner = tokio::spawn(crate::idempotency::prune_periodically(
+        let pruner = tokio::spawn(crate::storage::idempotency::prune_periodically(
             self.nodes.local().clone(),
             self.region.clone(),
             self.idempotency_ttl,
@@ -207,9 +121,4 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-}
-
-/// 204 with no body (log-out).
-pub fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
 }

@@ -10,18 +10,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
 use futures::future::BoxFuture;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
-use crate::db;
 use crate::error::{sqlstate, Error, Result};
-use crate::extract::IdempotencyKey;
-
-/// Header on a response that was replayed from the idempotency record.
-pub const REPLAY_HEADER: &str = "idempotent-replay";
+use crate::storage::transaction;
 
 /// An idempotency key scoped to the city whose node stores the record.
 #[derive(Debug, Clone)]
@@ -36,13 +31,24 @@ pub struct Guard {
 
 impl Guard {
     /// The guard for a write in `city`, when the request carried a key.
-    pub fn new(idem: &IdempotencyKey, city: &str) -> Option<Self> {
-        idem.key.as_ref().map(|key| Self {
+    pub fn new(key: Option<&str>, request_hash: &str, city: &str) -> Option<Self> {
+        key.map(|key| Self {
             city: city.to_string(),
-            key: key.clone(),
-            request_hash: idem.request_hash.clone(),
+            key: key.to_string(),
+            request_hash: request_hash.to_string(),
         })
     }
+}
+
+/// A write's answer: what to send, and whether it was replayed (the effect did not run now).
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The exact body (byte-identical on a replay).
+    pub body: String,
+    /// Answered from the record of an earlier request with the key.
+    pub replayed: bool,
 }
 
 /// A committed response.
@@ -68,8 +74,8 @@ pub async fn lookup(pool: &PgPool, guard: &Guard) -> Result<Option<Stored>> {
     .await?)
 }
 
-/// The stored response, or 422 when the key came with another request.
-pub fn replay(guard: &Guard, stored: Stored) -> Result<Response> {
+/// The stored answer, or 422 when the key came with another request.
+pub fn replay(guard: &Guard, stored: Stored) -> Result<Written> {
     if stored.request_hash != guard.request_hash {
         return Err(Error::invalid(
             roam_shared::headers::IDEMPOTENCY_KEY,
@@ -80,24 +86,11 @@ pub fn replay(guard: &Guard, stored: Stored) -> Result<Response> {
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::OK);
-    let mut response = json_response(status, stored.body);
-    response
-        .headers_mut()
-        .insert(REPLAY_HEADER, HeaderValue::from_static("true"));
-    Ok(response)
-}
-
-/// A JSON response that no cache keeps.
-pub fn json_response(status: StatusCode, body: String) -> Response {
-    (
+    Ok(Written {
         status,
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        body,
-    )
-        .into_response()
+        body: stored.body,
+        replayed: true,
+    })
 }
 
 /// JSON text of a response body.
@@ -109,14 +102,6 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
 pub type Effect =
     Arc<dyn for<'c> Fn(&'c mut PgConnection) -> BoxFuture<'c, Result<String>> + Send + Sync>;
 
-/// What [`run`] did.
-pub struct Outcome {
-    /// The response to send.
-    pub response: Response,
-    /// Whether it was replayed (the effect did not run now).
-    pub replayed: bool,
-}
-
 /// Runs a write exactly once per key on `pool` (the node of the write's city): a replay when
 /// the key is known, else the effect and the record in one retried transaction.
 pub async fn run(
@@ -124,17 +109,14 @@ pub async fn run(
     guard: Option<Guard>,
     status: StatusCode,
     effect: Effect,
-) -> Result<Outcome> {
+) -> Result<Written> {
     if let Some(g) = &guard {
         if let Some(stored) = lookup(pool, g).await? {
-            return replay(g, stored).map(|response| Outcome {
-                response,
-                replayed: true,
-            });
+            return replay(g, stored);
         }
     }
     let attempt_guard = guard.clone();
-    let result = db::transaction(pool, move |conn| {
+    let result = transaction::transaction(pool, move |conn| {
         let guard = attempt_guard.clone();
         let effect = effect.clone();
         Box::pin(async move {
@@ -158,15 +140,13 @@ pub async fn run(
     })
     .await;
     match (result, &guard) {
-        (Ok(body), _) => Ok(Outcome {
-            response: json_response(status, body),
+        (Ok(body), _) => Ok(Written {
+            status,
+            body,
             replayed: false,
         }),
         (Err(Error::KeyTaken), Some(g)) => match lookup(pool, g).await? {
-            Some(stored) => replay(g, stored).map(|response| Outcome {
-                response,
-                replayed: true,
-            }),
+            Some(stored) => replay(g, stored),
             None => Err(Error::Conflict(
                 "a request with this idempotency key is still running".into(),
             )),
@@ -194,7 +174,7 @@ async fn claim(conn: &mut PgConnection, g: &Guard) -> Result<()> {
 /// Deletes this node's idempotency records older than `ttl` (only the local partition: every
 /// origin prunes its own node). Returns how many went.
 pub async fn prune(pool: &PgPool, region: &str, ttl: Duration) -> Result<u64> {
-    let table = crate::topology::local_table("idempotency", region);
+    let table = crate::schema::names::local_table("idempotency", region);
     let deleted = sqlx::query(&format!(
         "DELETE FROM ONLY \"{table}\" WHERE created_at < now() - make_interval(secs => $1)"
     ))

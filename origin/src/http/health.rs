@@ -10,11 +10,12 @@ use axum::Router;
 use roam_shared::api::Pong;
 use serde::Serialize;
 
-use crate::app::AppState;
+use super::extract::Geo;
+use super::AppState;
 use crate::error::RETRY_AFTER_SECS;
-use crate::extract::Geo;
+use crate::schema::names::local_table;
+use crate::storage::Nodes;
 use crate::telemetry;
-use crate::topology::local_table;
 
 /// How long /readyz waits for one node.
 const CHECK_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -64,42 +65,12 @@ struct Readiness {
 /// node (informational: a far node being down degrades only the requests about its cities).
 async fn readyz(State(state): State<AppState>) -> Response {
     let own = state.config.region.clone();
-    let checks = state.config.map.regions.iter().map(|r| {
-        let state = state.clone();
-        let region = r.name.clone();
-        let local = region == own;
-        async move {
-            // A node reached directly answers `SELECT 1`; one reached through postgres_fdw
-            // is asked for a row of its foreign partition.
-            let sql = if state.nodes.is_direct(&region) {
-                "SELECT 1".to_string()
-            } else {
-                format!(
-                    "SELECT 1 FROM {} LIMIT 1",
-                    local_table("email_claims", &region)
-                )
-            };
-            let started = Instant::now();
-            let result = tokio::time::timeout(
-                CHECK_TIMEOUT,
-                sqlx::query(&sql).fetch_optional(state.nodes.region(&region)),
-            )
-            .await;
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
-            let error = match result {
-                Ok(Ok(_)) => None,
-                Ok(Err(e)) => Some(short_error(&e)),
-                Err(_) => Some("timed out".to_string()),
-            };
-            NodeCheck {
-                region,
-                local,
-                ok: error.is_none(),
-                ms: (ms * 100.0).round() / 100.0,
-                error,
-            }
-        }
-    });
+    let checks = state
+        .config
+        .map
+        .regions
+        .iter()
+        .map(|r| check_node(&state.nodes, r.name.clone(), r.name == own));
     let nodes = futures::future::join_all(checks).await;
     let ready = nodes.iter().any(|n| n.local && n.ok);
     let status = if ready {
@@ -124,6 +95,35 @@ async fn readyz(State(state): State<AppState>) -> Response {
     response
 }
 
+/// How one region's node answers this origin now. A node reached directly answers
+/// `SELECT 1`; one reached through postgres_fdw is asked for a row of its foreign partition.
+async fn check_node(nodes: &Nodes, region: String, local: bool) -> NodeCheck {
+    let sql = if nodes.is_direct(&region) {
+        "SELECT 1".to_string()
+    } else {
+        format!(
+            "SELECT 1 FROM {} LIMIT 1",
+            local_table("email_claims", &region)
+        )
+    };
+    let started = Instant::now();
+    let asked = sqlx::query(&sql).fetch_optional(nodes.region(&region));
+    let result = tokio::time::timeout(CHECK_TIMEOUT, asked).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let error = match result {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(short_error(&e)),
+        Err(_) => Some("timed out".to_string()),
+    };
+    NodeCheck {
+        region,
+        local,
+        ok: error.is_none(),
+        ms: (ms * 100.0).round() / 100.0,
+        error,
+    }
+}
+
 /// A database error's kind, without connection strings or query text.
 fn short_error(e: &sqlx::Error) -> String {
     match crate::error::sqlstate(e) {
@@ -134,7 +134,7 @@ fn short_error(e: &sqlx::Error) -> String {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    telemetry::record_pool(&state);
+    telemetry::record_pool(&state.nodes, &state.config);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -20,13 +20,14 @@ use roam_shared::RegionMap;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::app::AppState;
-use crate::claims::{Acquired, ClaimSet, Held};
+use super::extract::{Geo, IdempotencyKey};
+use super::json::Json;
+use super::AppState;
 use crate::config::Config;
 use crate::error::{sqlstate, Error, Result};
-use crate::extract::{Geo, IdempotencyKey, Json};
-use crate::idempotency::{self, Guard};
 use crate::password;
+use crate::storage::claims::{Acquired, ClaimSet, Held};
+use crate::storage::idempotency::{self, Guard};
 
 /// The user routes.
 pub fn router() -> Router<AppState> {
@@ -67,9 +68,9 @@ async fn sign_up(
     let city = home_city(&config.map, body.city.as_deref(), &geo.city)?;
     tracing::Span::current().record("city", city.as_str());
     let email = normalize_email(&body.email);
-    if let Some(g) = Guard::new(&idem, &city) {
+    if let Some(g) = idem.guard(&city) {
         if let Some(stored) = idempotency::lookup(state.nodes.city(&city)?, &g).await? {
-            return idempotency::replay(&g, stored);
+            return idempotency::replay(&g, stored).map(super::written);
         }
     }
     let claims = claim_set(config, &email, Uuid::new_v4(), &city, &idem);
@@ -94,18 +95,15 @@ async fn sign_up(
         // What the row stores (PostgreSQL keeps microseconds), so the answer matches it.
         created_at: Utc::now().trunc_subsecs(6),
     };
-    let guard = Guard::new(&idem, &user.city);
+    let guard = idem.guard(&user.city);
     let home = state.nodes.city(&user.city)?;
     let response_body = idempotency::to_json(&user)?;
     match insert_user(home, &user, &hash?, guard.as_ref(), &response_body).await {
-        Ok(()) => Ok(idempotency::json_response(
-            StatusCode::CREATED,
-            response_body,
-        )),
+        Ok(()) => Ok(super::json_response(StatusCode::CREATED, response_body)),
         // A retry of this sign-up (same key, same user) committed first: answer as it did.
         Err(e) if sqlstate(&e).as_deref() == Some("23505") => match &guard {
             Some(g) => match idempotency::lookup(home, g).await? {
-                Some(stored) => idempotency::replay(g, stored),
+                Some(stored) => idempotency::replay(g, stored).map(super::written),
                 None => Err(email_taken()),
             },
             None => Err(email_taken()),
@@ -168,9 +166,9 @@ async fn adopt(
     held: Held,
     idem: &IdempotencyKey,
 ) -> Result<Adopted> {
-    if let Some(g) = Guard::new(idem, &held.city) {
+    if let Some(g) = idem.guard(&held.city) {
         if let Some(stored) = idempotency::lookup(state.nodes.city(&held.city)?, &g).await? {
-            return idempotency::replay(&g, stored).map(Adopted::Replay);
+            return idempotency::replay(&g, stored).map(|w| Adopted::Replay(super::written(w)));
         }
     }
     let config = &state.config;

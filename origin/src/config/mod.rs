@@ -1,0 +1,272 @@
+//! Configuration: typed, from flags or environment variables, validated once at start. Secrets
+//! (the shared secret, database URLs with their passwords, claim keys) never print.
+
+mod claim_keys;
+mod peers;
+
+pub use claim_keys::ClaimKeys;
+pub use peers::parse_peer;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use roam_shared::{RegionMap, SharedSecret};
+use secrecy::SecretString;
+
+/// `development` relaxes nothing but the secret check; `production` refuses the dev secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    /// Local machine, tests.
+    Development,
+    /// Real traffic.
+    Production,
+}
+
+/// Flags and variables of `roam-origin serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// The region this origin serves (a region of the map).
+    #[arg(long, env = "ROAM_REGION")]
+    pub region: String,
+    /// Address to listen on (port 0 picks a free one).
+    #[arg(long, env = "ROAM_LISTEN", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// This region's PostgreSQL node, e.g. postgres://postgres@127.0.0.1:5432/roam.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+    /// The secret shared with the edge (at least 16 bytes).
+    #[arg(long, env = "ROAM_SECRET", hide_env_values = true, default_value = roam_shared::signature::DEV_SECRET)]
+    pub secret: String,
+    /// development or production.
+    #[arg(long, env = "ROAM_ENV", value_enum, default_value = "development")]
+    pub env: Environment,
+    /// A regions.json to use instead of the built-in map.
+    #[arg(long, env = "ROAM_REGION_MAP")]
+    pub region_map: Option<PathBuf>,
+    /// Longest a request may take, in milliseconds.
+    #[arg(long, env = "ROAM_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+    /// Most database connections this origin holds.
+    #[arg(long, env = "ROAM_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+    /// Longest wait for a database connection, in milliseconds (then 503): with the node
+    /// down, how long a request waits before it is answered.
+    #[arg(long, env = "ROAM_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 1_000)]
+    pub db_acquire_timeout_ms: u64,
+    /// `s-maxage` of cacheable GETs, seconds.
+    #[arg(long, env = "ROAM_CACHE_S_MAXAGE", default_value_t = 5)]
+    pub cache_s_maxage: u32,
+    /// `stale-while-revalidate` of cacheable GETs, seconds.
+    #[arg(long, env = "ROAM_CACHE_SWR", default_value_t = 30)]
+    pub cache_stale_while_revalidate: u32,
+    /// `stale-if-error` of cacheable GETs, seconds.
+    #[arg(long, env = "ROAM_CACHE_SIE", default_value_t = 300)]
+    pub cache_stale_if_error: u32,
+    /// Argon2id memory cost in KiB (OWASP's minimum is 19456).
+    #[arg(long, env = "ROAM_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+    /// How long idempotency records are kept, hours (a retry later than that runs again).
+    #[arg(long, env = "ROAM_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
+    pub idempotency_ttl_hours: u32,
+    /// Every other region's node, as space-separated REGION=postgres://… pairs: statements
+    /// about that region's cities go there directly, in one round trip.
+    #[arg(long, env = "ROAM_PEERS", default_value = "", hide_env_values = true)]
+    pub peers: String,
+    /// Most connections this origin holds to each other region's node.
+    #[arg(long, env = "ROAM_PEER_MAX_CONNECTIONS", default_value_t = 8)]
+    pub peer_max_connections: u32,
+    /// The key of the email claims' hash, as <id>:<secret> (secret ≥ 32 bytes); required
+    /// outside development.
+    #[arg(long, env = "ROAM_CLAIM_KEY", hide_env_values = true)]
+    pub claim_key: Option<String>,
+    /// The previous claim key while a rotation is under way (claims are made and looked up
+    /// under both until `reconcile-claims` has re-keyed them).
+    #[arg(long, env = "ROAM_CLAIM_KEY_PREVIOUS", hide_env_values = true)]
+    pub claim_key_previous: Option<String>,
+    /// Background job workers (ROAM_JOBS_*, ROAM_PRICES).
+    #[command(flatten)]
+    pub jobs: crate::jobs::JobArgs,
+}
+
+/// The validated configuration the application runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This origin's region.
+    pub region: String,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// This region's node (its password is a secret).
+    pub database_url: SecretString,
+    /// Shared edge secret (redacted in Debug).
+    pub secret: SharedSecret,
+    /// Development or production.
+    pub env: Environment,
+    /// The region map.
+    pub map: RegionMap,
+    /// Request timeout.
+    pub request_timeout: Duration,
+    /// Pool size.
+    pub db_max_connections: u32,
+    /// Longest wait for a connection.
+    pub db_acquire_timeout: Duration,
+    /// The `cache-control` value of cacheable GETs.
+    pub cache_control: String,
+    /// Argon2id memory cost, KiB.
+    pub argon2_memory_kib: u32,
+    /// How long idempotency records are kept.
+    pub idempotency_ttl: Duration,
+    /// Allowed signature clock skew, seconds.
+    pub signature_window_secs: i64,
+    /// Other regions' nodes: region → database URL.
+    pub peers: BTreeMap<String, SecretString>,
+    /// Most connections to each other region's node.
+    pub peer_max_connections: u32,
+    /// The keys email claims are hashed with.
+    pub claim_keys: ClaimKeys,
+    /// Background job workers and the prices their fares use.
+    pub jobs: crate::jobs::JobConfig,
+}
+
+impl Config {
+    /// Validates the raw arguments; every message names the variable at fault.
+    pub fn from_args(args: ServeArgs) -> anyhow::Result<Self> {
+        let map = match &args.region_map {
+            None => RegionMap::builtin().clone(),
+            Some(path) => load_map(path)?,
+        };
+        if map.region(&args.region).is_none() {
+            let known: Vec<&str> = map.regions.iter().map(|r| r.name.as_str()).collect();
+            bail!(
+                "ROAM_REGION `{}` is not in the region map (known: {})",
+                args.region,
+                known.join(", ")
+            );
+        }
+        let listen: SocketAddr = args.listen.parse().with_context(|| {
+            format!(
+                "ROAM_LISTEN `{}` is not an address like 127.0.0.1:8080",
+                args.listen
+            )
+        })?;
+        if !args.database_url.starts_with("postgres://")
+            && !args.database_url.starts_with("postgresql://")
+        {
+            bail!("DATABASE_URL must be a postgres:// URL");
+        }
+        let secret =
+            SharedSecret::parse(&args.secret).map_err(|e| anyhow::anyhow!("ROAM_SECRET: {e}"))?;
+        if args.env == Environment::Production && secret.is_dev_default() {
+            bail!("ROAM_SECRET is the development secret, which ROAM_ENV=production refuses");
+        }
+        check_ranges(&args)?;
+        let claim_keys = ClaimKeys::from_args(
+            args.claim_key.as_deref(),
+            args.claim_key_previous.as_deref(),
+            args.env,
+        )?;
+        let peers = peers::validate_peers(&args.peers, &map, &args.region, args.env)?;
+        let jobs = crate::jobs::JobConfig::from_args(&args.jobs, &map)?;
+        Ok(Self {
+            region: args.region,
+            listen,
+            database_url: SecretString::from(args.database_url),
+            secret,
+            env: args.env,
+            map,
+            request_timeout: Duration::from_millis(args.request_timeout_ms),
+            db_max_connections: args.db_max_connections,
+            db_acquire_timeout: Duration::from_millis(args.db_acquire_timeout_ms),
+            cache_control: format!(
+                "public, s-maxage={}, stale-while-revalidate={}, stale-if-error={}",
+                args.cache_s_maxage, args.cache_stale_while_revalidate, args.cache_stale_if_error
+            ),
+            argon2_memory_kib: args.argon2_memory_kib,
+            idempotency_ttl: Duration::from_secs(u64::from(args.idempotency_ttl_hours) * 3600),
+            signature_window_secs: roam_shared::signature::DEFAULT_WINDOW_SECS,
+            peers,
+            peer_max_connections: args.peer_max_connections,
+            claim_keys,
+            jobs,
+        })
+    }
+
+    /// A development configuration for `region` on `database_url` (tests, the stack).
+    pub fn development(region: &str, database_url: &str) -> anyhow::Result<Self> {
+        use clap::Parser;
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        let wrapper = Wrapper::try_parse_from([
+            "roam-origin",
+            "--region",
+            region,
+            "--database-url",
+            database_url,
+        ])?;
+        Self::from_args(wrapper.args)
+    }
+}
+
+/// Every numeric setting within its range; the message names the variable.
+fn check_ranges(args: &ServeArgs) -> anyhow::Result<()> {
+    let ranges: [(&str, u64, u64, u64); 6] = [
+        (
+            "ROAM_REQUEST_TIMEOUT_MS",
+            args.request_timeout_ms,
+            100,
+            600_000,
+        ),
+        (
+            "ROAM_DB_MAX_CONNECTIONS",
+            args.db_max_connections.into(),
+            1,
+            1000,
+        ),
+        (
+            "ROAM_DB_ACQUIRE_TIMEOUT_MS",
+            args.db_acquire_timeout_ms,
+            10,
+            600_000,
+        ),
+        (
+            "ROAM_ARGON2_MEMORY_KIB",
+            args.argon2_memory_kib.into(),
+            64,
+            1_048_576,
+        ),
+        (
+            "ROAM_IDEMPOTENCY_TTL_HOURS",
+            args.idempotency_ttl_hours.into(),
+            1,
+            24 * 365,
+        ),
+        (
+            "ROAM_PEER_MAX_CONNECTIONS",
+            args.peer_max_connections.into(),
+            1,
+            1000,
+        ),
+    ];
+    for (name, value, low, high) in ranges {
+        if !(low..=high).contains(&value) {
+            bail!("{name} must be between {low} and {high}");
+        }
+    }
+    Ok(())
+}
+
+/// Loads and validates a region map file.
+pub fn load_map(path: &std::path::Path) -> anyhow::Result<RegionMap> {
+    let json = std::fs::read_to_string(path)
+        .with_context(|| format!("ROAM_REGION_MAP: cannot read {}", path.display()))?;
+    RegionMap::from_json(&json)
+        .with_context(|| format!("ROAM_REGION_MAP: {} is invalid", path.display()))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,10 @@
+//! The storage rules: a pool per region's node, the retrying transaction every write runs in,
+//! exactly-once writes (idempotency records beside their effects), and the global email claims.
+
+pub mod claims;
+pub mod idempotency;
+mod nodes;
+pub mod pool;
+pub mod transaction;
+
+pub use nodes::Nodes;
