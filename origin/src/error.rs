@@ -52,6 +52,24 @@ pub enum Error {
     /// 503 with `retry-after`: the database node (or a partition's node) is unreachable.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// 503 with `retry-after`: this origin is at capacity for this kind of work (password
+    /// hashing); other requests still run.
+    #[error("busy: {what}")]
+    Busy {
+        /// What is at capacity (for the log).
+        what: &'static str,
+        /// Seconds to wait.
+        retry_after: u32,
+    },
+    /// 429 with `retry-after`: too many attempts (failed log-ins of one account, vehicles
+    /// added by one user).
+    #[error("{detail}")]
+    TooManyRequests {
+        /// Why, in words.
+        detail: String,
+        /// Seconds to wait.
+        retry_after: u32,
+    },
     /// 504: the request took longer than the configured timeout.
     #[error("request timed out")]
     Timeout,
@@ -91,7 +109,8 @@ impl Error {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Database(e) if is_unavailable(e) || is_retryable(e) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -183,6 +202,9 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
         let detail = match &self {
+            Self::Busy { retry_after, .. } => {
+                format!("this origin is busy; retry in {retry_after} s")
+            }
             _ if status.is_server_error() => match status {
                 StatusCode::SERVICE_UNAVAILABLE => {
                     "the database for this data is unreachable; retry later".to_string()
@@ -198,10 +220,17 @@ impl IntoResponse for Error {
             _ => Problem::new(status.as_u16(), detail),
         };
         let mut response = problem_response(&problem);
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        let retry_after = match &self {
+            Self::Busy { retry_after, .. } | Self::TooManyRequests { retry_after, .. } => {
+                Some(*retry_after)
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if status.is_server_error() {
             response

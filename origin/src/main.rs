@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the migrations and generate this node's partitions and FDW servers from the map.
     Migrate {
         #[command(flatten)]
@@ -159,7 +159,7 @@ fn command() -> Command {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
-            let config = Config::from_args(args)?;
+            let config = Config::from_args(*args)?;
             tracing::info!(region = %config.region, env = ?config.env, "starting origin");
             Application::build(config).await?.run_until_stopped().await
         }
@@ -182,7 +182,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
         } => {
             let (pool, map) = node.open()?;
             let keys = keys.keys()?;
-            let hash = roam_origin::password::hash(seed::SEED_PASSWORD.into(), 19_456).await?;
+            let hash = roam_origin::password::Hasher::unbounded_wait(19_456)
+                .hash(seed::SEED_PASSWORD.into())
+                .await?;
             let seeded = seed::seed(
                 &pool,
                 &map,

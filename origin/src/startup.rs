@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::http::{app, AppState};
 use crate::jobs::{JobConfig, Workers};
+use crate::password::Hasher;
 use crate::storage::Nodes;
 use crate::telemetry;
 
@@ -45,7 +46,13 @@ impl Application {
         metrics::counter!("roam_db_transaction_retries_exhausted_total").increment(0);
         let (region, idempotency_ttl) = (config.region.clone(), config.idempotency_ttl);
         let (map, jobs) = (config.map.clone(), config.jobs.clone());
+        let hasher = Hasher::new(
+            config.argon2_memory_kib,
+            config.hash_concurrency,
+            config.hash_wait,
+        );
         let state = AppState {
+            hasher,
             nodes: nodes.clone(),
             config: Arc::new(config),
             metrics,

@@ -318,6 +318,7 @@ fn origin() -> &'static (tokio::runtime::Runtime, axum::Router) {
                 nodes,
                 config: Arc::new(config),
                 metrics: roam_origin::telemetry::metrics_handle(),
+                hasher: roam_origin::password::Hasher::unbounded_wait(256),
             })
         });
         (runtime, router)

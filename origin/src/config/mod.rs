@@ -16,6 +16,8 @@ use anyhow::{bail, Context};
 use roam_shared::{RegionMap, SharedSecret};
 use secrecy::SecretString;
 
+use crate::storage::accounts::LockPolicy;
+
 /// `development` relaxes nothing but the secret check; `production` refuses the dev secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Environment {
@@ -68,6 +70,25 @@ pub struct ServeArgs {
     /// Argon2id memory cost in KiB (OWASP's minimum is 19456).
     #[arg(long, env = "ROAM_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
     pub argon2_memory_kib: u32,
+    /// Most password hashes at once (each holds ROAM_ARGON2_MEMORY_KIB); default: the cores.
+    #[arg(long, env = "ROAM_HASH_CONCURRENCY")]
+    pub hash_concurrency: Option<usize>,
+    /// Longest a log-in or sign-up waits for its turn to hash, in milliseconds (then 503).
+    #[arg(long, env = "ROAM_HASH_WAIT_MS", default_value_t = 1_000)]
+    pub hash_wait_ms: u64,
+    /// Failed log-ins in a row an account may have before it is locked.
+    #[arg(long, env = "ROAM_LOGIN_FREE_FAILURES", default_value_t = 5)]
+    pub login_free_failures: u32,
+    /// The first lock after them, in seconds; each further failure doubles it.
+    #[arg(long, env = "ROAM_LOGIN_FIRST_LOCK_SECS", default_value_t = 1)]
+    pub login_first_lock_secs: u64,
+    /// The longest lock, in seconds.
+    #[arg(long, env = "ROAM_LOGIN_LONGEST_LOCK_SECS", default_value_t = 900)]
+    pub login_longest_lock_secs: u64,
+    /// A failed log-in is answered no sooner than this after it arrived (milliseconds), so its
+    /// timing does not tell whether the email has an account, nor where it lives.
+    #[arg(long, env = "ROAM_LOGIN_FAILURE_FLOOR_MS", default_value_t = 400)]
+    pub login_failure_floor_ms: u64,
     /// How long idempotency records are kept, hours (a retry later than that runs again).
     #[arg(long, env = "ROAM_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
     pub idempotency_ttl_hours: u32,
@@ -116,6 +137,14 @@ pub struct Config {
     pub cache_control: String,
     /// Argon2id memory cost, KiB.
     pub argon2_memory_kib: u32,
+    /// When failed log-ins lock an account.
+    pub login_lock: LockPolicy,
+    /// Failed log-ins are answered no sooner than this.
+    pub login_failure_floor: Duration,
+    /// Most password hashes at once.
+    pub hash_concurrency: usize,
+    /// Longest wait for a turn to hash.
+    pub hash_wait: Duration,
     /// How long idempotency records are kept.
     pub idempotency_ttl: Duration,
     /// Allowed signature clock skew, seconds.
@@ -184,6 +213,16 @@ impl Config {
                 args.cache_s_maxage, args.cache_stale_while_revalidate, args.cache_stale_if_error
             ),
             argon2_memory_kib: args.argon2_memory_kib,
+            hash_concurrency: args
+                .hash_concurrency
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+            hash_wait: Duration::from_millis(args.hash_wait_ms),
+            login_lock: LockPolicy {
+                free_failures: args.login_free_failures,
+                first_lock: Duration::from_secs(args.login_first_lock_secs),
+                longest_lock: Duration::from_secs(args.login_longest_lock_secs),
+            },
+            login_failure_floor: Duration::from_millis(args.login_failure_floor_ms),
             idempotency_ttl: Duration::from_secs(u64::from(args.idempotency_ttl_hours) * 3600),
             signature_window_secs: roam_shared::signature::DEFAULT_WINDOW_SECS,
             peers,
@@ -214,48 +253,78 @@ impl Config {
 
 /// Every numeric setting within its range; the message names the variable.
 fn check_ranges(args: &ServeArgs) -> anyhow::Result<()> {
-    let ranges: [(&str, u64, u64, u64); 6] = [
-        (
-            "ROAM_REQUEST_TIMEOUT_MS",
-            args.request_timeout_ms,
-            100,
-            600_000,
-        ),
-        (
-            "ROAM_DB_MAX_CONNECTIONS",
-            args.db_max_connections.into(),
-            1,
-            1000,
-        ),
-        (
-            "ROAM_DB_ACQUIRE_TIMEOUT_MS",
-            args.db_acquire_timeout_ms,
-            10,
-            600_000,
-        ),
-        (
-            "ROAM_ARGON2_MEMORY_KIB",
-            args.argon2_memory_kib.into(),
-            64,
-            1_048_576,
-        ),
-        (
-            "ROAM_IDEMPOTENCY_TTL_HOURS",
-            args.idempotency_ttl_hours.into(),
-            1,
-            24 * 365,
-        ),
-        (
-            "ROAM_PEER_MAX_CONNECTIONS",
-            args.peer_max_connections.into(),
-            1,
-            1000,
-        ),
-    ];
-    for (name, value, low, high) in ranges {
-        if !(low..=high).contains(&value) {
-            bail!("{name} must be between {low} and {high}");
-        }
+    within(
+        "ROAM_REQUEST_TIMEOUT_MS",
+        args.request_timeout_ms,
+        100,
+        600_000,
+    )?;
+    within("ROAM_DB_MAX_CONNECTIONS", args.db_max_connections, 1, 1000)?;
+    within(
+        "ROAM_DB_ACQUIRE_TIMEOUT_MS",
+        args.db_acquire_timeout_ms,
+        10,
+        600_000,
+    )?;
+    within(
+        "ROAM_ARGON2_MEMORY_KIB",
+        args.argon2_memory_kib,
+        64,
+        1_048_576,
+    )?;
+    within(
+        "ROAM_IDEMPOTENCY_TTL_HOURS",
+        args.idempotency_ttl_hours,
+        1,
+        24 * 365,
+    )?;
+    within(
+        "ROAM_PEER_MAX_CONNECTIONS",
+        args.peer_max_connections,
+        1,
+        1000,
+    )?;
+    within(
+        "ROAM_HASH_CONCURRENCY",
+        args.hash_concurrency.unwrap_or(1),
+        1,
+        256,
+    )?;
+    within("ROAM_HASH_WAIT_MS", args.hash_wait_ms, 1, 60_000)?;
+    within(
+        "ROAM_LOGIN_FREE_FAILURES",
+        args.login_free_failures,
+        1,
+        1000,
+    )?;
+    within(
+        "ROAM_LOGIN_FIRST_LOCK_SECS",
+        args.login_first_lock_secs,
+        1,
+        3600,
+    )?;
+    within(
+        "ROAM_LOGIN_LONGEST_LOCK_SECS",
+        args.login_longest_lock_secs,
+        1,
+        86_400,
+    )?;
+    within(
+        "ROAM_LOGIN_FAILURE_FLOOR_MS",
+        args.login_failure_floor_ms,
+        0,
+        10_000,
+    )
+}
+
+fn within<T: PartialOrd + std::fmt::Display + Copy>(
+    name: &str,
+    value: T,
+    low: T,
+    high: T,
+) -> anyhow::Result<()> {
+    if value < low || value > high {
+        bail!("{name} must be between {low} and {high}");
     }
     Ok(())
 }

@@ -5,6 +5,8 @@
 //! Tokens are stateless (HMAC-signed, expiring), so log-out has nothing to delete: the client
 //! drops the token; the response clears the browser cookie.
 
+use std::time::{Duration, Instant};
+
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,11 +19,10 @@ use roam_shared::token::{self, SessionClaims, SESSION_TTL_SECS};
 use uuid::Uuid;
 
 use super::json::Json;
-use super::users::UserRow;
 use super::AppState;
+use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::password;
-use crate::storage::claims;
+use crate::storage::accounts::{self, Credentials};
 
 /// The session routes.
 pub fn router() -> Router<AppState> {
@@ -30,25 +31,57 @@ pub fn router() -> Router<AppState> {
 
 #[tracing::instrument(skip_all)]
 async fn log_in(State(state): State<AppState>, Json(body): Json<LogIn>) -> Result<Response> {
+    let arrived = Instant::now();
     body.validate()?;
+    let config = &state.config;
     let email = normalize_email(&body.email);
-    let (user, hash) = match find_user(&state, &email).await? {
-        Some(found) => {
-            let user = UserRow {
-                city: found.city,
-                id: found.id,
-                name: found.name,
-                email: found.email,
-                created_at: found.created_at,
+    let found = accounts::find(&state.nodes, &config.claim_keys, &config.map, &email).await?;
+    if let Some(locked) = found.as_ref().and_then(|f| f.locked_for(Utc::now())) {
+        return Err(locked_out(locked));
+    }
+    let hash = found.as_ref().map(|f| f.password_hash.clone());
+    let ok = state.hasher.verify(body.password, hash).await?;
+    let account = match (ok, found) {
+        (true, Some(account)) => account,
+        (_, found) => {
+            let locked = match found {
+                Some(account) => {
+                    let home = state.nodes.city(&account.city)?;
+                    accounts::record_failure(home, &account, config.login_lock).await?
+                }
+                None => None,
             };
-            (Some(user), Some(found.password_hash))
+            // However the answer was found (here, through the claim's node, at a far home),
+            // it leaves no sooner than the floor: its timing tells nothing.
+            tokio::time::sleep_until((arrived + config.login_failure_floor).into()).await;
+            return Err(match locked {
+                Some(locked) => locked_out(locked),
+                None => Error::Unauthenticated("wrong email or password".into()),
+            });
         }
-        None => (None, None),
     };
-    let ok = password::verify(body.password, hash, state.config.argon2_memory_kib).await?;
-    let user = match (ok, user) {
-        (true, Some(user)) => api::User::from(user),
-        _ => return Err(Error::Unauthenticated("wrong email or password".into())),
+    if account.failures > 0 {
+        accounts::clear_failures(state.nodes.city(&account.city)?, &account).await?;
+    }
+    Ok(session(config, account))
+}
+
+/// 429 while an account is locked by failed log-ins.
+fn locked_out(locked: Duration) -> Error {
+    Error::TooManyRequests {
+        detail: "too many failed log-ins for this account; wait before trying again".into(),
+        retry_after: u32::try_from(locked.as_secs().max(1)).unwrap_or(u32::MAX),
+    }
+}
+
+/// A new session for a user who proved their password: the token and the user.
+fn session(config: &Config, account: Credentials) -> Response {
+    let user = api::User {
+        city: account.city,
+        id: account.id,
+        name: account.name,
+        email: account.email,
+        created_at: account.created_at,
     };
     let now = Utc::now().timestamp();
     let claims = SessionClaims {
@@ -58,66 +91,19 @@ async fn log_in(State(state): State<AppState>, Json(body): Json<LogIn>) -> Resul
         iat: now,
         exp: now + SESSION_TTL_SECS,
     };
-    let token = token::issue(&state.config.secret, &claims);
+    let token = token::issue(&config.secret, &claims);
     let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
     let session = api::Session {
         token,
         expires_at,
         user,
     };
-    Ok((
+    (
         StatusCode::OK,
         [(header::CACHE_CONTROL, "private, no-store")],
         axum::Json(session),
     )
-        .into_response())
-}
-
-/// A user with the password hash, as log-in needs it.
-struct Credentials {
-    city: String,
-    id: Uuid,
-    name: String,
-    email: String,
-    created_at: DateTime<Utc>,
-    password_hash: String,
-}
-
-/// The user with this (normalised) email. This region's users are looked up first, and when
-/// the user lives here no other region is asked (locality-optimised search). Otherwise the
-/// email's claim says where the user lives, and that home node is asked by id: one round trip
-/// to the claim's node (none when it is this one), one to the home node.
-async fn find_user(state: &AppState, email: &str) -> Result<Option<Credentials>> {
-    let (nodes, map) = (&state.nodes, &state.config.map);
-    let local_cities: Vec<String> = map
-        .cities_in(nodes.own_region())
-        .map(|c| c.slug.clone())
-        .collect();
-    let local = sqlx::query_as!(
-        Credentials,
-        "SELECT city, id, name, email, created_at, password_hash FROM users \
-         WHERE city = ANY($1) AND email = $2",
-        &local_cities,
-        email
-    )
-    .fetch_optional(nodes.local())
-    .await?;
-    if local.is_some() {
-        return Ok(local);
-    }
-    let claimed = claims::lookup(nodes, &state.config.claim_keys, map, email).await?;
-    let Some((id, city)) = claimed.filter(|(_, city)| map.city(city).is_some()) else {
-        return Ok(None);
-    };
-    Ok(sqlx::query_as!(
-        Credentials,
-        "SELECT city, id, name, email, created_at, password_hash FROM users \
-         WHERE city = $1 AND id = $2",
-        city,
-        id
-    )
-    .fetch_optional(nodes.city(&city)?)
-    .await?)
+        .into_response()
 }
 
 async fn log_out() -> Response {

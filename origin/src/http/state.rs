@@ -7,6 +7,7 @@ use axum::extract::FromRef;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
+use crate::password::Hasher;
 use crate::storage::Nodes;
 
 /// The state of every handler.
@@ -18,4 +19,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Renders /metrics.
     pub metrics: PrometheusHandle,
+    /// Hashes passwords, a bounded number at a time.
+    pub hasher: Hasher,
 }

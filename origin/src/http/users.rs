@@ -25,7 +25,6 @@ use super::json::Json;
 use super::AppState;
 use crate::config::Config;
 use crate::error::{sqlstate, Error, Result};
-use crate::password;
 use crate::storage::claims::{Acquired, ClaimSet, Held};
 use crate::storage::idempotency::{self, Guard};
 
@@ -77,7 +76,7 @@ async fn sign_up(
     // The claim's round trip and the password hash (the slow local work) overlap.
     let (acquired, hash) = tokio::join!(
         claims.acquire(&state.nodes, stale_after(config)),
-        password::hash(body.password, config.argon2_memory_kib)
+        state.hasher.hash(body.password)
     );
     let (claims, city) = match acquired? {
         Acquired::Claimed => (claims, city),

@@ -1,6 +1,7 @@
 //! The storage rules: a pool per region's node, the retrying transaction every write runs in,
 //! exactly-once writes (idempotency records beside their effects), and the global email claims.
 
+pub mod accounts;
 pub mod claims;
 pub mod idempotency;
 mod nodes;

@@ -8,7 +8,13 @@ use serde_json::json;
 use crate::helpers::{email_claimed_on, spawn_stack, TestStack, REGIONS};
 
 /// The tables a user's requests touch.
-const USER_TABLES: [&str; 4] = ["users", "email_claims", "rides", "rider_regions"];
+const USER_TABLES: [&str; 5] = [
+    "users",
+    "email_claims",
+    "rides",
+    "rider_regions",
+    "login_failures",
+];
 
 /// Statement counts of every node.
 async fn snapshot(stack: &TestStack) -> Vec<(&'static str, i64)> {

@@ -6,6 +6,7 @@
 mod client;
 mod helpers;
 
+mod abuse;
 mod claims;
 mod concurrency;
 mod errors;

@@ -177,7 +177,8 @@ async fn the_previous_versions_plaintext_claims_are_hashed_then_dropped() {
     let map = RegionMap::builtin();
     let mut stack = TestStack::unmigrated(test_cluster().await, |c| c.argon2_memory_kib = 256);
     previous_version(&mut stack, map).await;
-    let hash = roam_origin::password::hash("correct horse".into(), 256)
+    let hash = roam_origin::password::Hasher::unbounded_wait(256)
+        .hash("correct horse".into())
         .await
         .unwrap();
     let mut emails = Vec::new();
