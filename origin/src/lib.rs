@@ -16,6 +16,7 @@ pub mod http;
 pub mod jobs;
 pub mod password;
 pub mod schema;
+pub mod server;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;

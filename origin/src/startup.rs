@@ -7,20 +7,29 @@ use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::http::{app, AppState};
+use crate::http::{admin_app, app, AppState};
 use crate::jobs::{JobConfig, Workers};
 use crate::password::Hasher;
+use crate::server::{self, Limits};
+use crate::storage::health::HealthWatch;
 use crate::storage::Nodes;
 use crate::telemetry;
 
-/// A bound, ready-to-run origin.
+/// A bound, ready-to-run origin: the public listener (the API), the admin listener
+/// (readiness, metrics) and what runs beside them.
 pub struct Application {
     listener: TcpListener,
+    admin_listener: TcpListener,
     router: Router,
+    admin_router: Router,
+    limits: Limits,
     nodes: Nodes,
+    health_checks: JoinHandle<()>,
     port: u16,
+    admin_port: u16,
     region: String,
     idempotency_ttl: Duration,
     map: roam_shared::RegionMap,
@@ -28,50 +37,61 @@ pub struct Application {
 }
 
 impl Application {
-    /// Connects the pool (lazily, so an origin whose node is down still starts and reports
-    /// unready) and binds the listener (port 0 picks a free port).
+    /// Connects the pools (lazily, so an origin whose node is down still starts and reports
+    /// unready) and binds both listeners (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         // sqlx keeps retrying a refused connection until this timeout: with the node down,
         // the 1 s default makes that a quick 503 + retry-after, well inside the edge's 3 s
         // origin timeout (at 3 s the two raced and the edge gave up first).
         let acquire_timeout = config.db_acquire_timeout.min(config.request_timeout / 2);
         let nodes = Nodes::connect(&config, acquire_timeout)?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| anyhow::anyhow!("ROAM_LISTEN {}: cannot listen: {e}", config.listen))?;
-        let port = listener.local_addr()?.port();
-        let metrics = telemetry::metrics_handle();
+        let listener = bind("ROAM_LISTEN", config.listen).await?;
+        let admin_listener = bind("ROAM_ADMIN_LISTEN", config.admin_listen).await?;
+        let (port, admin_port) = (
+            listener.local_addr()?.port(),
+            admin_listener.local_addr()?.port(),
+        );
         // Series that exist from the start, so a scrape shows 0 rather than nothing.
         metrics::counter!("roam_db_transaction_retries_total").increment(0);
         metrics::counter!("roam_db_transaction_retries_exhausted_total").increment(0);
-        let (region, idempotency_ttl) = (config.region.clone(), config.idempotency_ttl);
-        let (map, jobs) = (config.map.clone(), config.jobs.clone());
-        let hasher = Hasher::new(
-            config.argon2_memory_kib,
-            config.hash_concurrency,
-            config.hash_wait,
-        );
+        let regions = config.map.regions.iter().map(|r| r.name.clone()).collect();
+        let (health, health_checks) = HealthWatch::start(nodes.clone(), regions);
         let state = AppState {
-            hasher,
+            hasher: Hasher::new(
+                config.argon2_memory_kib,
+                config.hash_concurrency,
+                config.hash_wait,
+            ),
+            health,
             nodes: nodes.clone(),
-            config: Arc::new(config),
-            metrics,
+            metrics: telemetry::metrics_handle(),
+            config: Arc::new(config.clone()),
         };
         Ok(Self {
             listener,
-            router: app(state),
+            admin_listener,
+            router: app(state.clone()),
+            admin_router: admin_app(state),
+            limits: config.limits,
             nodes,
+            health_checks,
             port,
-            region,
-            idempotency_ttl,
-            map,
-            jobs,
+            admin_port,
+            region: config.region,
+            idempotency_ttl: config.idempotency_ttl,
+            map: config.map,
+            jobs: config.jobs,
         })
     }
 
-    /// The port it listens on.
+    /// The port of the public listener (the API).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the admin listener (`/readyz`, `/metrics`).
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port
     }
 
     /// Serves until SIGINT or SIGTERM.
@@ -80,12 +100,16 @@ impl Application {
     }
 
     /// Serves (and runs this region's background jobs) until `signal` completes; then
-    /// in-flight requests finish, the job workers finish the jobs in hand, and the pool closes.
+    /// in-flight requests finish, the job workers finish the jobs in hand, and the pools close.
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        tracing::info!(port = self.port, "origin listening");
+        tracing::info!(
+            port = self.port,
+            admin_port = self.admin_port,
+            "origin listening"
+        );
         let pruner = tokio::spawn(crate::storage::idempotency::prune_periodically(
             self.nodes.local().clone(),
             self.region.clone(),
@@ -94,16 +118,40 @@ impl Application {
         ));
         // Owned by this future: if it is dropped (the process dies), so are the workers.
         let workers = Workers::start(self.nodes.clone(), &self.region, self.map, self.jobs);
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(signal)
-            .await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let stopped_admin = stopped.clone();
+        let on_signal = async move {
+            signal.await;
+            let _ = stop.send(true);
+        };
+        tokio::join!(
+            on_signal,
+            server::serve(self.listener, self.router, self.limits, wait_for(stopped)),
+            server::serve(
+                self.admin_listener,
+                self.admin_router,
+                self.limits,
+                wait_for(stopped_admin)
+            ),
+        );
         pruner.abort();
+        self.health_checks.abort();
         workers.stop().await;
-        served?;
         self.nodes.close().await;
         tracing::info!("origin stopped");
         Ok(())
     }
+}
+
+async fn bind(variable: &str, address: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("{variable} {address}: cannot listen: {e}"))
+}
+
+/// Completes once `stopped` says so (or its sender is gone).
+async fn wait_for(mut stopped: tokio::sync::watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -36,6 +36,8 @@ pub struct OriginProcess {
     pub options: OriginOptions,
     /// The port it listens on.
     pub port: u16,
+    /// The port of its admin listener (`/readyz`, `/metrics`).
+    pub admin_port: u16,
     child: Option<ManagedChild>,
 }
 
@@ -49,6 +51,7 @@ impl OriginProcess {
         let mut origin = Self {
             options,
             port,
+            admin_port: free_port()?,
             child: None,
         };
         origin.spawn().await?;
@@ -62,6 +65,10 @@ impl OriginProcess {
             .arg("serve")
             .env("ROAM_REGION", &o.region)
             .env("ROAM_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env(
+                "ROAM_ADMIN_LISTEN",
+                format!("127.0.0.1:{}", self.admin_port),
+            )
             .env("DATABASE_URL", &o.database_url)
             .env("ROAM_SECRET", &o.secret)
             .env("ROAM_ENV", "development")
@@ -88,6 +95,11 @@ impl OriginProcess {
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The admin listener, `http://127.0.0.1:<admin port>`.
+    pub fn admin_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.admin_port)
     }
 
     /// Kills the process at once (SIGKILL: a crash).

@@ -319,6 +319,7 @@ fn origin() -> &'static (tokio::runtime::Runtime, axum::Router) {
                 config: Arc::new(config),
                 metrics: roam_origin::telemetry::metrics_handle(),
                 hasher: roam_origin::password::Hasher::unbounded_wait(256),
+                health: roam_origin::storage::health::HealthWatch::default(),
             })
         });
         (runtime, router)

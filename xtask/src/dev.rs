@@ -146,7 +146,11 @@ fn print_table(stack: &Stack, edge: &EdgeProcess, front: Option<&Front>, as_city
             "origin",
             &origin.options.region,
             &origin.url(),
-            &origin.options.log_file.display().to_string(),
+            &format!(
+                "{} (admin: {}/readyz, /metrics)",
+                origin.options.log_file.display(),
+                origin.admin_url()
+            ),
         );
     }
     row(

@@ -16,6 +16,7 @@ use anyhow::{bail, Context};
 use roam_shared::{RegionMap, SharedSecret};
 use secrecy::SecretString;
 
+use crate::server::Limits;
 use crate::storage::accounts::LockPolicy;
 
 /// `development` relaxes nothing but the secret check; `production` refuses the dev secret.
@@ -36,14 +37,26 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free one).
     #[arg(long, env = "ROAM_LISTEN", default_value = "127.0.0.1:0")]
     pub listen: String,
+    /// Address of the admin listener: `/readyz` and `/metrics`, for operators and load
+    /// balancers on a private network (port 0 picks a free port).
+    #[arg(long, env = "ROAM_ADMIN_LISTEN", default_value = "127.0.0.1:0")]
+    pub admin_listen: String,
+    /// Longest a client may take to send a request's line and headers, in milliseconds.
+    #[arg(long, env = "ROAM_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// Most connections open at once on each listener (past it, new ones are closed).
+    #[arg(long, env = "ROAM_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
     /// This region's PostgreSQL node, e.g. postgres://postgres@127.0.0.1:5432/roam.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
-    /// The secret shared with the edge (at least 16 bytes).
-    #[arg(long, env = "ROAM_SECRET", hide_env_values = true, default_value = roam_shared::signature::DEV_SECRET)]
-    pub secret: String,
-    /// development or production.
-    #[arg(long, env = "ROAM_ENV", value_enum, default_value = "development")]
+    /// The secret shared with the edge (at least 16 bytes); required unless ROAM_ENV is
+    /// development (which then uses the public development secret).
+    #[arg(long, env = "ROAM_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// production (the default: nothing runs with a public secret by accident) or
+    /// development.
+    #[arg(long, env = "ROAM_ENV", value_enum, default_value = "production")]
     pub env: Environment,
     /// A regions.json to use instead of the built-in map.
     #[arg(long, env = "ROAM_REGION_MAP")]
@@ -119,6 +132,10 @@ pub struct Config {
     pub region: String,
     /// Listen address.
     pub listen: SocketAddr,
+    /// Admin listen address.
+    pub admin_listen: SocketAddr,
+    /// What each listener allows its clients.
+    pub limits: Limits,
     /// This region's node (its password is a secret).
     pub database_url: SecretString,
     /// Shared edge secret (redacted in Debug).
@@ -180,13 +197,27 @@ impl Config {
                 args.listen
             )
         })?;
+        let admin_listen: SocketAddr = args.admin_listen.parse().with_context(|| {
+            format!(
+                "ROAM_ADMIN_LISTEN `{}` is not an address like 127.0.0.1:9090",
+                args.admin_listen
+            )
+        })?;
         if !args.database_url.starts_with("postgres://")
             && !args.database_url.starts_with("postgresql://")
         {
             bail!("DATABASE_URL must be a postgres:// URL");
         }
+        let secret = match (&args.secret, args.env) {
+            (Some(secret), _) => secret.as_str(),
+            (None, Environment::Development) => roam_shared::signature::DEV_SECRET,
+            (None, Environment::Production) => bail!(
+                "ROAM_SECRET is not set (ROAM_ENV is production; a local stack sets \
+                 ROAM_ENV=development)"
+            ),
+        };
         let secret =
-            SharedSecret::parse(&args.secret).map_err(|e| anyhow::anyhow!("ROAM_SECRET: {e}"))?;
+            SharedSecret::parse(secret).map_err(|e| anyhow::anyhow!("ROAM_SECRET: {e}"))?;
         if args.env == Environment::Production && secret.is_dev_default() {
             bail!("ROAM_SECRET is the development secret, which ROAM_ENV=production refuses");
         }
@@ -201,6 +232,11 @@ impl Config {
         Ok(Self {
             region: args.region,
             listen,
+            admin_listen,
+            limits: Limits {
+                header_read_timeout: Duration::from_millis(args.header_read_timeout_ms),
+                max_connections: args.max_connections,
+            },
             database_url: SecretString::from(args.database_url),
             secret,
             env: args.env,
@@ -246,6 +282,8 @@ impl Config {
             region,
             "--database-url",
             database_url,
+            "--env",
+            "development",
         ])?;
         Self::from_args(wrapper.args)
     }
@@ -291,6 +329,13 @@ fn check_ranges(args: &ServeArgs) -> anyhow::Result<()> {
         256,
     )?;
     within("ROAM_HASH_WAIT_MS", args.hash_wait_ms, 1, 60_000)?;
+    within(
+        "ROAM_HEADER_READ_TIMEOUT_MS",
+        args.header_read_timeout_ms,
+        100,
+        600_000,
+    )?;
+    within("ROAM_MAX_CONNECTIONS", args.max_connections, 1, 1_000_000)?;
     within(
         "ROAM_LOGIN_FREE_FAILURES",
         args.login_free_failures,

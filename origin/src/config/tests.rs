@@ -6,8 +6,11 @@ fn args() -> ServeArgs {
     ServeArgs {
         region: "eu-west".into(),
         listen: "127.0.0.1:0".into(),
+        admin_listen: "127.0.0.1:0".into(),
+        header_read_timeout_ms: 10_000,
+        max_connections: 1024,
         database_url: "postgres://postgres@127.0.0.1:5432/roam".into(),
-        secret: roam_shared::signature::DEV_SECRET.into(),
+        secret: None,
         env: Environment::Development,
         region_map: None,
         request_timeout_ms: 5000,
@@ -37,6 +40,22 @@ fn error(a: ServeArgs) -> String {
 }
 
 #[test]
+fn no_secret_outside_development_is_refused() {
+    let prod = ServeArgs {
+        env: Environment::Production,
+        claim_key: Some("k1:0123456789abcdef0123456789abcdef".into()),
+        ..args()
+    };
+    assert!(error(prod.clone()).contains("ROAM_SECRET is not set"));
+    let dev_secret = ServeArgs {
+        secret: Some(roam_shared::signature::DEV_SECRET.into()),
+        ..prod
+    };
+    assert!(error(dev_secret).contains("development secret"));
+    assert!(Config::from_args(args()).unwrap().secret.is_dev_default());
+}
+
+#[test]
 fn messages_name_the_variable_and_hide_the_secret() {
     assert!(Config::from_args(args()).is_ok());
     let prod = ServeArgs {
@@ -63,7 +82,7 @@ fn messages_name_the_variable_and_hide_the_secret() {
     })
     .contains("DATABASE_URL"));
     assert!(error(ServeArgs {
-        secret: "short".into(),
+        secret: Some("short".into()),
         ..args()
     })
     .contains("ROAM_SECRET"));
@@ -100,7 +119,7 @@ fn peers_and_claim_keys_are_checked() {
     let key = "k1:0123456789abcdef0123456789abcdef";
     let prod = ServeArgs {
         env: Environment::Production,
-        secret: "a-production-secret-of-some-length".into(),
+        secret: Some("a-production-secret-of-some-length".into()),
         claim_key: Some(key.into()),
         ..with(vec![peer("us-east")])
     };

@@ -28,7 +28,16 @@ use crate::storage::idempotency::Written;
 /// Header on a response that was replayed from the idempotency record.
 pub const REPLAY_HEADER: &str = "idempotent-replay";
 
-/// The whole HTTP surface of an origin.
+/// The admin listener's surface: health, readiness and metrics, for operators and load
+/// balancers on a private address.
+pub fn admin_app(state: AppState) -> Router {
+    health::admin_router()
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(middleware::request_id))
+        .with_state(state)
+}
+
+/// The whole public HTTP surface of an origin.
 pub fn app(state: AppState) -> Router {
     let region = state.config.region.clone();
     let config = state.config.clone();

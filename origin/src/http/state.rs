@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::Config;
 use crate::password::Hasher;
+use crate::storage::health::HealthWatch;
 use crate::storage::Nodes;
 
 /// The state of every handler.
@@ -21,4 +22,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Hashes passwords, a bounded number at a time.
     pub hasher: Hasher,
+    /// The latest health checks of every region's node.
+    pub health: HealthWatch,
 }

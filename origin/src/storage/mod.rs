@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod claims;
+pub mod health;
 pub mod idempotency;
 mod nodes;
 pub mod pool;

@@ -141,7 +141,7 @@ async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
 
 /// The retries counter as an origin's /metrics shows it (one registry per process).
 async fn retries(stack: &crate::helpers::TestStack) -> f64 {
-    let metrics = stack.origin("us-east").get("/metrics").send().await.text();
+    let (_, metrics) = stack.origin("us-east").admin("/metrics").await;
     metrics
         .lines()
         .find_map(|l| l.strip_prefix("roam_db_transaction_retries_total "))

@@ -32,6 +32,8 @@ pub fn email_claimed_on(region: &str) -> String {
 pub struct TestOrigin {
     pub region: String,
     pub address: String,
+    /// The admin listener (`/readyz`, `/metrics`).
+    pub admin_address: String,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -290,6 +292,7 @@ impl TestOrigin {
         let region = config.region.clone();
         let app = Application::build(config).await.expect("build");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let admin_address = format!("http://127.0.0.1:{}", app.admin_port());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -301,6 +304,7 @@ impl TestOrigin {
         Self {
             region,
             address,
+            admin_address,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             task: Some(task),
@@ -333,6 +337,18 @@ impl TestOrigin {
         if let Some(task) = self.task.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
+    }
+
+    /// A GET on the admin listener, as its text.
+    pub async fn admin(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.admin_address))
+            .send()
+            .await
+            .expect("the admin listener answers");
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap_or_default())
     }
 
     pub fn get(&self, path: &str) -> Req {

@@ -133,7 +133,7 @@ async fn an_ended_ride_gets_its_fare_and_its_location_history() {
     assert_eq!(priced[0]["fare_currency"], json!("USD"));
     assert_eq!(history_rows(&stack, "us-east", id).await, 1);
     assert_eq!(stack.count_local("us-east", "jobs", "true").await, 0);
-    let metrics = stack.origin("us-east").get("/metrics").send().await.text();
+    let (_, metrics) = stack.origin("us-east").admin("/metrics").await;
     for series in [
         r#"roam_jobs_total{region="us-east",kind="ride_ended",outcome="success"}"#,
         "roam_jobs_latency_duration_seconds_bucket",
@@ -349,7 +349,7 @@ async fn a_poison_job_is_set_aside_with_its_error_and_blocks_nothing() {
     assert_eq!(attempts, 1);
     assert!(error.contains("unknown job kind `teleport`"), "{error}");
     assert_eq!(dead.len(), 3, "only the poison is left");
-    let metrics = stack.origin("us-east").get("/metrics").send().await.text();
+    let (_, metrics) = stack.origin("us-east").admin("/metrics").await;
     assert!(
         metrics.contains(r#"roam_jobs_total{region="us-east",kind="ride_ended",outcome="dead"}"#)
     );
