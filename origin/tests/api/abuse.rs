@@ -89,3 +89,91 @@ async fn a_failed_log_in_takes_the_floor_whether_or_not_the_email_exists() {
     }
     stack.cleanup().await;
 }
+
+fn slow_client_limits(config: &mut Config) {
+    config.limits.header_read_timeout = Duration::from_millis(1500);
+    config.limits.max_connections = 40;
+}
+
+/// A client that sends a partial request and then one header line every 300 ms: how long
+/// until the origin hangs up on it (`None`: still open after `within`).
+async fn trickle(address: std::net::SocketAddr, within: Duration) -> Option<Duration> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = Instant::now();
+    let Ok(mut stream) = tokio::net::TcpStream::connect(address).await else {
+        return Some(Duration::ZERO);
+    };
+    let _ = stream
+        .write_all(b"GET /ping HTTP/1.1\r\nHost: origin\r\n")
+        .await;
+    let mut buffer = [0u8; 256];
+    while started.elapsed() < within {
+        let read = tokio::time::timeout(Duration::from_millis(300), stream.read(&mut buffer));
+        match read.await {
+            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+            Err(_) => {
+                if stream.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                    return Some(started.elapsed());
+                }
+            }
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_cannot_pile_up() {
+    let stack = spawn_stack_with(slow_client_limits).await;
+    let origin = stack.origin("eu-west");
+    let address: std::net::SocketAddr = origin
+        .address
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let clients = (0..80).map(|_| trickle(address, Duration::from_secs(6)));
+    let slow = tokio::spawn(futures::future::join_all(clients));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Past the cap a new connection is closed at once; once the slow ones are cut off (the
+    // header deadline), a real request gets through.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let answered = loop {
+        let r = reqwest::Client::new()
+            .get(format!("{}/ping", origin.address))
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await;
+        if r.is_ok() || Instant::now() > deadline {
+            break r;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        answered.is_ok(),
+        "a real client gets an answer: {answered:?}"
+    );
+    let cut: Vec<Option<Duration>> = slow.await.unwrap();
+    let refused_at_once = cut
+        .iter()
+        .filter(|c| c.is_some_and(|d| d < Duration::from_millis(500)))
+        .count();
+    let cut_at_deadline = cut
+        .iter()
+        .filter(|c| {
+            c.is_some_and(|d| d >= Duration::from_millis(1400) && d < Duration::from_secs(4))
+        })
+        .count();
+    assert!(
+        cut.iter().all(Option::is_some),
+        "none outlives the header deadline: {cut:?}"
+    );
+    assert!(
+        refused_at_once >= 40,
+        "past the cap of 40, refused: {refused_at_once}"
+    );
+    assert!(
+        cut_at_deadline >= 30,
+        "the rest cut off at the deadline: {cut_at_deadline}"
+    );
+    stack.cleanup().await;
+}
