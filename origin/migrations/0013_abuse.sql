@@ -11,3 +11,24 @@ CREATE TABLE login_failures (
     locked_until timestamptz,
     updated_at   timestamptz NOT NULL DEFAULT now()
 ) PARTITION BY LIST (city);
+
+-- Ended sessions. A session token is signed and verified without a database read; to end one
+-- (log-out) or all of a user's (log out everywhere) before it expires, its id (or the user and
+-- a time) is written to EVERY node, in parallel, and every request that acts for a user checks
+-- its own node: no round trip to the user's home on a write taken elsewhere. These tables are
+-- the same on every node and are not partitioned; a row goes once the tokens it ends expire.
+CREATE TABLE revoked_sessions (
+    sid        uuid PRIMARY KEY,
+    user_id    uuid NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+
+CREATE TABLE revoked_users (
+    user_id        uuid PRIMARY KEY,
+    -- Tokens issued before this are ended.
+    revoked_before timestamptz NOT NULL,
+    expires_at     timestamptz NOT NULL
+);
+
+CREATE INDEX revoked_sessions_expiry ON revoked_sessions (expires_at);
+CREATE INDEX revoked_users_expiry ON revoked_users (expires_at);

@@ -110,7 +110,7 @@ impl Application {
             admin_port = self.admin_port,
             "origin listening"
         );
-        let pruner = tokio::spawn(crate::storage::idempotency::prune_periodically(
+        let pruner = tokio::spawn(crate::storage::upkeep::prune_periodically(
             self.nodes.local().clone(),
             self.region.clone(),
             self.idempotency_ttl,

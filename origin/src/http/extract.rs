@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::extract::{FromRef, FromRequestParts, RawPathParams};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use roam_shared::headers::{self, GeoTags};
 use roam_shared::token::{self, SessionClaims};
 use uuid::Uuid;
@@ -15,6 +16,7 @@ use super::signature::Verified;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::storage::idempotency::Guard;
+use crate::storage::{revocations, Nodes};
 
 /// Reads the path parameters as text; a city must be one the map serves (else 404), an id a
 /// UUID (a non-UUID id is an unknown id: 404).
@@ -88,15 +90,15 @@ pub struct Auth(pub SessionClaims);
 
 /// The session token of a request, if it carries one.
 pub fn session_token(parts: &Parts) -> Option<&str> {
-    if let Some(value) = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    token_in(&parts.headers)
+}
+
+/// The session token in `authorization: Bearer` or the session cookie, if any.
+pub fn token_in(headers: &HeaderMap) -> Option<&str> {
+    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         return token::bearer(value);
     }
-    parts
-        .headers
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -109,17 +111,25 @@ pub fn session_token(parts: &Parts) -> Option<&str> {
 impl<S> FromRequestParts<S> for Auth
 where
     Arc<Config>: FromRef<S>,
+    Nodes: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = Error;
 
+    /// A token that is intact and unexpired, and whose session was not ended (checked on this
+    /// origin's own node, which every log-out writes to).
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
         let token =
             session_token(parts).ok_or_else(|| Error::Unauthenticated("sign in first".into()))?;
         let now = chrono::Utc::now().timestamp();
-        token::verify(&Arc::<Config>::from_ref(state).secret, token, now)
-            .map(Auth)
-            .map_err(|e| Error::Unauthenticated(format!("{e}; sign in again")))
+        let claims = token::verify(&Arc::<Config>::from_ref(state).secret, token, now)
+            .map_err(|e| Error::Unauthenticated(format!("{e}; sign in again")))?;
+        if revocations::is_revoked(Nodes::from_ref(state).local(), &claims).await? {
+            return Err(Error::Unauthenticated(
+                "this session has ended; sign in again".into(),
+            ));
+        }
+        Ok(Auth(claims))
     }
 }
 

@@ -1,16 +1,19 @@
-//! `POST /api/v1/sessions` (log in) and `DELETE /api/v1/sessions` (log out).
+//! `POST /api/v1/sessions` (log in), `DELETE /api/v1/sessions` (log out) and
+//! `DELETE /api/v1/me/sessions` (log out everywhere).
 //!
 //! Log-in looks the email up in this region first, and only when the user lives elsewhere
 //! reads the email's claim (on the node its hash picks) and then the user on their home node.
-//! Tokens are stateless (HMAC-signed, expiring), so log-out has nothing to delete: the client
-//! drops the token; the response clears the browser cookie.
+//! Tokens are signed and expiring, verified without a database read; ending one early writes
+//! its session id (or, for every session, the user and a time) to every node, which every
+//! request acting for a user checks.
 
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{delete, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use roam_shared::api::{self, LogIn};
@@ -18,15 +21,20 @@ use roam_shared::routing::normalize_email;
 use roam_shared::token::{self, SessionClaims, SESSION_TTL_SECS};
 use uuid::Uuid;
 
+use super::extract::Auth;
 use super::json::Json;
 use super::AppState;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::jobs;
 use crate::storage::accounts::{self, Credentials};
+use crate::storage::revocations::{self, Revocation};
 
 /// The session routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/sessions", post(log_in).delete(log_out))
+    Router::new()
+        .route("/api/v1/sessions", post(log_in).delete(log_out))
+        .route("/api/v1/me/sessions", delete(log_out_everywhere))
 }
 
 #[tracing::instrument(skip_all)]
@@ -106,7 +114,53 @@ fn session(config: &Config, account: Credentials) -> Response {
         .into_response()
 }
 
-async fn log_out() -> Response {
+/// Log out: ends the session of the token presented (everywhere: see `revocations`) and
+/// clears the browser's cookie. Without a valid token there is nothing to end: still 204.
+#[tracing::instrument(skip_all)]
+async fn log_out(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
+    let now = Utc::now().timestamp();
+    let claims = super::extract::token_in(&headers)
+        .and_then(|t| token::verify(&state.config.secret, t, now).ok());
+    if let Some(claims) = claims {
+        let revocation = Revocation::Session {
+            sid: claims.sid,
+            user_id: claims.sub,
+            expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now),
+        };
+        revoke(&state, &claims.city, &revocation).await?;
+    }
+    Ok(logged_out())
+}
+
+/// Log out everywhere: ends every session of the signed-in user issued until now.
+#[tracing::instrument(skip_all)]
+async fn log_out_everywhere(State(state): State<AppState>, Auth(claims): Auth) -> Result<Response> {
+    let now = Utc::now();
+    let revocation = Revocation::User {
+        user_id: claims.sub,
+        before: now,
+        expires_at: now + chrono::Duration::seconds(SESSION_TTL_SECS),
+    };
+    revoke(&state, &claims.city, &revocation).await?;
+    Ok(logged_out())
+}
+
+/// Writes a revocation to every node; the ones that cannot take it now get it from a job on
+/// the user's home node (if even that fails: 503, and the client logs out again).
+async fn revoke(state: &AppState, home_city: &str, revocation: &Revocation) -> Result<()> {
+    let missed = revocations::write_everywhere(&state.nodes, revocation).await;
+    if missed.is_empty() {
+        return Ok(());
+    }
+    let mut conn = state.nodes.city(home_city)?.acquire().await?;
+    for region in &missed {
+        jobs::revocation::enqueue(&mut conn, home_city, region, revocation).await?;
+    }
+    Ok(())
+}
+
+/// 204, clearing the session cookie.
+fn logged_out() -> Response {
     let cookie = format!(
         "{}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Lax",
         roam_shared::headers::SESSION_COOKIE

@@ -14,6 +14,7 @@
 
 mod config;
 pub mod fare;
+pub mod revocation;
 pub mod ride_ended;
 pub mod rider_region;
 mod run;

@@ -9,7 +9,7 @@ use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
 use super::worker::backoff;
-use super::{metric, ride_ended, rider_region, JobConfig, JobError, Outcome};
+use super::{metric, revocation, ride_ended, rider_region, JobConfig, JobError, Outcome};
 use crate::schema::names::local_table;
 use crate::storage::Nodes;
 
@@ -83,6 +83,7 @@ async fn dispatch(
             ride_ended::run(conn, map, &config.prices, &job.city, payload).await
         }
         rider_region::KIND => rider_region::run(nodes, map, &job.city, payload).await,
+        revocation::KIND => revocation::run(nodes, payload).await,
         other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
     }
 }

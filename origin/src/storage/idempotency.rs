@@ -183,16 +183,3 @@ pub async fn prune(pool: &PgPool, region: &str, ttl: Duration) -> Result<u64> {
     .await?;
     Ok(deleted.rows_affected())
 }
-
-/// Prunes every `every` until the process ends; failures are logged and retried next time.
-pub async fn prune_periodically(pool: PgPool, region: String, ttl: Duration, every: Duration) {
-    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-    loop {
-        ticker.tick().await;
-        match prune(&pool, &region, ttl).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(deleted = n, "pruned old idempotency records"),
-            Err(e) => tracing::warn!(error = %e, "could not prune idempotency records"),
-        }
-    }
-}

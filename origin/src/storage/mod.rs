@@ -7,6 +7,8 @@ pub mod health;
 pub mod idempotency;
 mod nodes;
 pub mod pool;
+pub mod revocations;
 pub mod transaction;
+pub mod upkeep;
 
 pub use nodes::Nodes;
