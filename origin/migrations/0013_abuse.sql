@@ -32,3 +32,20 @@ CREATE TABLE revoked_users (
 
 CREATE INDEX revoked_sessions_expiry ON revoked_sessions (expires_at);
 CREATE INDEX revoked_users_expiry ON revoked_users (expires_at);
+
+-- At most one open ride per user, whichever region it is in: a marker at the rider's home
+-- (partitioned by the rider's home city), its primary key the rule. A ride started at home
+-- writes it in the start's own transaction and an end at home deletes it in the end's; a ride
+-- started away from home writes it first (one round trip to home), and its end clears it
+-- through the ride's `ride_ended` job. A marker whose ride has ended, or never came to be, is
+-- taken over by the rider's next start.
+CREATE TABLE open_rides (
+    city       text NOT NULL,
+    rider_id   uuid NOT NULL,
+    ride_city  text NOT NULL,
+    ride_id    uuid NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now()
+) PARTITION BY LIST (city);
+
+-- Vehicles added by one owner in the last hour (the per-user limit on additions).
+CREATE INDEX vehicles_owner_added ON vehicles (owner_id, date_added DESC);

@@ -102,6 +102,12 @@ pub struct ServeArgs {
     /// timing does not tell whether the email has an account, nor where it lives.
     #[arg(long, env = "ROAM_LOGIN_FAILURE_FLOOR_MS", default_value_t = 400)]
     pub login_failure_floor_ms: u64,
+    /// A ride still open this many minutes after it started ends by itself.
+    #[arg(long, env = "ROAM_RIDE_MAX_MINUTES", default_value_t = 120)]
+    pub ride_max_minutes: u64,
+    /// Most vehicles one user may add in a region per hour.
+    #[arg(long, env = "ROAM_VEHICLES_PER_HOUR", default_value_t = 20)]
+    pub vehicles_per_hour: u32,
     /// How long idempotency records are kept, hours (a retry later than that runs again).
     #[arg(long, env = "ROAM_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
     pub idempotency_ttl_hours: u32,
@@ -158,6 +164,10 @@ pub struct Config {
     pub login_lock: LockPolicy,
     /// Failed log-ins are answered no sooner than this.
     pub login_failure_floor: Duration,
+    /// The longest ride; past it the ride ends by itself.
+    pub max_ride: Duration,
+    /// Most vehicles one user may add in a region per hour.
+    pub vehicles_per_hour: u32,
     /// Most password hashes at once.
     pub hash_concurrency: usize,
     /// Longest wait for a turn to hash.
@@ -259,6 +269,8 @@ impl Config {
                 longest_lock: Duration::from_secs(args.login_longest_lock_secs),
             },
             login_failure_floor: Duration::from_millis(args.login_failure_floor_ms),
+            max_ride: Duration::from_secs(args.ride_max_minutes * 60),
+            vehicles_per_hour: args.vehicles_per_hour,
             idempotency_ttl: Duration::from_secs(u64::from(args.idempotency_ttl_hours) * 3600),
             signature_window_secs: roam_shared::signature::DEFAULT_WINDOW_SECS,
             peers,
@@ -359,7 +371,14 @@ fn check_ranges(args: &ServeArgs) -> anyhow::Result<()> {
         args.login_failure_floor_ms,
         0,
         10_000,
-    )
+    )?;
+    within(
+        "ROAM_RIDE_MAX_MINUTES",
+        args.ride_max_minutes,
+        1,
+        7 * 24 * 60,
+    )?;
+    within("ROAM_VEHICLES_PER_HOUR", args.vehicles_per_hour, 1, 100_000)
 }
 
 fn within<T: PartialOrd + std::fmt::Display + Copy>(

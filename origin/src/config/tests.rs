@@ -26,6 +26,8 @@ fn args() -> ServeArgs {
         login_first_lock_secs: 1,
         login_longest_lock_secs: 900,
         login_failure_floor_ms: 400,
+        ride_max_minutes: 120,
+        vehicles_per_hour: 20,
         idempotency_ttl_hours: 24,
         peers: String::new(),
         peer_max_connections: 8,

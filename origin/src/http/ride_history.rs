@@ -16,9 +16,9 @@ use roam_shared::RegionMap;
 use uuid::Uuid;
 
 use super::extract::Auth;
-use super::rides::RideRow;
 use super::AppState;
 use crate::error::Result;
+use crate::storage::rides::RideRow;
 
 /// Most rides `/me/rides` returns.
 const MY_RIDES_LIMIT: i64 = 200;

@@ -1,5 +1,6 @@
-//! Rides: start (the vehicle becomes unavailable in the same transaction) and end (only by the
-//! rider, once). The rider's history is `ride_history`.
+//! Rides: start (the vehicle becomes unavailable in the same transaction; at most one open ride
+//! per rider; ended automatically after `ROAM_RIDE_MAX_MINUTES`) and end (only by the rider,
+//! once). The rider's history is `ride_history`.
 
 use std::sync::Arc;
 
@@ -8,10 +9,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use chrono::{DateTime, Utc};
 use roam_shared::api::{self, EndRide, StartRide};
 use roam_shared::token::SessionClaims;
-use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::extract::{Auth, CityIdPath, CityPath, IdempotencyKey};
@@ -19,7 +18,8 @@ use super::json::Json;
 use super::AppState;
 use crate::error::{Error, Result};
 use crate::jobs;
-use crate::storage::idempotency;
+use crate::storage::open_rides::{self, Start};
+use crate::storage::{idempotency, rides};
 
 /// The ride routes.
 pub fn router() -> Router<AppState> {
@@ -28,37 +28,16 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/cities/{city}/rides/{id}/end", post(end))
 }
 
-/// A `rides` row.
-#[derive(Debug)]
-pub(super) struct RideRow {
-    pub(super) city: String,
-    pub(super) id: Uuid,
-    pub(super) rider_id: Uuid,
-    pub(super) rider_city: String,
-    pub(super) vehicle_id: Uuid,
-    pub(super) start_location: String,
-    pub(super) end_location: Option<String>,
-    pub(super) start_time: DateTime<Utc>,
-    pub(super) end_time: Option<DateTime<Utc>>,
-    pub(super) fare_cents: Option<i64>,
-    pub(super) fare_currency: Option<String>,
-}
-
-impl From<RideRow> for api::Ride {
-    fn from(r: RideRow) -> Self {
-        Self {
-            city: r.city,
-            id: r.id,
-            rider_id: r.rider_id,
-            rider_city: r.rider_city,
-            vehicle_id: r.vehicle_id,
-            start_location: r.start_location,
-            end_location: r.end_location,
-            start_time: r.start_time,
-            end_time: r.end_time,
-            fare_cents: r.fare_cents,
-            fare_currency: r.fare_currency,
-        }
+/// The id of the ride a start creates: a function of its idempotency key, so that a retry of
+/// a start that died half-way (its open-ride marker written, its ride maybe not) is the same
+/// ride, not a second one.
+fn ride_id(idem: &IdempotencyKey, user: &SessionClaims, city: &str) -> Uuid {
+    match &idem.key {
+        Some(key) => Uuid::new_v5(
+            &Uuid::NAMESPACE_OID,
+            format!("roam/ride/{}/{city}/{key}", user.sub).as_bytes(),
+        ),
+        None => Uuid::new_v4(),
     }
 }
 
@@ -72,73 +51,74 @@ async fn start(
 ) -> Result<Response> {
     let guard = idem.guard(&city);
     let node = state.nodes.city(&city)?.clone();
-    // A rider from another region: their home learns of this region through the job queue.
-    let away = state.config.map.city(&user.city).map(|c| &c.region)
-        != state.config.map.city(&city).map(|c| &c.region);
-    let args = Arc::new((city, Uuid::new_v4(), user, body.vehicle_id));
+    if let Some(g) = &guard {
+        if let Some(stored) = idempotency::lookup(&node, g).await? {
+            return idempotency::replay(g, stored).map(super::written);
+        }
+    }
+    let map = &state.config.map;
+    let at_home = map.city(&user.city).map(|c| &c.region) == map.city(&city).map(|c| &c.region);
+    let marker = Start {
+        rider_city: user.city.clone(),
+        rider_id: user.sub,
+        ride_city: city.clone(),
+        ride_id: ride_id(&idem, &user, &city),
+    };
+    if !at_home {
+        // The rule "one open ride" lives at the rider's home: one round trip there first.
+        let mut home = state.nodes.city(&user.city)?.acquire().await?;
+        open_rides::mark(&mut home, &state.nodes, &marker).await?;
+    }
+    let started = run_start(
+        &state,
+        node,
+        guard,
+        &marker,
+        at_home,
+        &user,
+        body.vehicle_id,
+    )
+    .await;
+    if let (false, Err(refused)) = (at_home, &started) {
+        if refused.status().is_client_error() {
+            let home = state.nodes.city(&user.city)?;
+            open_rides::unmark_on(home, &user.city, user.sub, marker.ride_id).await?;
+        }
+    }
+    started.map(super::written)
+}
+
+/// The start's transaction on the ride's node: the vehicle, the ride, the open-ride marker
+/// when the ride is at home, and its jobs (the automatic end; telling an away rider's home).
+async fn run_start(
+    state: &AppState,
+    node: sqlx::PgPool,
+    guard: Option<idempotency::Guard>,
+    marker: &Start,
+    at_home: bool,
+    user: &SessionClaims,
+    vehicle_id: Uuid,
+) -> Result<idempotency::Written> {
+    let max_ride = state.config.max_ride;
+    let args = Arc::new((marker.clone(), user.clone(), state.nodes.clone()));
     let effect: idempotency::Effect = Arc::new(move |conn| {
         let args = args.clone();
         Box::pin(async move {
-            let (city, ride_id, user, vehicle_id) = &*args;
-            let ride = start_ride(conn, city, *ride_id, user, *vehicle_id).await?;
-            if away {
+            let (marker, user, nodes) = &*args;
+            let (city, ride_id) = (&marker.ride_city, marker.ride_id);
+            if at_home {
+                open_rides::mark(conn, nodes, marker).await?;
+            }
+            let ride =
+                rides::start(conn, city, ride_id, (user.sub, &user.city), vehicle_id).await?;
+            jobs::ride_timeout::enqueue(conn, city, ride_id, max_ride).await?;
+            if !at_home {
                 jobs::rider_region::enqueue(conn, city, user.sub, &user.city).await?;
             }
             idempotency::to_json(&api::Ride::from(ride))
         })
     });
-    Ok(super::written(
-        idempotency::run(&node, guard, StatusCode::CREATED, effect).await?,
-    ))
-}
-
-async fn start_ride(
-    conn: &mut PgConnection,
-    city: &str,
-    ride_id: Uuid,
-    user: &SessionClaims,
-    vehicle_id: Uuid,
-) -> Result<RideRow> {
-    // The status check and the change are one statement: of many concurrent starts exactly one
-    // updates the row; the others wait for its lock and then see `unavailable` (or, through
-    // postgres_fdw's REPEATABLE READ, fail with 40001 and are retried into the same answer).
-    let location = sqlx::query_scalar!(
-        "UPDATE vehicles SET status = 'unavailable' \
-         WHERE city = $1 AND id = $2 AND status = 'available' RETURNING last_location",
-        city,
-        vehicle_id
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(location) = location else {
-        let exists = sqlx::query_scalar!(
-            r#"SELECT 1 AS "one!" FROM vehicles WHERE city = $1 AND id = $2"#,
-            city,
-            vehicle_id
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
-        return Err(match exists {
-            Some(_) => Error::Conflict(format!("vehicle {vehicle_id} is not available")),
-            None => Error::NotFound(format!("no vehicle {vehicle_id} in {city}")),
-        });
-    };
-    let ride = sqlx::query_as!(
-        RideRow,
-        "INSERT INTO rides (city, id, rider_id, rider_city, vehicle_id, start_location) \
-         VALUES ($1, $2, $3, $4, $5, $6) \
-         RETURNING city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency",
-        city,
-        ride_id,
-        user.sub,
-        user.city,
-        vehicle_id,
-        location
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(Error::from_db)?;
-    Ok(ride)
+    idempotency::run(&node, guard, StatusCode::CREATED, effect).await
 }
 
 #[tracing::instrument(skip_all, fields(city = %city, ride = %id))]
@@ -152,63 +132,31 @@ async fn end(
     body.validate()?;
     let guard = idem.guard(&city);
     let node = state.nodes.city(&city)?.clone();
+    let map = &state.config.map;
+    let at_home = map.city(&user.city).map(|c| &c.region) == map.city(&city).map(|c| &c.region);
     let args = Arc::new((city, id, user.sub, body.location.trim().to_string()));
     let effect: idempotency::Effect = Arc::new(move |conn| {
         let args = args.clone();
         Box::pin(async move {
             let (city, id, rider, location) = &*args;
-            let ride = end_ride(conn, city, *id, *rider, location).await?;
-            idempotency::to_json(&api::Ride::from(ride))
+            let ride = rides::lock(conn, city, *id).await?;
+            if ride.rider_id != *rider {
+                return Err(Error::Forbidden("only the rider can end a ride".into()));
+            }
+            if ride.end_time.is_some() {
+                return Err(Error::Conflict("this ride has already ended".into()));
+            }
+            let ended = rides::finish(conn, &ride, location).await?;
+            // The fare and the location history (and, for an away rider, clearing the marker
+            // at home) are a job's, enqueued here: it exists exactly when the ride has ended.
+            jobs::ride_ended::enqueue(conn, city, *id).await?;
+            if at_home {
+                open_rides::unmark(conn, &ride.rider_city, *rider, *id).await?;
+            }
+            idempotency::to_json(&api::Ride::from(ended))
         })
     });
     Ok(super::written(
         idempotency::run(&node, guard, StatusCode::OK, effect).await?,
     ))
-}
-
-async fn end_ride(
-    conn: &mut PgConnection,
-    city: &str,
-    id: Uuid,
-    rider: Uuid,
-    location: &str,
-) -> Result<RideRow> {
-    let ride = sqlx::query_as!(
-        RideRow,
-        "SELECT city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency \
-         FROM rides WHERE city = $1 AND id = $2 FOR UPDATE",
-        city,
-        id
-    )
-    .fetch_optional(&mut *conn)
-    .await?;
-    let ride = ride.ok_or_else(|| Error::NotFound(format!("no ride {id} in {city}")))?;
-    if ride.rider_id != rider {
-        return Err(Error::Forbidden("only the rider can end a ride".into()));
-    }
-    if ride.end_time.is_some() {
-        return Err(Error::Conflict("this ride has already ended".into()));
-    }
-    let ended = sqlx::query_as!(
-        RideRow,
-        "UPDATE rides SET end_location = $3, end_time = now() WHERE city = $1 AND id = $2 \
-         RETURNING city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency",
-        city,
-        id,
-        location
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "UPDATE vehicles SET last_location = $3, status = 'available' WHERE city = $1 AND id = $2",
-        city,
-        ride.vehicle_id,
-        location
-    )
-    .execute(&mut *conn)
-    .await?;
-    // The fare and the location history are a background job's, enqueued in this transaction
-    // on the ride's home node: it exists exactly when the ride has ended.
-    jobs::ride_ended::enqueue(conn, city, id).await?;
-    Ok(ended)
 }

@@ -151,11 +151,18 @@ async fn create(
     body.validate()?;
     let guard = idem.guard(&city);
     let node = state.nodes.city(&city)?.clone();
-    let args = Arc::new((city, Uuid::new_v4(), user.sub, body));
+    let map = &state.config.map;
+    let region_cities: Vec<String> = map
+        .home_region_of(&city)
+        .map(|r| map.cities_in(&r.name).map(|c| c.slug.clone()).collect())
+        .unwrap_or_default();
+    let per_hour = i64::from(state.config.vehicles_per_hour);
+    let args = Arc::new((city, Uuid::new_v4(), user.sub, body, region_cities));
     let effect: idempotency::Effect = Arc::new(move |conn| {
         let args = args.clone();
         Box::pin(async move {
-            let (city, id, owner, v) = &*args;
+            let (city, id, owner, v, region_cities) = &*args;
+            within_hourly_limit(conn, region_cities, *owner, per_hour).await?;
             let row = sqlx::query_as!(
                 VehicleRow,
                 "INSERT INTO vehicles (city, id, type, owner_id, status, last_location, color, brand) \
@@ -178,4 +185,33 @@ async fn create(
     Ok(super::written(
         idempotency::run(&node, guard, StatusCode::CREATED, effect).await?,
     ))
+}
+
+/// 429 when the owner has added `per_hour` vehicles in this region within the last hour (so
+/// no one can bury a city's real vehicles under their own); the wait is until the oldest of
+/// those is an hour old.
+async fn within_hourly_limit(
+    conn: &mut sqlx::PgConnection,
+    region_cities: &[String],
+    owner: Uuid,
+    per_hour: i64,
+) -> Result<()> {
+    let recent = sqlx::query!(
+        r#"SELECT count(*) AS "added!",
+                  extract(epoch FROM min(date_added) + interval '1 hour' - now())::float8 AS wait
+           FROM vehicles
+           WHERE city = ANY($1) AND owner_id = $2 AND date_added > now() - interval '1 hour'"#,
+        region_cities,
+        owner
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if recent.added < per_hour {
+        return Ok(());
+    }
+    let wait = recent.wait.unwrap_or(3600.0).ceil().max(1.0);
+    Err(Error::TooManyRequests {
+        detail: format!("you have added {per_hour} vehicles here within the hour; wait"),
+        retry_after: wait as u32,
+    })
 }

@@ -16,6 +16,7 @@ mod config;
 pub mod fare;
 pub mod revocation;
 pub mod ride_ended;
+pub mod ride_timeout;
 pub mod rider_region;
 mod run;
 mod worker;
@@ -60,12 +61,25 @@ pub async fn enqueue(
     kind: &str,
     payload: serde_json::Value,
 ) -> sqlx::Result<()> {
+    enqueue_after(conn, city, kind, payload, std::time::Duration::ZERO).await
+}
+
+/// Like [`enqueue`], for a job that must not run before `delay` has passed.
+pub async fn enqueue_after(
+    conn: &mut PgConnection,
+    city: &str,
+    kind: &str,
+    payload: serde_json::Value,
+    delay: std::time::Duration,
+) -> sqlx::Result<()> {
     sqlx::query!(
-        "INSERT INTO jobs (city, id, kind, payload) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO jobs (city, id, kind, payload, run_after) \
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
         city,
         Uuid::new_v4(),
         kind,
-        payload
+        payload,
+        delay.as_secs_f64()
     )
     .execute(conn)
     .await?;

@@ -9,7 +9,9 @@ use sqlx::{Acquire, PgConnection};
 use uuid::Uuid;
 
 use super::worker::backoff;
-use super::{metric, revocation, ride_ended, rider_region, JobConfig, JobError, Outcome};
+use super::{
+    metric, revocation, ride_ended, ride_timeout, rider_region, JobConfig, JobError, Outcome,
+};
 use crate::schema::names::local_table;
 use crate::storage::Nodes;
 
@@ -80,7 +82,11 @@ async fn dispatch(
     match job.kind.as_str() {
         ride_ended::KIND => {
             let conn = attempt.acquire().await?;
-            ride_ended::run(conn, map, &config.prices, &job.city, payload).await
+            ride_ended::run(conn, nodes, map, &config.prices, &job.city, payload).await
+        }
+        ride_timeout::KIND => {
+            let conn = attempt.acquire().await?;
+            ride_timeout::run(conn, map, &job.city, payload).await
         }
         rider_region::KIND => rider_region::run(nodes, map, &job.city, payload).await,
         revocation::KIND => revocation::run(nodes, payload).await,

@@ -13,7 +13,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
-use super::{metric, revocation, ride_ended, rider_region, JobConfig};
+use super::{metric, revocation, ride_ended, ride_timeout, rider_region, JobConfig};
 use crate::schema::names::local_table;
 use crate::storage::Nodes;
 
@@ -60,7 +60,13 @@ impl Workers {
     /// Starts `config.workers` workers over `region`'s node, and the depth gauges. Dropping the
     /// result aborts them (as a crash would: a job in hand rolls back and runs again later).
     pub fn start(nodes: Nodes, region: &str, map: RegionMap, config: JobConfig) -> Self {
-        for kind in [ride_ended::KIND, rider_region::KIND, revocation::KIND] {
+        let kinds = [
+            ride_ended::KIND,
+            ride_timeout::KIND,
+            rider_region::KIND,
+            revocation::KIND,
+        ];
+        for kind in kinds {
             for outcome in ["success", "retry", "dead"] {
                 metrics::counter!(metric::RUNS, "region" => region.to_string(),
                     "kind" => kind, "outcome" => outcome)

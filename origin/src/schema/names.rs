@@ -2,7 +2,7 @@
 //! of a region (`<table>_<region>`), and SQL literals and identifiers for generated DDL.
 
 /// The tables partitioned by city, and their key columns on the local partition.
-pub const CITY_TABLES: [(&str, &str); 8] = [
+pub const CITY_TABLES: [(&str, &str); 9] = [
     ("users", "city, id"),
     ("vehicles", "city, id"),
     ("rides", "city, id"),
@@ -11,6 +11,7 @@ pub const CITY_TABLES: [(&str, &str); 8] = [
     ("vehicle_location_history", "city, ride_id"),
     ("rider_regions", "city, rider_id, region"),
     ("login_failures", "city, user_id"),
+    ("open_rides", "city, rider_id"),
 ];
 
 /// The local table of `table` on `region`'s node, e.g. `users_eu_west`.

@@ -6,8 +6,10 @@ pub mod claims;
 pub mod health;
 pub mod idempotency;
 mod nodes;
+pub mod open_rides;
 pub mod pool;
 pub mod revocations;
+pub mod rides;
 pub mod transaction;
 pub mod upkeep;
 

@@ -101,6 +101,12 @@ impl Nodes {
         Ok(self.region(&home.region))
     }
 
+    /// Whether two cities are homed in the same region (so on the same node).
+    pub fn same_region(&self, a: &str, b: &str) -> bool {
+        let region = |c: &str| self.map.city(c).map(|c| c.region.as_str());
+        region(a).is_some() && region(a) == region(b)
+    }
+
     /// Every pool, local first (for metrics and shutdown).
     pub fn all(&self) -> impl Iterator<Item = (&str, &PgPool)> {
         std::iter::once((self.own.as_str(), &self.local))

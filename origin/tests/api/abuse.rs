@@ -177,3 +177,101 @@ async fn slow_clients_are_cut_off_and_cannot_pile_up() {
     );
     stack.cleanup().await;
 }
+
+fn short_rides_and_few_vehicles(config: &mut Config) {
+    config.max_ride = Duration::from_secs(2);
+    config.vehicles_per_hour = 3;
+}
+
+#[tokio::test]
+async fn one_open_ride_per_user_whichever_region_and_it_ends_by_itself() {
+    let stack = spawn_stack_with(short_rides_and_few_vehicles).await;
+    let (_, owner) = stack.user("paris").await;
+    let (_, rider) = stack.user("rome").await;
+    let start = |city: &'static str, vehicle: uuid::Uuid, via: &'static str| {
+        let path = format!("/api/v1/cities/{city}/rides");
+        stack
+            .origin(via)
+            .post(&path, json!({"vehicle_id": vehicle}))
+            .token(&rider)
+            .send()
+    };
+    let (rome_bike, paris_bike) = (
+        stack.vehicle("rome", &owner).await,
+        stack.vehicle("paris", &owner).await,
+    );
+    let (_, far_owner) = stack.user("boston").await;
+    let boston_bike = stack.vehicle("boston", &far_owner).await;
+    let r = start("rome", rome_bike, "eu-west").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let first = r.json()["id"].as_str().unwrap().to_string();
+    assert_problem(
+        &start("paris", paris_bike, "eu-west").await,
+        409,
+        "a second, at home",
+    );
+    let away = start("boston", boston_bike, "us-east").await;
+    assert_problem(&away, 409, "a second, away from home");
+    assert!(
+        away.text().contains(&first),
+        "says which ride is open: {}",
+        away.text()
+    );
+    // Past the longest ride it ends by itself, where it started; the rider may ride again.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = start("boston", boston_bike, "us-east").await;
+        if r.status == 201 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the ride never ended: {}",
+            r.text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mine = stack
+        .origin("eu-west")
+        .get("/api/v1/me/rides")
+        .token(&rider)
+        .header("x-roam-recent-writes", "us-east")
+        .send()
+        .await;
+    let ended = mine.json()["rides"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == first.as_str())
+        .cloned()
+        .unwrap();
+    assert!(ended["end_time"].is_string(), "{ended}");
+    assert_eq!(ended["end_location"], ended["start_location"]);
+    let vehicle = stack
+        .origin("eu-west")
+        .get(&format!("/api/v1/cities/rome/vehicles/{rome_bike}"))
+        .send()
+        .await;
+    assert_eq!(vehicle.json()["status"], "available", "{}", vehicle.text());
+    stack.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_user_adds_a_bounded_number_of_vehicles_per_hour() {
+    let stack = spawn_stack_with(short_rides_and_few_vehicles).await;
+    let (_, token) = stack.user("rome").await;
+    for _ in 0..3 {
+        stack.vehicle("rome", &token).await;
+    }
+    let body = json!({"type": "bike", "last_location": "Piazza Navona"});
+    let r = stack
+        .origin("eu-west")
+        .post("/api/v1/cities/paris/vehicles", body)
+        .token(&token)
+        .send()
+        .await;
+    assert_problem(&r, 429, "a fourth in the region within the hour");
+    let wait: u32 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((3000..=3600).contains(&wait), "{wait}");
+    stack.cleanup().await;
+}

@@ -181,6 +181,8 @@ impl TestStack {
                 .collect();
             // Cheap hashes keep the tests fast; the hashing code path is the production one.
             config.argon2_memory_kib = 256;
+            // Tests add many vehicles as one user; the limit has its own test.
+            config.vehicles_per_hour = 100_000;
             (self.configure)(&mut config);
             self.origins.push(TestOrigin::spawn(config).await);
         }
