@@ -49,3 +49,11 @@ CREATE TABLE open_rides (
 
 -- Vehicles added by one owner in the last hour (the per-user limit on additions).
 CREATE INDEX vehicles_owner_added ON vehicles (owner_id, date_added DESC);
+
+-- The vehicle list is paged (`?after=<cursor>`), newest first with the id breaking ties in
+-- the same direction, so a page continues from a (date_added, id) pair with one row
+-- comparison these indexes serve in order. They replace 0002's, whose id ran the other way.
+DROP INDEX IF EXISTS vehicles_city_newest;
+DROP INDEX IF EXISTS vehicles_city_status_newest;
+CREATE INDEX vehicles_city_page ON vehicles (city, date_added DESC, id DESC);
+CREATE INDEX vehicles_city_status_page ON vehicles (city, status, date_added DESC, id DESC);

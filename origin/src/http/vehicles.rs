@@ -8,7 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
-use roam_shared::api::{self, NewVehicle, VehicleStatus, VehicleType, VEHICLE_LIST_LIMIT};
+use roam_shared::api::{
+    self, NewVehicle, PageCursor, VehicleStatus, VehicleType, VEHICLE_PAGE_DEFAULT,
+    VEHICLE_PAGE_MAX,
+};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -63,6 +66,8 @@ impl TryFrom<VehicleRow> for api::Vehicle {
 #[derive(Debug, Deserialize)]
 struct ListQuery {
     status: Option<String>,
+    limit: Option<u32>,
+    after: Option<String>,
 }
 
 /// A cacheable JSON response: the edge may keep it `s-maxage`, serve it stale while it
@@ -82,24 +87,89 @@ async fn list(
     query: std::result::Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response> {
     let Query(query) = query.map_err(|e| Error::invalid("query", e.body_text()))?;
-    let status = match query.status.as_deref() {
-        None => None,
-        Some(s) => Some(
-            VehicleStatus::parse(s)
-                .ok_or_else(|| Error::invalid("status", "must be `available` or `unavailable`"))?,
-        ),
+    let page = Page::from_query(&query)?;
+    let rows = page_of(state.nodes.city(&city)?, &city, &page).await?;
+    let mut vehicles: Vec<api::Vehicle> = rows
+        .into_iter()
+        .map(api::Vehicle::try_from)
+        .collect::<Result<_>>()?;
+    // One row more than the page was read: if it came, there is a next page.
+    let next = (vehicles.len() > page.limit as usize).then(|| {
+        vehicles.truncate(page.limit as usize);
+        vehicles.last().map(|v| {
+            PageCursor {
+                date_added_us: v.date_added.timestamp_micros(),
+                id: v.id,
+            }
+            .encode()
+        })
+    });
+    let list = api::VehicleList {
+        city,
+        vehicles,
+        next: next.flatten(),
     };
-    let node = state.nodes.city(&city)?;
-    // Two statements rather than `$2 IS NULL OR status = $2`, so each has a plan that walks
-    // its index in order.
-    let rows: Vec<VehicleRow> = match status {
+    Ok(cacheable(&state, &list))
+}
+
+/// One page of a list: which status, how many, after which vehicle.
+struct Page {
+    status: Option<VehicleStatus>,
+    limit: u32,
+    after: PageCursor,
+}
+
+impl Page {
+    fn from_query(query: &ListQuery) -> Result<Self> {
+        let status =
+            match query.status.as_deref() {
+                None => None,
+                Some(s) => Some(VehicleStatus::parse(s).ok_or_else(|| {
+                    Error::invalid("status", "must be `available` or `unavailable`")
+                })?),
+            };
+        let limit = query.limit.unwrap_or(VEHICLE_PAGE_DEFAULT);
+        if !(1..=VEHICLE_PAGE_MAX).contains(&limit) {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be between 1 and {VEHICLE_PAGE_MAX}"),
+            ));
+        }
+        let after = match query.after.as_deref() {
+            // Before the first vehicle: later than any date, after the greatest id.
+            None => PageCursor {
+                date_added_us: i64::MAX,
+                id: Uuid::max(),
+            },
+            Some(text) => PageCursor::decode(text)
+                .ok_or_else(|| Error::invalid("after", "is not a cursor this list gave"))?,
+        };
+        Ok(Self {
+            status,
+            limit,
+            after,
+        })
+    }
+}
+
+/// A page of the city's vehicles, newest first (ties by id), plus one row to tell whether a
+/// next page exists. Two statements rather than `$2 IS NULL OR status = $2`, so each has a
+/// plan that walks its index in order from the cursor.
+async fn page_of(node: &sqlx::PgPool, city: &str, page: &Page) -> Result<Vec<VehicleRow>> {
+    let after_date = DateTime::from_timestamp_micros(page.after.date_added_us)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let rows = i64::from(page.limit) + 1;
+    Ok(match page.status {
         None => {
             sqlx::query_as!(
                 VehicleRow,
                 "SELECT city, id, type AS vehicle_type, owner_id, date_added, status, last_location, color, brand \
-                 FROM vehicles WHERE city = $1 ORDER BY date_added DESC, id LIMIT $2",
+                 FROM vehicles WHERE city = $1 AND (date_added, id) < ($2, $3) \
+                 ORDER BY date_added DESC, id DESC LIMIT $4",
                 city,
-                VEHICLE_LIST_LIMIT
+                after_date,
+                page.after.id,
+                rows
             )
             .fetch_all(node)
             .await?
@@ -108,21 +178,18 @@ async fn list(
             sqlx::query_as!(
                 VehicleRow,
                 "SELECT city, id, type AS vehicle_type, owner_id, date_added, status, last_location, color, brand \
-                 FROM vehicles WHERE city = $1 AND status = $2 \
-                 ORDER BY date_added DESC, id LIMIT $3",
+                 FROM vehicles WHERE city = $1 AND status = $2 AND (date_added, id) < ($3, $4) \
+                 ORDER BY date_added DESC, id DESC LIMIT $5",
                 city,
                 status.as_str(),
-                VEHICLE_LIST_LIMIT
+                after_date,
+                page.after.id,
+                rows
             )
             .fetch_all(node)
             .await?
         }
-    };
-    let vehicles = rows
-        .into_iter()
-        .map(api::Vehicle::try_from)
-        .collect::<Result<_>>()?;
-    Ok(cacheable(&state, &api::VehicleList { city, vehicles }))
+    })
 }
 
 #[tracing::instrument(skip_all, fields(city = %city, id = %id))]
