@@ -15,10 +15,10 @@ const PASSWORD: &str = "correct horse battery staple";
 /// A stack whose job workers are off: nothing tells a rider's home where they rode, so only
 /// the bookmark can make a ride taken elsewhere show.
 async fn stack_without_jobs() -> Stack {
-    let options = StackOptions {
-        origin_env: vec![("ROAM_JOBS_WORKERS".into(), "0".into())],
-        ..StackOptions::for_tests("edge-cross-region")
-    };
+    let mut options = StackOptions::for_tests("edge-cross-region");
+    options
+        .origin_env
+        .push(("ROAM_JOBS_WORKERS".into(), "0".into()));
     match Stack::start(options).await {
         Ok(stack) => stack,
         Err(e) => panic!("could not start the stack: {e:#}"),
