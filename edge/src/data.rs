@@ -1,5 +1,5 @@
 //! A data request end to end: check the body, pick the home region, answer from the cache or
-//! forward with failover, then purge and bookmark after a write.
+//! forward with failover, then soft-purge and bookmark after a write.
 
 use std::rc::Rc;
 
@@ -212,7 +212,8 @@ async fn read_json_body(req: &mut Request, incoming: &Incoming) -> Result<Vec<u8
     Ok(body)
 }
 
-/// After a successful write: purge what it made stale (this PoP) and hand out a bookmark.
+/// After a successful write: mark what it made stale (this PoP; a soft purge, the entries stay
+/// for stale-if-error) and hand out a bookmark of the same moment.
 async fn after_write(
     config: &Config,
     data_route: &DataRoute,
@@ -220,11 +221,12 @@ async fn after_write(
     served: &Served,
     response: &mut Response,
 ) -> Result<()> {
+    let written_at = now_ms();
     if let Some(city) = data_route.city() {
         let vehicle = affected_vehicle(data_route, request_body, &served.reply.body);
-        cache::purge(&cache::keys_to_purge(city, vehicle.as_deref())).await;
+        cache::mark_superseded(&cache::keys_to_purge(city, vehicle.as_deref()), written_at).await;
     }
-    let mark = bookmark::issue(&config.secret, now_ms() as i64);
+    let mark = bookmark::issue(&config.secret, written_at as i64);
     let headers = response.headers_mut();
     headers.set(BOOKMARK, &mark)?;
     headers.append(
