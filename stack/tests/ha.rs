@@ -109,8 +109,11 @@ async fn a_killed_primary_is_replaced_by_its_standby_and_comes_back_as_one() -> 
         check_nothing_lost(&group, &new, &log).await?;
         acknowledged += log.acknowledged.len();
 
-        group.restart(&old).await?;
-        ensure!(group.standby().await?.name == old, "{old} is the standby");
+        let back = group.restart(&old).await?;
+        ensure!(
+            back.is_secondary(),
+            "{old} is back as the standby: {back:?}"
+        );
         let refused = psql(
             &group.node(&old)?.url("postgres"),
             "INSERT INTO acked (n) VALUES (-1)".into(),
@@ -194,7 +197,8 @@ async fn a_killed_standby_stalls_writes_until_noticed_and_loses_none() -> Result
     let during = sync_names(primary_url.clone()).await?;
     ensure!(during.is_empty(), "alone, it commits alone: {during:?}");
 
-    group.restart(&standby).await?;
+    let back = group.restart(&standby).await?;
+    ensure!(back.is_secondary(), "{back:?}");
     group.wait_settled().await?;
     let after = sync_names(primary_url).await?;
     ensure!(after.starts_with("ANY 1"), "synchronous again: {after:?}");

@@ -85,27 +85,36 @@ impl HaGroup {
     }
 
     /// Starts killed node `name` again and waits until it has rejoined: a synchronous standby
-    /// (a former primary is rewound, or rebuilt, to follow the current one).
-    pub async fn restart(&mut self, name: &str) -> Result<()> {
+    /// (a former primary is rewound, or rebuilt, to follow the current one), or the primary
+    /// again when no other node took over (both were down).
+    pub async fn restart(&mut self, name: &str) -> Result<NodeState> {
         let index = self.index_of(name)?;
         if self.nodes[index].keeper.is_some() {
             bail!("{name} is running");
         }
         self.spawn_keeper(index, false)?;
-        self.wait_for(&format!("{name} back as standby"), |states| {
-            states
-                .iter()
-                .any(|s: &NodeState| s.name == name && s.is_secondary() && s.healthy)
-        })
-        .await?;
+        let states = self
+            .wait_for(&format!("{name} back"), |states| {
+                states
+                    .iter()
+                    .any(|s| s.name == name && s.healthy && (s.is_secondary() || s.is_primary()))
+            })
+            .await?;
+        let state = states
+            .into_iter()
+            .find(|s| s.name == name)
+            .context("the node the monitor just reported")?;
         let node = &self.nodes[index];
         let in_recovery = psql(&node.url("postgres"), "SELECT pg_is_in_recovery()".into())
             .await
             .with_context(|| format!("asking {name} whether it is a standby"))?;
-        if in_recovery.trim() != "t" {
-            bail!("{name} rejoined but is not in recovery: {in_recovery}");
+        if state.is_secondary() != (in_recovery.trim() == "t") {
+            bail!(
+                "{name} rejoined as {} but pg_is_in_recovery() says {in_recovery}",
+                state.reported
+            );
         }
-        Ok(())
+        Ok(state)
     }
 
     /// Stops the monitor first (so nothing fails over while the group goes down), then both
