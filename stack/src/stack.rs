@@ -145,24 +145,40 @@ impl Stack {
             origins: Vec::new(),
             wan,
         };
-        for region in &stack.endpoints.regions {
-            let admin = stack.endpoints.primary_url(&region.region, "postgres")?;
+        stack.prepare_data(&wiring).await?;
+        stack.start_origins(&wiring).await?;
+        if let Some(wan) = &mut stack.wan {
+            wan.front_origins(&stack.origins).await?;
+        }
+        if options.reap_on_exit {
+            let pgids: Vec<u32> = stack
+                .origins
+                .iter()
+                .filter_map(OriginProcess::pid)
+                .collect();
+            reap_when_gone(std::process::id(), &options.root, &stack.cluster, &pgids)?;
+        }
+        Ok(stack)
+    }
+
+    /// Creates the application database on each region's primary, migrates and seeds it.
+    async fn prepare_data(&self, wiring: &Wiring) -> Result<()> {
+        for region in &self.endpoints.regions {
+            let admin = self.endpoints.primary_url(&region.region, "postgres")?;
             ensure_database(&admin, DATABASE).await?;
         }
-        let binary = options.origin_binary.clone();
-        migrate_all(&binary, &stack.endpoints, DATABASE, &wiring)?;
-        if let Some((vehicles, users)) = options.seed {
-            seed_all(
-                &binary,
-                &stack.endpoints,
-                DATABASE,
-                vehicles,
-                users,
-                &wiring,
-            )?;
+        let binary = &self.options.origin_binary;
+        migrate_all(binary, &self.endpoints, DATABASE, wiring)?;
+        if let Some((vehicles, users)) = self.options.seed {
+            seed_all(binary, &self.endpoints, DATABASE, vehicles, users, wiring)?;
         }
-        let per_region = options.origins_per_region;
-        let regions: Vec<String> = stack
+        Ok(())
+    }
+
+    /// Starts `origins_per_region` origins for each region, on its data.
+    async fn start_origins(&mut self, wiring: &Wiring) -> Result<()> {
+        let per_region = self.options.origins_per_region;
+        let regions: Vec<String> = self
             .endpoints
             .regions
             .iter()
@@ -176,33 +192,23 @@ impl Stack {
                     _ => format!("origin-{region}-{}.log", k + 1),
                 };
                 let origin = OriginProcess::start(OriginOptions {
-                    binary: binary.clone(),
+                    binary: self.options.origin_binary.clone(),
                     region: region.clone(),
-                    port: options
+                    port: self
+                        .options
                         .origin_ports
                         .as_ref()
                         .and_then(|p| p.get(i * per_region + k).copied()),
-                    database_url: stack.endpoints.origin_url(region, DATABASE)?,
-                    secret: options.secret.clone(),
-                    log_file: options.root.join("logs").join(log_name),
-                    env: [wiring.env(), options.origin_env.clone()].concat(),
+                    database_url: self.endpoints.origin_url(region, DATABASE)?,
+                    secret: self.options.secret.clone(),
+                    log_file: self.options.root.join("logs").join(log_name),
+                    env: [wiring.env(), self.options.origin_env.clone()].concat(),
                 })
                 .await?;
-                stack.origins.push(origin);
+                self.origins.push(origin);
             }
         }
-        if let Some(wan) = &mut stack.wan {
-            wan.front_origins(&stack.origins).await?;
-        }
-        if options.reap_on_exit {
-            let pgids: Vec<u32> = stack
-                .origins
-                .iter()
-                .filter_map(OriginProcess::pid)
-                .collect();
-            reap_when_gone(std::process::id(), &options.root, &stack.cluster, &pgids)?;
-        }
-        Ok(stack)
+        Ok(())
     }
 
     /// The (first) origin of a region.
