@@ -1,5 +1,5 @@
 //! A data request end to end: check the body, pick the home region, answer from the cache or
-//! forward with failover, then purge and bookmark after a write.
+//! forward with failover, then soft-purge and bookmark after a write.
 
 use std::rc::Rc;
 
@@ -242,23 +242,25 @@ struct Wrote<'a> {
     presented: Option<&'a Bookmark>,
 }
 
-/// After a successful write: purge what it made stale (this PoP), hand out a bookmark naming
-/// its region, and after a sign-up or log-in remember the user's home city.
+/// After a successful write: mark what it made stale (this PoP; a soft purge, the entries stay
+/// for stale-if-error), hand out a bookmark of the same moment naming its region, and after a
+/// sign-up or log-in remember the user's home city.
 async fn after_write(
     config: &Config,
     wrote: &Wrote<'_>,
     served: &Served,
     response: &mut Response,
 ) -> Result<()> {
+    let written_at = now_ms();
     if let Some(city) = wrote.route.city() {
         let vehicle = affected_vehicle(wrote.route, wrote.request_body, &served.reply.body);
-        cache::purge(&cache::keys_to_purge(city, vehicle.as_deref())).await;
+        cache::mark_superseded(&cache::keys_to_purge(city, vehicle.as_deref()), written_at).await;
     }
     let (mark, cookie) = read_your_writes::after_write(
         &config.secret,
         wrote.presented,
         wrote.region,
-        now_ms() as i64,
+        written_at as i64,
     );
     let headers = response.headers_mut();
     headers.set(BOOKMARK, &mark)?;

@@ -220,16 +220,23 @@ proptest! {
     }
 
     /// Any `cache-control` parses or is refused without panicking; an entry older than the
-    /// reader's own write is never served as fresh.
+    /// reader's own write is never served as fresh, superseded or not; an entry a later write
+    /// superseded (soft purge) is never served as fresh to anyone.
     #[test]
     fn edge_freshness_never_serves_older_than_a_bookmark(
-        cc in "\\PC{0,60}", smax in 0u32..100_000, fetched in 0.0f64..1e13, age in 0.0f64..1e9, after in 1.0f64..1e6,
+        cc in "\\PC{0,60}", smax in 0u32..100_000, fetched in 0.0f64..1e13, age in 0.0f64..1e9,
+        after in 1.0f64..1e6, superseded in proptest::option::of(0.0f64..1e6),
     ) {
         let _ = Windows::from_cache_control(&cc);
         let windows = Windows::from_cache_control(&format!("public, s-maxage={smax}, stale-while-revalidate=30, stale-if-error=300"));
         if let Some(w) = windows {
-            let verdict = judge(fetched, &w, fetched + age, Some(fetched + after));
+            let superseded_at = superseded.map(|s| fetched + s);
+            let verdict = judge(fetched, &w, fetched + age, Some(fetched + after), superseded_at);
             prop_assert_eq!(verdict, Verdict::OlderThanBookmark);
+            let anonymous = judge(fetched, &w, fetched + age, None, superseded_at);
+            if superseded_at.is_some() {
+                prop_assert!(matches!(anonymous, Verdict::StaleIfError | Verdict::TooOld), "{anonymous:?}");
+            }
         }
     }
 

@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Commands {
     /// Install what is missing: wasm target, wasm-bindgen CLI, worker-build, npm packages,
-    /// PostgreSQL, Chromium.
+    /// PostgreSQL and pg_auto_failover, Chromium.
     Bootstrap,
     /// Bring up the whole stack and keep it running until Ctrl-C.
     Dev(dev::DevArgs),
