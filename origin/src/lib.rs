@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod libpq_url;
 pub mod password;
 pub mod schema;
 pub mod server;

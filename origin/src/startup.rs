@@ -27,7 +27,8 @@ pub struct Application {
     admin_router: Router,
     limits: Limits,
     nodes: Nodes,
-    health_checks: JoinHandle<()>,
+    /// Background tasks: the health checks, and following each multi-host node's primary.
+    background: Vec<JoinHandle<()>>,
     port: u16,
     admin_port: u16,
     region: String,
@@ -55,7 +56,10 @@ impl Application {
         metrics::counter!("roam_db_transaction_retries_total").increment(0);
         metrics::counter!("roam_db_transaction_retries_exhausted_total").increment(0);
         let regions = config.map.regions.iter().map(|r| r.name.clone()).collect();
+        // Which host of each node takes writes, before the first request (and from then on).
+        let mut background = nodes.follow_primaries().await;
         let (health, health_checks) = HealthWatch::start(nodes.clone(), regions);
+        background.push(health_checks);
         let state = AppState {
             hasher: Hasher::new(
                 config.argon2_memory_kib,
@@ -74,7 +78,7 @@ impl Application {
             admin_router: admin_app(state),
             limits: config.limits,
             nodes,
-            health_checks,
+            background,
             port,
             admin_port,
             region: config.region,
@@ -135,7 +139,9 @@ impl Application {
             ),
         );
         pruner.abort();
-        self.health_checks.abort();
+        for task in &self.background {
+            task.abort();
+        }
         workers.stop().await;
         self.nodes.close().await;
         tracing::info!("origin stopped");

@@ -8,13 +8,6 @@ use anyhow::{Context, Result};
 
 use crate::ha::multi_host_url;
 
-/// Whether origins and their postgres_fdw servers get a region's multi-host URL (libpq, and
-/// the origin, find the primary themselves) or the single-host URL of the node that was
-/// primary when the stack started. The origin's sqlx pool takes one host, and `roam-origin
-/// migrate --peer` makes one FDW server host of it, until the origin splits multi-host URLs;
-/// then this turns true. Single-node regions get the same one-host URL either way.
-pub const ORIGIN_TAKES_MULTI_HOST_URLS: bool = false;
-
 /// Where one region's data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegionData {
@@ -56,32 +49,21 @@ impl Endpoints {
         Ok(url_for(&self.region(region)?.ports, database))
     }
 
-    /// The region's origins' `DATABASE_URL` ([`ORIGIN_TAKES_MULTI_HOST_URLS`]).
+    /// The region's origins' `DATABASE_URL`: every node, the origin finds the primary.
     pub fn origin_url(&self, region: &str, database: &str) -> Result<String> {
-        match ORIGIN_TAKES_MULTI_HOST_URLS {
-            true => self.multi_host_url(region, database),
-            false => self.primary_url(region, database),
-        }
+        self.multi_host_url(region, database)
     }
 
-    /// What `from`'s node is given for `to` (`roam-origin migrate --peer to=URL`): through the
-    /// proxies with `--wan`, multi-host per [`ORIGIN_TAKES_MULTI_HOST_URLS`].
+    /// What `from` is given for `to` (`roam-origin migrate --peer to=URL`, and the origins'
+    /// `ROAM_PEERS`): every node of `to`, through the proxies with `--wan`; libpq and the
+    /// origin pick the one that takes writes.
     pub fn peer_url(&self, from: &str, to: &str, database: &str) -> Result<String> {
         let target = self.region(to)?;
         let ports = match self.proxies.get(&(from.to_string(), to.to_string())) {
             Some(proxies) => proxies.clone(),
             None => target.ports.clone(),
         };
-        if ORIGIN_TAKES_MULTI_HOST_URLS {
-            return Ok(url_for(&ports, database));
-        }
-        let primary = target
-            .ports
-            .iter()
-            .position(|p| *p == target.primary_port)
-            .and_then(|i| ports.get(i))
-            .with_context(|| format!("{to}'s primary has no proxy for {from}"))?;
-        Ok(single_host_url(*primary, database))
+        Ok(url_for(&ports, database))
     }
 }
 
@@ -135,13 +117,11 @@ mod tests {
             e.multi_host_url("us-east", "roam")?,
             e.primary_url("us-east", "roam")?
         );
-        // The peer's primary is its second node: its second proxy.
-        let peer = e.peer_url("us-east", "eu-west", "roam")?;
-        let expected = match ORIGIN_TAKES_MULTI_HOST_URLS {
-            true => "postgres://postgres@127.0.0.1:9001,127.0.0.1:9002/roam?target_session_attrs=read-write",
-            false => "postgres://postgres@127.0.0.1:9002/roam",
-        };
-        assert_eq!(peer, expected);
+        // Both of the peer's nodes, through their proxies.
+        assert_eq!(
+            e.peer_url("us-east", "eu-west", "roam")?,
+            "postgres://postgres@127.0.0.1:9001,127.0.0.1:9002/roam?target_session_attrs=read-write"
+        );
         assert_eq!(
             e.peer_url("eu-west", "us-east", "roam")?,
             "postgres://postgres@127.0.0.1:7100/roam"

@@ -143,7 +143,7 @@ async fn measure(
     for topology in topologies() {
         let name = topology.name();
         eprintln!("bench: starting the {name} stack");
-        let mut origin_env = Vec::new();
+        let mut origin_env = StackOptions::for_tests("bench").origin_env;
         if topology != Topology::MultiRegion {
             // The baseline has no edge cache: every read goes to the one region, as in MovR.
             for var in ["ROAM_CACHE_S_MAXAGE", "ROAM_CACHE_SWR", "ROAM_CACHE_SIE"] {

@@ -155,12 +155,26 @@ async fn listen(queue: Arc<Queue>, mut stopped: watch::Receiver<bool>) {
 }
 
 async fn listen_until_error(queue: &Queue) -> sqlx::Result<std::convert::Infallible> {
-    let mut listener = PgListener::connect_with(queue.nodes.local()).await?;
+    let node = queue.nodes.local_node();
+    let generation = node.generation();
+    let mut listener = PgListener::connect_with(node.get()).await?;
     listener.listen(CHANNEL).await?;
+    // NOTIFY is not replicated: after a failover the old primary, alive as a standby, would
+    // keep this connection open and silent. Move when the node's primary moves.
+    let mut moved = tokio::time::interval(Duration::from_secs(1));
     loop {
-        // `None`: the connection dropped; the next call reconnects.
-        if listener.try_recv().await?.is_some() {
-            queue.wake.notify_one();
+        tokio::select! {
+            received = listener.try_recv() => {
+                // `None`: the connection dropped; the next call reconnects.
+                if received?.is_some() {
+                    queue.wake.notify_one();
+                }
+            }
+            _ = moved.tick() => {
+                if node.generation() != generation {
+                    return Err(sqlx::Error::Protocol("the node's primary moved".into()));
+                }
+            }
         }
     }
 }

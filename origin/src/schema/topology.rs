@@ -144,10 +144,10 @@ mod tests {
             .enumerate()
             .map(|(i, r)| {
                 let peer = Peer {
-                    host: "127.0.0.1".into(),
-                    port: 6000 + i as u16,
+                    hosts: vec![("127.0.0.1".into(), 6000 + i as u16)],
                     dbname: "roam".into(),
                     user: "postgres".into(),
+                    password: None,
                 };
                 (r.to_string(), peer)
             })
@@ -212,7 +212,7 @@ mod tests {
     fn peers_are_read_from_urls() {
         let p = Peer::from_url("postgres://postgres@127.0.0.1:5544/t_1").unwrap();
         assert_eq!(
-            (p.port, p.dbname.as_str(), p.user.as_str()),
+            (p.hosts[0].1, p.dbname.as_str(), p.user.as_str()),
             (5544, "t_1", "postgres")
         );
         assert!(Peer::from_url("mysql://x").is_err());

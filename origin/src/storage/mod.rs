@@ -8,6 +8,7 @@ pub mod idempotency;
 mod nodes;
 pub mod open_rides;
 pub mod pool;
+pub mod primary;
 pub mod revocations;
 pub mod rides;
 pub mod transaction;

@@ -389,10 +389,8 @@ pub fn percentile(values: &mut [f64], p: f64) -> f64 {
 
 /// Starts a stack like `edge_support::start_stack`, with extra environment for every origin.
 pub async fn start_stack_with(name: &str, origin_env: &[(&str, &str)]) -> Stack {
-    let options = StackOptions {
-        origin_env: pairs(origin_env),
-        ..StackOptions::for_tests(name)
-    };
+    let mut options = StackOptions::for_tests(name);
+    options.origin_env.extend(pairs(origin_env));
     let stack = match Stack::start(options).await {
         Ok(stack) => stack,
         Err(e) => panic!("could not start the stack: {e:#}"),

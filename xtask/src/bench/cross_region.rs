@@ -75,7 +75,10 @@ pub async fn mechanism(stack: &Stack) -> Result<Vec<Line>> {
     let eu_west = PgPool::connect(&node("eu-west")?.url(roam_stack::stack::DATABASE)).await?;
     let mut direct = Vec::new();
     for region in ["us-east", "us-west"] {
-        let port = *wan.fdw_ports("eu-west", region).first().context("no link")?;
+        let port = *wan
+            .fdw_ports("eu-west", region)
+            .first()
+            .context("no link")?;
         direct.push(
             PgPoolOptions::new()
                 .max_connections(1)
