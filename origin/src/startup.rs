@@ -58,7 +58,7 @@ impl Application {
         let regions = config.map.regions.iter().map(|r| r.name.clone()).collect();
         // Which host of each node takes writes, before the first request (and from then on).
         let mut background = nodes.follow_primaries().await;
-        let (health, health_checks) = HealthWatch::start(nodes.clone(), regions);
+        let (health, health_checks) = HealthWatch::start(nodes.clone(), regions, config.health);
         background.push(health_checks);
         let state = AppState {
             hasher: Hasher::new(

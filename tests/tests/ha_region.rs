@@ -46,6 +46,25 @@ async fn start(name: &str) -> (Stack, EdgeProcess) {
     (stack, edge)
 }
 
+/// The origin's `/readyz` (on its admin listener) once `holds`, within 15 s (it is checked
+/// every second in the background).
+async fn region_health(
+    admin: &str,
+    holds: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let body = reqwest::get(format!("{admin}/readyz"))
+            .await
+            .expect("the admin listener");
+        let health: serde_json::Value = body.json().await.unwrap_or_default();
+        if holds(&health) || Instant::now() > deadline {
+            return health;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A patient writer (retries with its key) and an anonymous reader who never retries.
 fn plans(run: &str, duration: Duration) -> (Plan, Plan) {
     let writer = Plan {
@@ -93,14 +112,29 @@ async fn rome_survives_its_standby_and_reads_stale_when_both_nodes_die() {
         .map(|(user, plan)| tokio::spawn(load::run(user, plan, t0)))
         .collect();
 
-    // The standby dies at 3 s and comes back (it takes a few seconds to rejoin).
+    // The standby dies at 3 s and comes back (it takes a few seconds to rejoin). Meanwhile the
+    // region's readiness says so.
+    let admin = stack
+        .origin("eu-west")
+        .expect("an eu-west origin")
+        .admin_url();
+    let streaming = |h: &serde_json::Value| h["health"]["standbys"][0]["state"] == "streaming";
+    let healthy = region_health(&admin, |h| h["health"]["status"] == "ok" && streaming(h)).await;
+    assert_eq!(healthy["health"]["status"], "ok", "{healthy}");
+    assert!(
+        healthy["health"]["standbys"][0]["lag_bytes"].is_i64(),
+        "{healthy}"
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     let group = stack.group_mut("eu-west").expect("an eu-west group");
     let standby = group.standby().await.expect("a standby").name.clone();
     let primary = group.primary().await.expect("a primary").name.clone();
     group.kill(&standby).expect("kill the standby");
     let standby_killed = t0.elapsed();
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    let degraded = region_health(&admin, |h| h["health"]["status"] == "degraded").await;
+    assert_eq!(degraded["health"]["status"], "degraded", "{degraded}");
+    assert_eq!(degraded["ready"], true, "degraded still serves: {degraded}");
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let back = group.restart(&standby).await.expect("the standby rejoins");
     assert!(back.is_secondary(), "{back:?}");
     let standby_back = t0.elapsed();

@@ -18,6 +18,7 @@ use secrecy::SecretString;
 
 use crate::server::Limits;
 use crate::storage::accounts::LockPolicy;
+use crate::storage::health::Bounds;
 
 /// `development` relaxes nothing but the secret check; `production` refuses the dev secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -108,6 +109,12 @@ pub struct ServeArgs {
     /// Most vehicles one user may add in a region per hour.
     #[arg(long, env = "ROAM_VEHICLES_PER_HOUR", default_value_t = 20)]
     pub vehicles_per_hour: u32,
+    /// A standby further behind than this many seconds makes the region degraded.
+    #[arg(long, env = "ROAM_MAX_STANDBY_LAG_SECS", default_value_t = 10)]
+    pub max_standby_lag_secs: u64,
+    /// A due job waiting longer than this many seconds makes the region degraded.
+    #[arg(long, env = "ROAM_MAX_JOB_WAIT_SECS", default_value_t = 60)]
+    pub max_job_wait_secs: u64,
     /// How long idempotency records are kept, hours (a retry later than that runs again).
     #[arg(long, env = "ROAM_IDEMPOTENCY_TTL_HOURS", default_value_t = 24)]
     pub idempotency_ttl_hours: u32,
@@ -164,6 +171,8 @@ pub struct Config {
     pub login_lock: LockPolicy,
     /// Failed log-ins are answered no sooner than this.
     pub login_failure_floor: Duration,
+    /// What makes this region degraded.
+    pub health: Bounds,
     /// The longest ride; past it the ride ends by itself.
     pub max_ride: Duration,
     /// Most vehicles one user may add in a region per hour.
@@ -270,6 +279,10 @@ impl Config {
             },
             login_failure_floor: Duration::from_millis(args.login_failure_floor_ms),
             max_ride: Duration::from_secs(args.ride_max_minutes * 60),
+            health: Bounds {
+                standby_lag: Duration::from_secs(args.max_standby_lag_secs),
+                job_wait: Duration::from_secs(args.max_job_wait_secs),
+            },
             vehicles_per_hour: args.vehicles_per_hour,
             idempotency_ttl: Duration::from_secs(u64::from(args.idempotency_ttl_hours) * 3600),
             signature_window_secs: roam_shared::signature::DEFAULT_WINDOW_SECS,

@@ -28,6 +28,8 @@ fn args() -> ServeArgs {
         login_failure_floor_ms: 400,
         ride_max_minutes: 120,
         vehicles_per_hour: 20,
+        max_standby_lag_secs: 10,
+        max_job_wait_secs: 60,
         idempotency_ttl_hours: 24,
         peers: String::new(),
         peer_max_connections: 8,

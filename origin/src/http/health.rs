@@ -1,6 +1,7 @@
 //! Health and operations: `/ping` and `/healthz` on the public listener; `/readyz` and
 //! `/metrics` on the admin listener only (an operator's and a load balancer's, not the
-//! internet's). Unsigned, never cached.
+//! internet's). The edge reads the same readiness at `/api/v1/health`, signed like every
+//! `/api/` request, to show each region's health. Never cached.
 
 use std::time::Duration;
 
@@ -15,14 +16,15 @@ use serde::Serialize;
 use super::extract::Geo;
 use super::AppState;
 use crate::error::RETRY_AFTER_SECS;
-use crate::storage::health::{NodeCheck, EVERY};
+use crate::storage::health::{NodeCheck, RegionHealth, EVERY};
 use crate::telemetry;
 
-/// The public health routes.
+/// The public health routes (and the edge's signed view of readiness).
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/ping", get(ping))
         .route("/healthz", get(healthz))
+        .route("/api/v1/health", get(readyz))
 }
 
 /// The admin listener's routes.
@@ -53,6 +55,9 @@ struct Readiness {
     region: String,
     /// How old the checks are, ms (they run every second in the background).
     checked_ms_ago: u64,
+    /// This region in detail (absent before the first checks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    health: Option<RegionHealth>,
     nodes: Vec<NodeCheck>,
 }
 
@@ -60,8 +65,12 @@ struct Readiness {
 /// seconds); also reports every other region's node (informational: a far node being down
 /// degrades only the requests about its cities). Served from memory.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let (age, nodes) = state.health.latest().unwrap_or((Duration::MAX, Vec::new()));
+    let (age, health) = match state.health.latest() {
+        Some((age, health)) => (age, Some(health)),
+        None => (Duration::MAX, None),
+    };
     let fresh = age < EVERY * 5;
+    let (nodes, region) = health.map_or((Vec::new(), None), |h| (h.nodes, Some(h.region)));
     let ready = fresh && nodes.iter().any(|n| n.local && n.ok);
     let status = if ready {
         StatusCode::OK
@@ -72,6 +81,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         ready,
         region: state.config.region.clone(),
         checked_ms_ago: u64::try_from(age.as_millis()).unwrap_or(u64::MAX),
+        health: region,
         nodes,
     };
     let mut response = (status, axum::Json(readiness)).into_response();
