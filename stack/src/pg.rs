@@ -6,6 +6,7 @@
 //! that is [`crate::ha`], which reuses the helpers here.
 
 mod reaper;
+pub mod secure;
 pub mod server;
 mod stats;
 

@@ -26,6 +26,10 @@ pub struct Peer {
     pub user: String,
     /// That role's password (from the peer URL, a secret: never printed).
     pub password: Option<SecretString>,
+    /// The URL's TLS parameters (`sslmode`, `sslrootcert`), given to libpq as they are: the
+    /// link then encrypts and checks its peer's certificate as the origin's own pool does.
+    /// A file path is read on the database's host (the same file, where they share a machine).
+    pub tls: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Peer {
@@ -35,6 +39,7 @@ impl std::fmt::Debug for Peer {
             .field("dbname", &self.dbname)
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -59,6 +64,7 @@ impl Peer {
                         dbname,
                         user: options.get_username().to_string(),
                         password: password_of(&one_host),
+                        tls: tls_params(&one_host),
                     });
                 }
             }
@@ -74,6 +80,22 @@ fn password_of(url: &str) -> Option<SecretString> {
     let (_, password) = userinfo.split_once(':')?;
     let decoded = percent_decode(password);
     (!decoded.is_empty()).then(|| SecretString::from(decoded))
+}
+
+/// The libpq TLS parameters a link carries over from a URL's query.
+const TLS_PARAMS: [&str; 2] = ["sslmode", "sslrootcert"];
+
+/// The (percent-decoded) TLS parameters of a URL's query, in [`TLS_PARAMS`] order.
+fn tls_params(url: &str) -> Vec<(String, String)> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let pairs: Vec<(&str, &str)> = query.split('&').filter_map(|p| p.split_once('=')).collect();
+    TLS_PARAMS
+        .iter()
+        .filter_map(|name| {
+            let (_, value) = pairs.iter().rev().find(|(key, _)| key == name)?;
+            Some((name.to_string(), percent_decode(value)))
+        })
+        .collect()
 }
 
 fn percent_decode(text: &str) -> String {
@@ -116,12 +138,13 @@ pub fn link_sql(map: &RegionMap, region: &str, peer: &Peer) -> Vec<String> {
     } else {
         "any"
     };
-    let server_options = [
+    let mut server_options = vec![
         ("host", hosts.join(",")),
         ("port", ports.join(",")),
         ("dbname", peer.dbname.clone()),
         ("target_session_attrs", attrs.to_string()),
     ];
+    server_options.extend(peer.tls.iter().map(|(n, v)| (n.as_str(), v.clone())));
     let mut mapping_options = vec![("user", peer.user.clone())];
     if let Some(password) = &peer.password {
         mapping_options.push(("password", password.expose_secret().to_string()));
@@ -198,7 +221,7 @@ mod tests {
     #[test]
     fn a_multi_host_peer_with_a_password_links_to_whichever_host_takes_writes() {
         let peer = Peer::from_url(
-            "postgres://fdw:s%40cret@10.0.0.1:5432,10.0.0.2:5433/roam?target_session_attrs=read-write",
+            "postgres://fdw:s%40cret@10.0.0.1:5432,10.0.0.2:5433/roam?target_session_attrs=read-write&sslmode=verify-full&sslrootcert=/etc/roam/ca%20links.pem",
         )
         .unwrap();
         assert_eq!(
@@ -218,9 +241,15 @@ mod tests {
         );
         assert!(sql.contains("target_session_attrs 'read-write'"));
         assert!(sql.contains("password 's@cret'"));
+        assert!(sql.contains("ADD sslmode 'verify-full'"));
+        assert!(sql.contains("ADD sslrootcert '/etc/roam/ca links.pem'"));
         let single = Peer::from_url("postgres://postgres@127.0.0.1:6000/roam").unwrap();
         assert!(single.password.is_none());
         let sql = link_sql(RegionMap::builtin(), "us-west", &single).join(";\n");
         assert!(sql.contains("target_session_attrs 'any'") && !sql.contains("password"));
+        assert!(
+            !sql.contains("sslmode"),
+            "libpq's default where the URL says nothing"
+        );
     }
 }

@@ -148,6 +148,7 @@ mod tests {
                     dbname: "roam".into(),
                     user: "postgres".into(),
                     password: None,
+                    tls: Vec::new(),
                 };
                 (r.to_string(), peer)
             })

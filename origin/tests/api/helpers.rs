@@ -9,6 +9,7 @@ use roam_origin::schema::links::Peer;
 use roam_origin::schema::topology;
 use roam_origin::{Application, Config};
 use roam_shared::RegionMap;
+use roam_stack::pg::secure::SecureAccess;
 use roam_stack::pg::{test_cluster, PgCluster, PgNode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -47,6 +48,9 @@ pub struct TestStack {
     /// (origin's region, peer's region) → the URL that origin uses for the peer's node,
     /// when not the node itself (a test's link in between).
     pub peer_urls: BTreeMap<(String, String), String>,
+    /// How origins and links reach the nodes when they are secured (TLS + SCRAM), instead of
+    /// the harness's own superuser door.
+    pub secure: Option<&'static SecureAccess>,
     cluster: &'static PgCluster,
     configure: fn(&mut Config),
 }
@@ -93,6 +97,7 @@ impl TestStack {
             origins: Vec::new(),
             nodes: BTreeMap::new(),
             peer_urls: BTreeMap::new(),
+            secure: None,
             cluster,
             configure,
         }
@@ -145,7 +150,7 @@ impl TestStack {
                 .map(|p| {
                     (
                         p.region.clone(),
-                        Peer::from_url(&p.url(&self.database)).expect("peer"),
+                        Peer::from_url(&self.app_url(p)).expect("peer"),
                     )
                 })
                 .collect();
@@ -163,7 +168,7 @@ impl TestStack {
         self.origins.clear();
         for node in self.nodes_of(map) {
             let mut config =
-                Config::development(&node.region, &node.url(&self.database)).expect("config");
+                Config::development(&node.region, &self.app_url(node)).expect("config");
             config.map = map.clone();
             // Every other region's node directly, as in production (or through a link a
             // test put in between).
@@ -175,7 +180,7 @@ impl TestStack {
                 .map(|p| {
                     let key = (node.region.clone(), p.region.clone());
                     let url = self.peer_urls.get(&key).cloned();
-                    let url = url.unwrap_or_else(|| p.url(&self.database));
+                    let url = url.unwrap_or_else(|| self.app_url(p));
                     (p.region.clone(), url.into())
                 })
                 .collect();
@@ -185,6 +190,14 @@ impl TestStack {
             config.vehicles_per_hour = 100_000;
             (self.configure)(&mut config);
             self.origins.push(TestOrigin::spawn(config).await);
+        }
+    }
+
+    /// The URL origins and links use for this test's database on `node`.
+    fn app_url(&self, node: &PgNode) -> String {
+        match self.secure {
+            Some(access) => access.url(node, &self.database),
+            None => node.url(&self.database),
         }
     }
 
