@@ -22,7 +22,8 @@ pub struct SessionClaims {
     pub sub: Uuid,
     /// The user's home city slug (routes `/me/…` requests without a lookup).
     pub city: String,
-    /// This session's id (so a log-out can be recorded against it).
+    /// This session's id (so a log-out can be recorded against it); a UUIDv7 from the
+    /// origin, whose timestamp says to the millisecond when the session began.
     pub sid: Uuid,
     /// Issued at, unix seconds.
     pub iat: i64,

@@ -95,7 +95,9 @@ fn session(config: &Config, account: Credentials) -> Response {
     let claims = SessionClaims {
         sub: user.id,
         city: user.city.clone(),
-        sid: Uuid::new_v4(),
+        // Version 7: the id carries the moment the session began to the millisecond, which
+        // "log out everywhere" compares (iat has whole seconds only).
+        sid: Uuid::now_v7(),
         iat: now,
         exp: now + SESSION_TTL_SECS,
     };

@@ -93,9 +93,22 @@ pub async fn write_everywhere(nodes: &Nodes, revocation: &Revocation) -> Vec<Str
         .collect()
 }
 
+/// When the session of `claims` began: to the millisecond from its id (a UUIDv7), else the
+/// token's whole second. A session begun just after "log out everywhere", in the same second,
+/// must not count as begun before it.
+fn began_at(claims: &SessionClaims) -> DateTime<Utc> {
+    let precise = claims.sid.get_timestamp().and_then(|t| {
+        let (secs, nanos) = t.to_unix();
+        DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
+    });
+    precise
+        .or_else(|| DateTime::from_timestamp(claims.iat, 0))
+        .unwrap_or_default()
+}
+
 /// Whether this node has a revocation for the session `claims` stand for.
 pub async fn is_revoked(pool: &PgPool, claims: &SessionClaims) -> Result<bool> {
-    let issued = DateTime::from_timestamp(claims.iat, 0).unwrap_or_default();
+    let issued = began_at(claims);
     Ok(sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM revoked_sessions WHERE sid = $1)
                OR EXISTS (SELECT 1 FROM revoked_users WHERE user_id = $2 AND revoked_before > $3)
@@ -119,4 +132,29 @@ pub async fn prune(pool: &PgPool) -> Result<u64> {
         .await?
         .rows_affected();
     Ok(sessions + users)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_begins_to_the_millisecond_when_its_id_says_so() {
+        let at = |sid: Uuid| SessionClaims {
+            sub: Uuid::nil(),
+            city: "rome".into(),
+            sid,
+            iat: 1_700_000_000,
+            exp: 1_700_043_200,
+        };
+        let v7 = Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            1_700_000_000,
+            750_000_000,
+        ));
+        assert_eq!(began_at(&at(v7)).timestamp_millis(), 1_700_000_000_750);
+        // Tokens from before version-7 ids: the whole second.
+        let v4 = Uuid::from_u128(0x1234_5678_9abc_4def_8123_4567_89ab_cdef);
+        assert_eq!(began_at(&at(v4)).timestamp_millis(), 1_700_000_000_000);
+    }
 }
