@@ -50,8 +50,9 @@ pub fn after_write(
         regions.extend(earlier.iter().map(String::as_str));
     }
     let mark = bookmark::issue(secret, now_ms, &regions);
-    let cookie =
-        format!("{BOOKMARK_COOKIE}={mark}; Path=/; Max-Age={COOKIE_SECS}; SameSite=Lax; HttpOnly");
+    let cookie = format!(
+        "{BOOKMARK_COOKIE}={mark}; Path=/; Max-Age={COOKIE_SECS}; Secure; HttpOnly; SameSite=Lax"
+    );
     (mark, cookie)
 }
 

@@ -169,6 +169,7 @@ async fn once(
     };
     request = request
         .header("mf-cf-blob", user.place.blob)
+        .header("cf-connecting-ip", &user.address)
         .header("accept-encoding", "identity");
     if let Some(token) = &user.token {
         request = request.bearer_auth(token);
