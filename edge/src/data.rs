@@ -90,7 +90,7 @@ pub async fn handle(
     let home = home_region(&config, path, &incoming, &data_route, &body)?;
     let tags = incoming.geo.tags(&config.map);
     let presented = read_your_writes::presented(
-        &config.secret,
+        &config.keys,
         incoming.header(BOOKMARK),
         incoming.cookie(BOOKMARK_COOKIE),
         now_ms() as i64,
@@ -182,7 +182,7 @@ fn home_region<'a>(
         .and_then(token::bearer)
         .or_else(|| incoming.cookie(SESSION_COOKIE));
     let home_city = presented
-        .and_then(|t| token::verify(&config.secret, t, now_secs).ok())
+        .and_then(|t| token::verify(&config.keys, t, now_secs).ok())
         .map(|claims| claims.city)
         .or_else(|| match data_route {
             DataRoute::LogIn => incoming.cookie(HOME_COOKIE).map(str::to_string),
@@ -257,7 +257,7 @@ async fn after_write(
         cache::mark_superseded(&cache::keys_to_purge(city, vehicle.as_deref()), written_at).await;
     }
     let (mark, cookie) = read_your_writes::after_write(
-        &config.secret,
+        config.keys.current(),
         wrote.presented,
         wrote.region,
         written_at as i64,

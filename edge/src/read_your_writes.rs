@@ -9,7 +9,7 @@
 
 use roam_shared::bookmark::{self, Bookmark};
 use roam_shared::headers::{BOOKMARK_COOKIE, RECENT_WRITES};
-use roam_shared::SharedSecret;
+use roam_shared::{Keyring, SharedSecret};
 
 /// How long the bookmark cookie lives: longer than any entry may be served (5 s fresh +
 /// 300 s stale-if-error with the origin's current policy), so it covers every stale entry.
@@ -17,13 +17,13 @@ pub const COOKIE_SECS: u32 = 600;
 
 /// What the presented bookmarks (header, cookie) stand for together, if any is genuine.
 pub fn presented(
-    secret: &SharedSecret,
+    keys: &Keyring,
     header: Option<&str>,
     cookie: Option<&str>,
     now_ms: i64,
 ) -> Option<Bookmark> {
     let candidates: Vec<&str> = [header, cookie].into_iter().flatten().collect();
-    bookmark::combined(secret, &candidates, now_ms)
+    bookmark::combined(keys, &candidates, now_ms)
 }
 
 /// The `x-roam-recent-writes` header an origin gets with a read: the bookmark's regions
@@ -68,17 +68,17 @@ mod tests {
     fn a_write_carries_the_regions_of_a_recent_bookmark_along() {
         let now = 1_700_000_000_000;
         let (first, _) = after_write(&secret(), None, "us-east", now);
-        let earlier = presented(&secret(), Some(&first), None, now).unwrap();
+        let earlier = presented(&secret().into(), Some(&first), None, now).unwrap();
         let (second, cookie) = after_write(&secret(), Some(&earlier), "eu-west", now + 5_000);
         assert!(cookie.starts_with(&format!("roam_bookmark={second};")));
-        let both = presented(&secret(), None, Some(&second), now + 6_000).unwrap();
+        let both = presented(&secret().into(), None, Some(&second), now + 6_000).unwrap();
         assert_eq!(
             recent_writes_header(&both),
             (RECENT_WRITES, "eu-west,us-east".to_string())
         );
         let long_after = now + 5_000 + i64::from(COOKIE_SECS) * 1000 + 1;
         let (third, _) = after_write(&secret(), Some(&both), "us-west", long_after);
-        let alone = presented(&secret(), Some(&third), None, long_after).unwrap();
+        let alone = presented(&secret().into(), Some(&third), None, long_after).unwrap();
         assert_eq!(
             recent_writes_header(&alone).1,
             "us-west",
@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn junk_is_no_bookmark_and_an_old_bookmark_means_every_region() {
-        assert_eq!(presented(&secret(), Some("junk"), Some(""), 0), None);
+        assert_eq!(presented(&secret().into(), Some("junk"), Some(""), 0), None);
         let old = Bookmark {
             written_at_ms: 1,
             regions: None,

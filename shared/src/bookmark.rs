@@ -3,18 +3,21 @@
 //! from several regions (`/me/rides`) also asks the regions the bookmark names, so a write
 //! there shows even before the user's home region has heard of it.
 //!
-//! Format: `b2.<unix milliseconds>.<regions joined by '+'>.<base64url(first 16 bytes of
-//! HMAC-SHA256)>`. It is signed so a client can neither mint far-future bookmarks that would
-//! bypass the edge cache forever nor make a read fan out to every region. The older `b1.<ms>.
-//! <tag>` form (no regions) is still accepted: it says when, not where.
+//! Format: `b3.<key id>.<unix milliseconds>.<regions joined by '+'>.<base64url(first 16 bytes
+//! of HMAC-SHA256)>`. It is signed so a client can neither mint far-future bookmarks that would
+//! bypass the edge cache forever nor make a read fan out to every region. The older forms are
+//! still accepted under any key of the ring: `b2.<ms>.<regions>.<tag>` (no key id) and
+//! `b1.<ms>.<tag>` (no regions: it says when, not where).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+use crate::keyring::Keyring;
 use crate::signature::{hmac_sha256, SharedSecret};
 
 const V1_PURPOSE: &str = "roam/bookmark/v1";
 const V2_PURPOSE: &str = "roam/bookmark/v2";
+const V3_PURPOSE: &str = "roam/bookmark/v3";
 /// How far in the future (ms) a bookmark may be, to allow for clock differences.
 pub const MAX_FUTURE_SKEW_MS: i64 = 60_000;
 /// Most regions one bookmark names.
@@ -41,8 +44,9 @@ fn is_region_name(r: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-/// A bookmark for writes to `regions` acknowledged at `written_at_ms` (regions that are not
-/// plain names, and any past [`MAX_REGIONS`], are left out).
+/// A bookmark for writes to `regions` acknowledged at `written_at_ms`, under `secret` (the
+/// ring's current key; regions that are not plain names, and any past [`MAX_REGIONS`], are
+/// left out).
 pub fn issue(secret: &SharedSecret, written_at_ms: i64, regions: &[&str]) -> String {
     let mut names: Vec<&str> = regions
         .iter()
@@ -52,35 +56,82 @@ pub fn issue(secret: &SharedSecret, written_at_ms: i64, regions: &[&str]) -> Str
     names.sort_unstable();
     names.dedup();
     names.truncate(MAX_REGIONS);
-    let signed = format!("{written_at_ms}.{}", names.join("+"));
-    format!("b2.{signed}.{}", tag(secret, V2_PURPOSE, &signed))
+    let signed = format!("{}.{written_at_ms}.{}", secret.id(), names.join("+"));
+    format!("b3.{signed}.{}", tag(secret, V3_PURPOSE, &signed))
 }
 
-/// What a bookmark stands for, if it is genuine and not from the future.
-pub fn verify(secret: &SharedSecret, bookmark: &str, now_ms: i64) -> Option<Bookmark> {
-    let bookmark = bookmark.trim();
-    let (signed, presented, purpose, regions) = if let Some(rest) = bookmark.strip_prefix("b2.") {
-        let (signed, presented) = rest.rsplit_once('.')?;
-        let (_, list) = signed.split_once('.')?;
-        (signed, presented, V2_PURPOSE, Some(parse_regions(list)?))
-    } else {
-        let (signed, presented) = bookmark.strip_prefix("b1.")?.split_once('.')?;
-        (signed, presented, V1_PURPOSE, None)
-    };
-    let ms = signed.split('.').next()?;
-    if ms.is_empty() || ms.len() > 15 || !ms.bytes().all(|b| b.is_ascii_digit()) {
+/// What a bookmark stands for, if it is genuine (under the key of the ring it names) and not
+/// from the future.
+pub fn verify(keys: &Keyring, bookmark: &str, now_ms: i64) -> Option<Bookmark> {
+    let parts = Parts::parse(bookmark.trim())?;
+    if parts.ms.is_empty() || parts.ms.len() > 15 || !parts.ms.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let written_at_ms: i64 = ms.parse().ok()?;
-    let expected = tag(secret, purpose, signed);
-    let genuine = subtle_eq(expected.as_bytes(), presented.as_bytes());
+    let written_at_ms: i64 = parts.ms.parse().ok()?;
+    let genuine = keys.candidates(parts.key_id).any(|secret| {
+        let expected = tag(secret, parts.purpose, parts.signed);
+        subtle_eq(expected.as_bytes(), parts.tag.as_bytes())
+    });
     (genuine && written_at_ms <= now_ms.saturating_add(MAX_FUTURE_SKEW_MS)).then_some(Bookmark {
         written_at_ms,
-        regions,
+        regions: parts.regions,
     })
 }
 
-/// The `+`-joined region list of a `b2` bookmark.
+/// A bookmark of any version, taken apart (not yet checked).
+struct Parts<'a> {
+    /// The text the tag covers.
+    signed: &'a str,
+    tag: &'a str,
+    purpose: &'static str,
+    key_id: Option<&'a str>,
+    ms: &'a str,
+    regions: Option<Vec<String>>,
+}
+
+impl<'a> Parts<'a> {
+    fn parse(bookmark: &'a str) -> Option<Self> {
+        if let Some(b3) = bookmark.strip_prefix("b3.") {
+            let (signed, tag) = b3.rsplit_once('.')?;
+            let (key_id, when_and_where) = signed.split_once('.')?;
+            let (ms, list) = when_and_where.split_once('.')?;
+            let regions = Some(parse_regions(list)?);
+            let (purpose, key_id) = (V3_PURPOSE, Some(key_id));
+            Some(Self {
+                signed,
+                tag,
+                purpose,
+                key_id,
+                ms,
+                regions,
+            })
+        } else if let Some(b2) = bookmark.strip_prefix("b2.") {
+            let (signed, tag) = b2.rsplit_once('.')?;
+            let (ms, list) = signed.split_once('.')?;
+            let regions = Some(parse_regions(list)?);
+            Some(Self {
+                signed,
+                tag,
+                purpose: V2_PURPOSE,
+                key_id: None,
+                ms,
+                regions,
+            })
+        } else {
+            let (signed, tag) = bookmark.strip_prefix("b1.")?.split_once('.')?;
+            Some(Self {
+                signed,
+                tag,
+                purpose: V1_PURPOSE,
+                key_id: None,
+                ms: signed,
+                regions: None,
+            })
+        }
+    }
+}
+
+/// The `+`-joined region list of a `b2` or `b3` bookmark.
 fn parse_regions(list: &str) -> Option<Vec<String>> {
     if list.is_empty() {
         return Some(Vec::new());
@@ -97,10 +148,10 @@ fn subtle_eq(a: &[u8], b: &[u8]) -> bool {
 /// What several presented bookmarks (header and cookie may both be present) stand for
 /// together: the newest write time and every region any of them names (unknown if one of
 /// them does not say). `None` when none is genuine.
-pub fn combined(secret: &SharedSecret, candidates: &[&str], now_ms: i64) -> Option<Bookmark> {
+pub fn combined(keys: &Keyring, candidates: &[&str], now_ms: i64) -> Option<Bookmark> {
     candidates
         .iter()
-        .filter_map(|b| verify(secret, b, now_ms))
+        .filter_map(|b| verify(keys, b, now_ms))
         .reduce(|a, b| Bookmark {
             written_at_ms: a.written_at_ms.max(b.written_at_ms),
             regions: match (a.regions, b.regions) {
@@ -124,6 +175,10 @@ mod tests {
         SharedSecret::parse("bookmark-test-secret-1").unwrap()
     }
 
+    fn ring() -> Keyring {
+        secret().into()
+    }
+
     fn at(ms: i64, regions: &[&str]) -> Bookmark {
         Bookmark {
             written_at_ms: ms,
@@ -139,37 +194,34 @@ mod tests {
             &["us-east", "eu-west", "us-east"],
         );
         assert_eq!(
-            verify(&secret(), &b, 1_700_000_000_500),
+            verify(&ring(), &b, 1_700_000_000_500),
             Some(at(1_700_000_000_000, &["eu-west", "us-east"]))
         );
         assert_eq!(
-            verify(&secret(), &b, 1_700_000_000_000 - 61_000),
+            verify(&ring(), &b, 1_700_000_000_000 - 61_000),
             None,
             "from the future"
         );
         let other = SharedSecret::parse("other-bookmark-secret").unwrap();
-        assert_eq!(verify(&other, &b, 1_800_000_000_000), None);
-        assert_eq!(
-            verify(&secret(), "b2.1700000000000.eu-west", i64::MAX),
-            None
-        );
+        assert_eq!(verify(&other.into(), &b, 1_800_000_000_000), None);
+        assert_eq!(verify(&ring(), "b3.1700000000000.eu-west", i64::MAX), None);
         let forged = b.replace("eu-west+us-east", "eu-west+us-east+us-west");
         assert_eq!(
-            verify(&secret(), &forged, i64::MAX),
+            verify(&ring(), &forged, i64::MAX),
             None,
             "regions are signed"
         );
         let none = issue(&secret(), 7, &[]);
-        assert_eq!(verify(&secret(), &none, i64::MAX), Some(at(7, &[])));
+        assert_eq!(verify(&ring(), &none, i64::MAX), Some(at(7, &[])));
         let odd = issue(&secret(), 7, &["Eu West", "x+y", "ok"]);
-        assert_eq!(verify(&secret(), &odd, i64::MAX), Some(at(7, &["ok"])));
+        assert_eq!(verify(&ring(), &odd, i64::MAX), Some(at(7, &["ok"])));
     }
 
     #[test]
     fn version_one_says_when_but_not_where() {
         let tag = tag(&secret(), V1_PURPOSE, "5");
         let v1 = format!("b1.5.{tag}");
-        let read = verify(&secret(), &v1, i64::MAX);
+        let read = verify(&ring(), &v1, i64::MAX);
         assert_eq!(
             read,
             Some(Bookmark {
@@ -180,21 +232,41 @@ mod tests {
     }
 
     #[test]
+    fn bookmarks_of_either_key_and_of_before_key_ids_verify_during_a_rotation() {
+        let new = SharedSecret::parse("the-new-bookmark-secret").unwrap();
+        let ring = Keyring::new(new.clone(), Some(secret()));
+        let by_new = issue(&new, 7, &["eu-west"]);
+        assert!(by_new.starts_with(&format!("b3.{}.7.", new.id())));
+        assert_eq!(verify(&ring, &by_new, i64::MAX), Some(at(7, &["eu-west"])));
+        let by_old = issue(&secret(), 8, &["us-east"]);
+        assert_eq!(verify(&ring, &by_old, i64::MAX), Some(at(8, &["us-east"])));
+        let b2 = format!("b2.9.us-west.{}", tag(&secret(), V2_PURPOSE, "9.us-west"));
+        assert_eq!(verify(&ring, &b2, i64::MAX), Some(at(9, &["us-west"])));
+        let renamed = by_old.replacen(secret().id(), new.id(), 1);
+        assert_eq!(verify(&ring, &renamed, i64::MAX), None);
+        assert_eq!(
+            verify(&new.into(), &by_old, i64::MAX),
+            None,
+            "after the rotation"
+        );
+    }
+
+    #[test]
     fn combining_takes_the_newest_time_and_every_region() {
         let a = issue(&secret(), 5, &["us-west"]);
         let b = issue(&secret(), 1_700_000_000_000, &["eu-west"]);
         assert_eq!(
-            combined(&secret(), &[&a, &b, "junk"], i64::MAX),
+            combined(&ring(), &[&a, &b, "junk"], i64::MAX),
             Some(at(1_700_000_000_000, &["eu-west", "us-west"]))
         );
         let v1 = format!("b1.9.{}", tag(&secret(), V1_PURPOSE, "9"));
-        let mixed = combined(&secret(), &[&a, &v1], i64::MAX);
+        let mixed = combined(&ring(), &[&a, &v1], i64::MAX);
         assert_eq!(
             mixed.map(|m| m.regions),
             Some(None),
             "one says nothing of where"
         );
-        assert_eq!(combined(&secret(), &["junk"], i64::MAX), None);
+        assert_eq!(combined(&ring(), &["junk"], i64::MAX), None);
     }
 
     proptest! {
@@ -206,14 +278,14 @@ mod tests {
             bytes[i] ^= flip;
             if let Ok(altered) = String::from_utf8(bytes) {
                 if altered.trim() != b {
-                    prop_assert_eq!(verify(&secret(), &altered, i64::MAX), None);
+                    prop_assert_eq!(verify(&ring(), &altered, i64::MAX), None);
                 }
             }
         }
 
         #[test]
         fn garbage_never_panics(s in "\\PC{0,80}") {
-            let _ = verify(&secret(), &s, 0);
+            let _ = verify(&ring(), &s, 0);
         }
     }
 }

@@ -20,6 +20,8 @@ pub const LON: &str = "x-roam-lon";
 pub const TIMESTAMP: &str = "x-roam-timestamp";
 /// HMAC-SHA256 of the canonical request, hex.
 pub const SIGNATURE: &str = "x-roam-signature";
+/// The id of the key the request is signed with (itself signed: an `x-roam-*` header).
+pub const KEY_ID: &str = "x-roam-key-id";
 /// Read-your-writes bookmark returned by writes and presented by reads.
 pub const BOOKMARK: &str = "x-roam-bookmark";
 /// Regions the client wrote to recently, from its read-your-writes bookmark (comma-separated,

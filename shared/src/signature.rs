@@ -10,7 +10,8 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::headers::{IDEMPOTENCY_KEY, ROAM_HEADER_PREFIX, SIGNATURE, TIMESTAMP};
+use crate::headers::{IDEMPOTENCY_KEY, KEY_ID, ROAM_HEADER_PREFIX, SIGNATURE, TIMESTAMP};
+use crate::keyring::Keyring;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -22,7 +23,10 @@ pub const DEV_SECRET: &str = "roam-dev-secret-do-not-use-in-production";
 
 /// The secret shared by the edge and every origin. Never printed.
 #[derive(Clone)]
-pub struct SharedSecret(Vec<u8>);
+pub struct SharedSecret {
+    bytes: Vec<u8>,
+    id: String,
+}
 
 impl std::fmt::Debug for SharedSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -36,19 +40,30 @@ impl SharedSecret {
         if secret.len() < 16 {
             return Err("the shared secret must be at least 16 bytes long");
         }
-        Ok(Self(secret.as_bytes().to_vec()))
+        let bytes = secret.as_bytes().to_vec();
+        let id = hex::encode(&hmac_sha256(&bytes, KEY_ID_PURPOSE.as_bytes())[..4]);
+        Ok(Self { bytes, id })
     }
 
     /// Whether this is the well-known development secret.
     pub fn is_dev_default(&self) -> bool {
-        self.0 == DEV_SECRET.as_bytes()
+        self.bytes == DEV_SECRET.as_bytes()
+    }
+
+    /// The key id: eight hex characters derived from the secret (it names the key in
+    /// signatures, tokens and bookmarks without revealing it), so two deployments with the same
+    /// secret agree on it without configuring one.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// A purpose-specific key, so a signature of one kind can never pass for another.
     pub(crate) fn derive(&self, purpose: &str) -> Vec<u8> {
-        hmac_sha256(&self.0, purpose.as_bytes()).to_vec()
+        hmac_sha256(&self.bytes, purpose.as_bytes()).to_vec()
     }
 }
+
+const KEY_ID_PURPOSE: &str = "roam/key-id/v1";
 
 pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
@@ -152,9 +167,10 @@ pub fn parse_timestamp(value: Option<&str>) -> Result<i64, SignatureError> {
         .map_err(|_| SignatureError::MalformedTimestamp)
 }
 
-/// Verifies a request's signature: fresh within `window_secs` of `now` and matching.
+/// Verifies a request's signature: fresh within `window_secs` of `now` and matching under the
+/// key its `x-roam-key-id` names (any key of the ring when it names none).
 pub fn verify(
-    secret: &SharedSecret,
+    keys: &Keyring,
     parts: &SignedParts<'_>,
     signature_hex: Option<&str>,
     now: i64,
@@ -174,12 +190,19 @@ pub fn verify(
         return Err(SignatureError::Mismatch);
     }
     let tag = hex::decode(signature_hex).map_err(|_| SignatureError::Mismatch)?;
-    let key = secret.derive(SIGNATURE_PURPOSE);
-    if hmac_verify(&key, parts.canonical().as_bytes(), &tag) {
-        Ok(())
-    } else {
-        Err(SignatureError::Mismatch)
-    }
+    let key_id = parts
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(KEY_ID))
+        .map(|(_, id)| id.trim());
+    let canonical = parts.canonical();
+    keys.candidates(key_id)
+        .any(|secret| {
+            let key = secret.derive(SIGNATURE_PURPOSE);
+            hmac_verify(&key, canonical.as_bytes(), &tag)
+        })
+        .then_some(())
+        .ok_or(SignatureError::Mismatch)
 }
 
 #[cfg(test)]
@@ -189,6 +212,10 @@ mod tests {
 
     fn secret() -> SharedSecret {
         SharedSecret::parse("0123456789abcdef-test").unwrap()
+    }
+
+    fn ring() -> Keyring {
+        secret().into()
     }
 
     fn parts(body: &[u8]) -> SignedParts<'static> {
@@ -209,26 +236,55 @@ mod tests {
     fn round_trip_and_window() {
         let p = parts(b"{}");
         let sig = sign(&secret(), &p);
-        assert_eq!(verify(&secret(), &p, Some(&sig), 1_700_000_010, 30), Ok(()));
+        assert_eq!(verify(&ring(), &p, Some(&sig), 1_700_000_010, 30), Ok(()));
         assert_eq!(
-            verify(&secret(), &p, Some(&sig), 1_700_000_031, 30),
+            verify(&ring(), &p, Some(&sig), 1_700_000_031, 30),
             Err(SignatureError::Stale(31))
         );
         assert_eq!(
-            verify(&secret(), &p, Some(&sig), 1_699_999_960, 30),
+            verify(&ring(), &p, Some(&sig), 1_699_999_960, 30),
             Err(SignatureError::Stale(-40))
         );
         assert_eq!(
-            verify(&secret(), &p, None, 1_700_000_000, 30),
+            verify(&ring(), &p, None, 1_700_000_000, 30),
             Err(SignatureError::Missing)
         );
         let other = SharedSecret::parse("another-secret-of-16+").unwrap();
         assert_eq!(
-            verify(&other, &p, Some(&sig), 1_700_000_000, 30),
+            verify(&other.into(), &p, Some(&sig), 1_700_000_000, 30),
             Err(SignatureError::Mismatch)
         );
         assert!(SharedSecret::parse("short").is_err());
         assert!(format!("{:?}", secret()).contains("redacted"));
+    }
+
+    #[test]
+    fn during_a_rotation_either_key_verifies_under_its_own_id() {
+        let new = SharedSecret::parse("the-new-shared-secret").unwrap();
+        let old = secret();
+        let ring = Keyring::new(new.clone(), Some(old.clone()));
+        let signed_by = |key: &SharedSecret, id: Option<&str>| {
+            let mut p = parts(b"{}");
+            if let Some(id) = id {
+                p.headers.push((KEY_ID.into(), id.into()));
+            }
+            let sig = sign(key, &p);
+            verify(&ring, &p, Some(&sig), 1_700_000_000, 30)
+        };
+        assert_eq!(signed_by(&old, Some(old.id())), Ok(()));
+        assert_eq!(signed_by(&new, Some(new.id())), Ok(()));
+        assert_eq!(signed_by(&old, None), Ok(()), "made before key ids");
+        assert_eq!(
+            signed_by(&old, Some(new.id())),
+            Err(SignatureError::Mismatch),
+            "a key id names the one key to try"
+        );
+        let stranger = SharedSecret::parse("not-in-the-ring-at-all").unwrap();
+        assert_eq!(
+            signed_by(&stranger, Some(stranger.id())),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(signed_by(&stranger, None), Err(SignatureError::Mismatch));
     }
 
     #[test]
@@ -279,7 +335,7 @@ mod tests {
             // Uppercasing the method or trimming a header value may undo a flip; only
             // distinct canonical strings must fail.
             if changed.canonical() != p.canonical() || sig2 != sig {
-                prop_assert!(verify(&secret(), &changed, Some(&sig2), p.timestamp, 30).is_err());
+                prop_assert!(verify(&ring(), &changed, Some(&sig2), p.timestamp, 30).is_err());
             }
         }
 
@@ -288,7 +344,7 @@ mod tests {
             let p = parts(b"");
             let sig = sign(&secret(), &p);
             let moved = SignedParts { timestamp: p.timestamp + delta, ..p.clone() };
-            prop_assert_eq!(verify(&secret(), &moved, Some(&sig), p.timestamp, 30), Err(SignatureError::Mismatch));
+            prop_assert_eq!(verify(&ring(), &moved, Some(&sig), p.timestamp, 30), Err(SignatureError::Mismatch));
         }
     }
 }

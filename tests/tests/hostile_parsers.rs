@@ -184,7 +184,7 @@ proptest! {
     }
 
     /// No client header, however named or cased, gets into the signed set: the signed
-    /// headers are exactly the edge's geo tags and its idempotency key.
+    /// headers are exactly the edge's geo tags, its idempotency key and its key's id.
     #[test]
     fn edge_never_signs_a_client_header(
         headers in prop::collection::vec((prop_oneof![
@@ -202,6 +202,7 @@ proptest! {
         let sent = out.signed_headers(&secret, 1_700_000_000);
         let mut expected: Vec<(String, String)> = tags.to_headers().iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
         expected.push(("idempotency-key".into(), key));
+        expected.push(("x-roam-key-id".into(), secret.id().to_string()));
         expected.sort();
         let mut signed: Vec<(String, String)> = sent.iter().filter(|(n, _)| is_signed_header(n)).cloned().collect();
         signed.sort();
@@ -269,17 +270,17 @@ proptest! {
         let secret = SharedSecret::parse(DEV_SECRET).expect("secret");
         let parts = SignedParts { method: &method, path_and_query: &path, timestamp: ts, body_sha256: signature::body_digest(&body), headers };
         let sig = signature::sign(&secret, &parts);
-        prop_assert_eq!(signature::verify(&secret, &parts, Some(&sig), ts, 30), Ok(()));
+        prop_assert_eq!(signature::verify(&secret.clone().into(), &parts, Some(&sig), ts, 30), Ok(()));
         let mut shuffled = parts.clone();
         shuffled.headers.reverse();
         shuffled.headers.iter_mut().for_each(|(n, _)| *n = n.to_ascii_uppercase());
         prop_assert_eq!(shuffled.canonical(), parts.canonical());
         if other_path != path {
             let moved = SignedParts { path_and_query: &other_path, ..parts.clone() };
-            prop_assert!(signature::verify(&secret, &moved, Some(&sig), ts, 30).is_err());
+            prop_assert!(signature::verify(&secret.into(), &moved, Some(&sig), ts, 30).is_err());
         }
         let other = SharedSecret::parse("another-secret-entirely-0123").expect("secret");
-        prop_assert!(signature::verify(&other, &parts, Some(&sig), ts, 30).is_err());
+        prop_assert!(signature::verify(&other.into(), &parts, Some(&sig), ts, 30).is_err());
     }
 
     /// Verification of arbitrary signatures and timestamps never panics and never passes.
@@ -289,7 +290,7 @@ proptest! {
         let parts = SignedParts { method: "GET", path_and_query: "/", timestamp: ts, body_sha256: String::new(), headers: vec![] };
         let real = signature::sign(&secret, &parts);
         if sig != real {
-            prop_assert!(signature::verify(&secret, &parts, Some(&sig), now, window).is_err());
+            prop_assert!(signature::verify(&secret.into(), &parts, Some(&sig), now, window).is_err());
         }
         let _ = signature::parse_timestamp(Some(&sig));
     }
@@ -298,9 +299,9 @@ proptest! {
     #[test]
     fn token_decoding_is_total(text in "\\PC{0,300}", header in "\\PC{0,60}") {
         let secret = SharedSecret::parse(DEV_SECRET).expect("secret");
-        prop_assert!(token::verify(&secret, &text, 0).is_err());
+        prop_assert!(token::verify(&secret.clone().into(), &text, 0).is_err());
         let v1 = format!("v1.{text}");
-        prop_assert!(token::verify(&secret, &v1, 0).is_err());
+        prop_assert!(token::verify(&secret.into(), &v1, 0).is_err());
         let _ = token::bearer(&header);
         let _ = is_valid_token_id(&text);
     }

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use roam_shared::{RegionMap, SharedSecret};
+use roam_shared::{Keyring, RegionMap, SharedSecret};
 use secrecy::SecretString;
 
 use crate::server::Limits;
@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// development (which then uses the public development secret).
     #[arg(long, env = "ROAM_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
+    /// During a rotation, the other secret: accepted in signatures, tokens and bookmarks but
+    /// never used to sign (first the new one, then the old one). See DEPLOY.md.
+    #[arg(long, env = "ROAM_SECRET_ACCEPTED", hide_env_values = true)]
+    pub secret_accepted: Option<String>,
     /// production (the default: nothing runs with a public secret by accident) or
     /// development.
     #[arg(long, env = "ROAM_ENV", value_enum, default_value = "production")]
@@ -151,8 +155,9 @@ pub struct Config {
     pub limits: Limits,
     /// This region's node (its password is a secret).
     pub database_url: SecretString,
-    /// Shared edge secret (redacted in Debug).
-    pub secret: SharedSecret,
+    /// The secrets shared with the edge (redacted in Debug): the current one signs tokens, a
+    /// previous one is still accepted.
+    pub keys: Keyring,
     /// Development or production.
     pub env: Environment,
     /// The region map.
@@ -227,19 +232,7 @@ impl Config {
         {
             bail!("DATABASE_URL must be a postgres:// URL");
         }
-        let secret = match (&args.secret, args.env) {
-            (Some(secret), _) => secret.as_str(),
-            (None, Environment::Development) => roam_shared::signature::DEV_SECRET,
-            (None, Environment::Production) => bail!(
-                "ROAM_SECRET is not set (ROAM_ENV is production; a local stack sets \
-                 ROAM_ENV=development)"
-            ),
-        };
-        let secret =
-            SharedSecret::parse(secret).map_err(|e| anyhow::anyhow!("ROAM_SECRET: {e}"))?;
-        if args.env == Environment::Production && secret.is_dev_default() {
-            bail!("ROAM_SECRET is the development secret, which ROAM_ENV=production refuses");
-        }
+        let keys = shared_keys(&args)?;
         check_ranges(&args)?;
         let claim_keys = ClaimKeys::from_args(
             args.claim_key.as_deref(),
@@ -257,7 +250,7 @@ impl Config {
                 max_connections: args.max_connections,
             },
             database_url: SecretString::from(args.database_url),
-            secret,
+            keys,
             env: args.env,
             map,
             request_timeout: Duration::from_millis(args.request_timeout_ms),
@@ -312,6 +305,33 @@ impl Config {
         ])?;
         Self::from_args(wrapper.args)
     }
+}
+
+/// ROAM_SECRET (and ROAM_SECRET_ACCEPTED during a rotation) as a ring; the public development
+/// secret only under ROAM_ENV=development.
+fn shared_keys(args: &ServeArgs) -> anyhow::Result<Keyring> {
+    let secret = match (&args.secret, args.env) {
+        (Some(secret), _) => secret.as_str(),
+        (None, Environment::Development) => roam_shared::signature::DEV_SECRET,
+        (None, Environment::Production) => bail!(
+            "ROAM_SECRET is not set (ROAM_ENV is production; a local stack sets \
+             ROAM_ENV=development)"
+        ),
+    };
+    let current = SharedSecret::parse(secret).map_err(|e| anyhow::anyhow!("ROAM_SECRET: {e}"))?;
+    let accepted = match args.secret_accepted.as_deref().filter(|s| !s.is_empty()) {
+        Some(text) => Some(
+            SharedSecret::parse(text).map_err(|e| anyhow::anyhow!("ROAM_SECRET_ACCEPTED: {e}"))?,
+        ),
+        None => None,
+    };
+    let public = current.is_dev_default() || accepted.as_ref().is_some_and(|a| a.is_dev_default());
+    if args.env == Environment::Production && public {
+        bail!(
+            "ROAM_SECRET(_ACCEPTED) is the development secret, which ROAM_ENV=production refuses"
+        );
+    }
+    Ok(Keyring::new(current, accepted))
 }
 
 /// Every numeric setting within its range; the message names the variable.

@@ -11,6 +11,7 @@ fn args() -> ServeArgs {
         max_connections: 1024,
         database_url: "postgres://postgres@127.0.0.1:5432/roam".into(),
         secret: None,
+        secret_accepted: None,
         env: Environment::Development,
         region_map: None,
         request_timeout_ms: 5000,
@@ -56,7 +57,11 @@ fn no_secret_outside_development_is_refused() {
         ..prod
     };
     assert!(error(dev_secret).contains("development secret"));
-    assert!(Config::from_args(args()).unwrap().secret.is_dev_default());
+    assert!(Config::from_args(args())
+        .unwrap()
+        .keys
+        .current()
+        .is_dev_default());
 }
 
 #[test]

@@ -122,7 +122,7 @@ where
         let token =
             session_token(parts).ok_or_else(|| Error::Unauthenticated("sign in first".into()))?;
         let now = chrono::Utc::now().timestamp();
-        let claims = token::verify(&Arc::<Config>::from_ref(state).secret, token, now)
+        let claims = token::verify(&Arc::<Config>::from_ref(state).keys, token, now)
             .map_err(|e| Error::Unauthenticated(format!("{e}; sign in again")))?;
         if revocations::is_revoked(Nodes::from_ref(state).local(), &claims).await? {
             return Err(Error::Unauthenticated(
@@ -176,7 +176,7 @@ where
             .cloned()
             .unwrap_or_default();
         let caller = session_token(parts)
-            .and_then(|t| token::verify(&config.secret, t, chrono::Utc::now().timestamp()).ok())
+            .and_then(|t| token::verify(&config.keys, t, chrono::Utc::now().timestamp()).ok())
             .map(|c| c.sub.to_string())
             .unwrap_or_default();
         let canonical = format!(

@@ -101,7 +101,7 @@ fn session(config: &Config, account: Credentials) -> Response {
         iat: now,
         exp: now + SESSION_TTL_SECS,
     };
-    let token = token::issue(&config.secret, &claims);
+    let token = token::issue(config.keys.current(), &claims);
     let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(Utc::now);
     let session = api::Session {
         token,
@@ -122,7 +122,7 @@ fn session(config: &Config, account: Credentials) -> Response {
 async fn log_out(State(state): State<AppState>, headers: HeaderMap) -> Result<Response> {
     let now = Utc::now().timestamp();
     let claims = super::extract::token_in(&headers)
-        .and_then(|t| token::verify(&state.config.secret, t, now).ok());
+        .and_then(|t| token::verify(&state.config.keys, t, now).ok());
     if let Some(claims) = claims {
         let revocation = Revocation::Session {
             sid: claims.sid,

@@ -91,7 +91,7 @@ async fn check(config: &Config, request: Request) -> Result<Request, Error> {
     };
     let now = chrono::Utc::now().timestamp();
     signature::verify(
-        &config.secret,
+        &config.keys,
         &signed,
         header(SIGNATURE),
         now,

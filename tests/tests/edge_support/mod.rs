@@ -194,7 +194,12 @@ pub fn uuid_like() -> String {
 
 /// Starts a stack (PostgreSQL nodes + origins, with sample data) for this test binary.
 pub async fn start_stack(name: &str) -> Stack {
-    let stack = match Stack::start(StackOptions::for_tests(name)).await {
+    start_stack_for(StackOptions::for_tests(name)).await
+}
+
+/// Starts a stack as `options` say, its origins dying with this test binary.
+pub async fn start_stack_for(options: StackOptions) -> Stack {
+    let stack = match Stack::start(options).await {
         Ok(stack) => stack,
         Err(e) => panic!("could not start the stack: {e:#}"),
     };
