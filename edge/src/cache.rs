@@ -5,9 +5,12 @@
 //! ([`store`]), and on every read the edge decides ([`freshness::judge`]): fresh → `hit`;
 //! within stale-while-revalidate → `stale`, refreshed in `ctx.wait_until`; past that → the
 //! origin, falling back to the entry (`stale`) while within stale-if-error; a read presenting
-//! a bookmark newer than the entry → the origin (`bypass`), so users always read their writes.
-//! A successful write purges the keys it affects ([`keys::keys_to_purge`]) in this PoP;
-//! elsewhere entries age out after `s-maxage`, and bookmarks cover the writer.
+//! a bookmark newer than the entry → the origin (`bypass`), so users always read their writes
+//! (and get the origin's error, 503 + `retry-after`, rather than an older entry).
+//! A successful write soft-purges the keys it affects ([`keys::keys_to_purge`]) in this PoP:
+//! they are marked superseded, never served as fresh again, but still there to stand in for an
+//! origin that fails (`stale`) — so a list being written to when its region goes dark is still
+//! answered. Elsewhere entries age out after `s-maxage`, and bookmarks cover the writer.
 
 pub mod freshness;
 pub mod keys;
@@ -22,7 +25,7 @@ use worker::Context;
 
 pub use freshness::{judge, Verdict, Windows};
 pub use keys::{key_for, keys_to_purge};
-pub use store::{lookup, purge, store, Entry};
+pub use store::{lookup, mark_superseded, store, Entry};
 
 use crate::config::Config;
 use crate::error::Result;
@@ -58,7 +61,7 @@ pub async fn read_through(
     let entry = lookup(&key).await;
     let verdict = entry
         .as_ref()
-        .map(|e| judge(e.fetched_at, &e.windows, now, written_at));
+        .map(|e| judge(e.fetched_at, &e.windows, now, written_at, e.superseded_at));
     let from_entry = |entry: Entry, label| CacheAnswer {
         reply: entry.reply,
         served_by: entry.served_by,

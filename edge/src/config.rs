@@ -3,7 +3,8 @@
 //! | name | what | default |
 //! |---|---|---|
 //! | `ORIGINS` | JSON object, region → origin base URL, or a list of them (the region's pool, balanced by [`crate::pool`]); every region of the map needs at least one | — |
-//! | `ROAM_SECRET` | the secret shared with the origins (a Worker secret; `.dev.vars` locally) | `DEV_SECRET` in development only |
+//! | `ROAM_SECRET` | the secret shared with the origins (a Worker secret; `.dev.vars` locally): signs requests and bookmarks | `DEV_SECRET` in development only |
+//! | `ROAM_SECRET_ACCEPTED` | during a rotation, the other secret: accepted in tokens and bookmarks, never used to sign (first the new one, then the old one: DEPLOY.md) | none |
 //! | `ROAM_ENV` | `development`, `staging` or `production` | `production` |
 //! | `ORIGIN_TIMEOUT_MS` | timeout of one origin call for a read, including its body | 3000 |
 //! | `ORIGIN_WRITE_TIMEOUT_MS` | the same for a write | `ORIGIN_TIMEOUT_MS` |
@@ -20,7 +21,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use roam_shared::signature::DEV_SECRET;
-use roam_shared::{RegionMap, SharedSecret};
+use roam_shared::{Keyring, RegionMap, SharedSecret};
 use wasm_bindgen::JsValue;
 
 use crate::breaker::BreakerPolicy;
@@ -36,8 +37,8 @@ pub const DEFAULT_ORIGIN_TIMEOUT_MS: u32 = 3_000;
 pub struct Config {
     /// The pool of origin base URLs per region (no trailing slash; at least one each).
     pub origins: BTreeMap<String, Vec<String>>,
-    /// The edge↔origin secret.
-    pub secret: SharedSecret,
+    /// The edge↔origin secrets: the current one signs, during a rotation another is accepted.
+    pub keys: Keyring,
     /// The region map.
     pub map: RegionMap,
     /// Timeout of one origin call for a read, ms.
@@ -110,7 +111,16 @@ impl Config {
         };
         let secret =
             SharedSecret::parse(&secret_text).map_err(|e| bad(format!("ROAM_SECRET: {e}")))?;
-        if secret.is_dev_default() && environment != "development" {
+        let accepted = match get("ROAM_SECRET_ACCEPTED").filter(|s| !s.is_empty()) {
+            Some(text) => Some(
+                SharedSecret::parse(&text)
+                    .map_err(|e| bad(format!("ROAM_SECRET_ACCEPTED: {e}")))?,
+            ),
+            None => None,
+        };
+        let dev_default =
+            secret.is_dev_default() || accepted.as_ref().is_some_and(SharedSecret::is_dev_default);
+        if dev_default && environment != "development" {
             return Err(bad(format!(
                 "ROAM_SECRET is the development default, refused in {environment}"
             )));
@@ -140,7 +150,7 @@ impl Config {
         let write_timeout_ms = timeout("ORIGIN_WRITE_TIMEOUT_MS", origin_timeout_ms)?;
         Ok(Config {
             origins,
-            secret,
+            keys: Keyring::new(secret, accepted),
             map,
             origin_timeout_ms,
             write_timeout_ms,
@@ -240,7 +250,7 @@ mod tests {
     #[test]
     fn development_defaults() {
         let c = load(&[("ROAM_ENV", "development"), ("ORIGINS", ORIGINS)]).unwrap();
-        assert!(c.secret.is_dev_default());
+        assert!(c.keys.current().is_dev_default());
         assert_eq!(c.pool("us-east"), ["http://127.0.0.1:1"]);
         assert_eq!(c.origin_timeout_ms, DEFAULT_ORIGIN_TIMEOUT_MS);
     }

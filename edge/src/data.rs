@@ -1,14 +1,16 @@
 //! A data request end to end: check the body, pick the home region, answer from the cache or
-//! forward with failover, then purge and bookmark after a write.
+//! forward with failover, then soft-purge and bookmark after a write.
 
 use std::rc::Rc;
 
 use futures::StreamExt;
+use roam_shared::bookmark::Bookmark;
 use roam_shared::headers::{
-    is_valid_token_id, BOOKMARK, BOOKMARK_COOKIE, CACHE, IDEMPOTENCY_KEY, SERVED_BY, SESSION_COOKIE,
+    is_valid_token_id, BOOKMARK, BOOKMARK_COOKIE, CACHE, HOME_COOKIE, IDEMPOTENCY_KEY, SERVED_BY,
+    SESSION_COOKIE,
 };
 use roam_shared::routing::{route, RouteError};
-use roam_shared::{bookmark, token, Region};
+use roam_shared::{token, Region};
 use worker::worker_sys::web_sys;
 use worker::{Context, Request};
 
@@ -21,14 +23,10 @@ use crate::forward::Outbound;
 use crate::glue::{self, RequestFacts};
 use crate::response::Response;
 use crate::route::DataRoute;
-use crate::{now_ms, respond};
+use crate::{home, now_ms, read_your_writes, respond};
 
 /// Largest request body the edge accepts.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// How long the bookmark cookie lives: longer than any entry may be served (5 s fresh +
-/// 300 s stale-if-error with the origin's current policy), so it covers every stale entry.
-const BOOKMARK_COOKIE_SECS: u32 = 600;
 
 /// Client headers a cacheable (public) read does not forward: its answer is shared.
 const PRIVATE_HEADERS: [&str; 2] = ["authorization", "cookie"];
@@ -88,8 +86,14 @@ pub async fn handle(
         None
     };
 
-    let home = home_region(&config, path, &incoming)?;
+    let home = home_region(&config, path, &incoming, &data_route, &body)?;
     let tags = incoming.geo.tags(&config.map);
+    let presented = read_your_writes::presented(
+        &config.keys,
+        incoming.header(BOOKMARK),
+        incoming.cookie(BOOKMARK_COOKIE),
+        now_ms() as i64,
+    );
     if data_route.is_cacheable() {
         if let Some((key, path_and_query)) = cache::key_for(&data_route, incoming.query.as_deref())
         {
@@ -108,13 +112,7 @@ pub async fn handle(
                 request_id,
                 None,
             );
-            let presented: Vec<&str> =
-                [incoming.header(BOOKMARK), incoming.cookie(BOOKMARK_COOKIE)]
-                    .into_iter()
-                    .flatten()
-                    .collect();
-            let written_at =
-                bookmark::newest(&config.secret, &presented, now_ms() as i64).map(|ms| ms as f64);
+            let written_at = presented.as_ref().map(|b| b.written_at_ms as f64);
             let answer =
                 cache::read_through(config.clone(), home, key, out, written_at, ctx).await?;
             let mut response = respond::reply(&answer.reply)?;
@@ -133,7 +131,7 @@ pub async fn handle(
         Some(q) => format!("{path}?{q}"),
         None => path.to_string(),
     };
-    let out = Outbound::new(
+    let mut out = Outbound::new(
         &incoming.method,
         &path_and_query,
         &incoming.headers,
@@ -142,10 +140,20 @@ pub async fn handle(
         request_id,
         idempotency_key.as_deref(),
     );
+    if let (DataRoute::MyRides, Some(bookmark)) = (&data_route, &presented) {
+        let (name, value) = read_your_writes::recent_writes_header(bookmark);
+        out.headers.push((name.to_string(), value));
+    }
     let served = failover::send(&config, home, &out).await?;
     let mut response = respond::reply(&served.reply)?;
     if data_route.is_write() && (200..300).contains(&served.reply.status) {
-        after_write(&config, &data_route, &body, &served, &mut response).await?;
+        let wrote = Wrote {
+            route: &data_route,
+            region: &home.name,
+            request_body: &body,
+            presented: presented.as_ref(),
+        };
+        after_write(&config, &wrote, &served, &mut response).await?;
     }
     decorate(
         &mut response,
@@ -157,17 +165,29 @@ pub async fn handle(
     Ok(response)
 }
 
-/// The region that must serve the request: the city's in the path, else the signed-in user's
-/// home city's, else the nearest to the user.
-fn home_region<'a>(config: &'a Config, path: &str, incoming: &Incoming) -> Result<&'a Region> {
+/// The region that must serve the request: the city's in the path, else the user's home
+/// city's (the signed-in user's; for a log-in the one the home cookie remembers; for a sign-up
+/// the one its body names), else the nearest to the user.
+fn home_region<'a>(
+    config: &'a Config,
+    path: &str,
+    incoming: &Incoming,
+    data_route: &DataRoute,
+    body: &[u8],
+) -> Result<&'a Region> {
     let now_secs = (now_ms() / 1000.0) as i64;
     let presented = incoming
         .header("authorization")
         .and_then(token::bearer)
         .or_else(|| incoming.cookie(SESSION_COOKIE));
     let home_city = presented
-        .and_then(|t| token::verify(&config.secret, t, now_secs).ok())
-        .map(|claims| claims.city);
+        .and_then(|t| token::verify(&config.keys, t, now_secs).ok())
+        .map(|claims| claims.city)
+        .or_else(|| match data_route {
+            DataRoute::LogIn => incoming.cookie(HOME_COOKIE).map(str::to_string),
+            DataRoute::SignUp => home::sign_up_city(body),
+            _ => None,
+        });
     let location = incoming.geo.location();
     match route(&config.map, path, &location, home_city.as_deref()) {
         Ok(decision) => Ok(decision.region),
@@ -211,25 +231,44 @@ async fn read_json_body(req: web_sys::Request, incoming: &Incoming) -> Result<Ve
     Ok(body)
 }
 
-/// After a successful write: purge what it made stale (this PoP) and hand out a bookmark.
+/// What a successful write did, as the edge saw it.
+struct Wrote<'a> {
+    route: &'a DataRoute,
+    /// The region whose data it changed.
+    region: &'a str,
+    request_body: &'a [u8],
+    /// The bookmark the client presented with it.
+    presented: Option<&'a Bookmark>,
+}
+
+/// After a successful write: mark what it made stale (this PoP; a soft purge, the entries stay
+/// for stale-if-error), hand out a bookmark of the same moment naming its region, and after a
+/// sign-up or log-in remember the user's home city.
 async fn after_write(
     config: &Config,
-    data_route: &DataRoute,
-    request_body: &[u8],
+    wrote: &Wrote<'_>,
     served: &Served,
     response: &mut Response,
 ) -> Result<()> {
-    if let Some(city) = data_route.city() {
-        let vehicle = affected_vehicle(data_route, request_body, &served.reply.body);
-        cache::purge(&cache::keys_to_purge(city, vehicle.as_deref())).await;
+    let written_at = now_ms();
+    if let Some(city) = wrote.route.city() {
+        let vehicle = affected_vehicle(wrote.route, wrote.request_body, &served.reply.body);
+        cache::mark_superseded(&cache::keys_to_purge(city, vehicle.as_deref()), written_at).await;
     }
-    let mark = bookmark::issue(&config.secret, now_ms() as i64);
+    let (mark, cookie) = read_your_writes::after_write(
+        config.keys.current(),
+        wrote.presented,
+        wrote.region,
+        written_at as i64,
+    );
     let headers = response.headers_mut();
     headers.set(BOOKMARK, &mark)?;
-    headers.append(
-        "set-cookie",
-        &format!("{BOOKMARK_COOKIE}={mark}; Path=/; Max-Age={BOOKMARK_COOKIE_SECS}; SameSite=Lax; HttpOnly"),
-    )?;
+    headers.append("set-cookie", &cookie)?;
+    if matches!(wrote.route, DataRoute::SignUp | DataRoute::LogIn) {
+        if let Some(home) = home::remember(&served.reply.body) {
+            headers.append("set-cookie", &home)?;
+        }
+    }
     Ok(())
 }
 

@@ -46,6 +46,12 @@ pub enum EdgeError {
     /// A client-sent `idempotency-key` of the wrong shape.
     #[error("idempotency-key must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'")]
     BadIdempotencyKey,
+    /// This client address used up its allowance of the route (see `rate_limit`).
+    #[error("too many attempts from your address; try again in {retry_after_secs} s")]
+    TooManyRequests {
+        /// Seconds until the allowance is back.
+        retry_after_secs: u32,
+    },
     /// No origin could take the request (all down, or breakers open).
     #[error("region {region} is unavailable")]
     Unavailable {
@@ -86,6 +92,7 @@ impl EdgeError {
             EdgeError::BodyTooLarge { .. } => 413,
             EdgeError::UnsupportedMediaType => 415,
             EdgeError::BadIdempotencyKey => 422,
+            EdgeError::TooManyRequests { .. } => 429,
             EdgeError::Unavailable { .. } => 503,
             EdgeError::Timeout { .. } => 504,
             EdgeError::Config(_) | EdgeError::Internal(_) => 500,
@@ -113,7 +120,7 @@ impl EdgeError {
         self.status() >= 500
     }
 
-    /// The problem+json response, with `retry-after` (503) or `allow` (405) as needed.
+    /// The problem+json response, with `retry-after` (429, 503) or `allow` (405) as needed.
     pub fn into_response(self, request_id: &str) -> Result<Response> {
         let body = self.to_problem(request_id).to_json();
         let mut response = Response::new(self.status(), Body::Text(body));
@@ -123,7 +130,8 @@ impl EdgeError {
         match &self {
             EdgeError::Unavailable {
                 retry_after_secs, ..
-            } => {
+            }
+            | EdgeError::TooManyRequests { retry_after_secs } => {
                 headers.set("retry-after", &retry_after_secs.to_string())?;
             }
             EdgeError::MethodNotAllowed { allow, .. } => headers.set("allow", allow)?,
@@ -143,6 +151,10 @@ mod tests {
         assert_eq!(EdgeError::BodyTooLarge { limit: 1 }.status(), 413);
         assert_eq!(EdgeError::UnsupportedMediaType.status(), 415);
         assert_eq!(EdgeError::BadIdempotencyKey.status(), 422);
+        let limited = EdgeError::TooManyRequests {
+            retry_after_secs: 60,
+        };
+        assert_eq!(limited.status(), 429);
         let down = EdgeError::Unavailable {
             region: "eu-west".into(),
             retry_after_secs: 5,

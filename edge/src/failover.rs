@@ -99,7 +99,7 @@ pub async fn send(config: &Config, home: &Region, out: &Outbound) -> Result<Serv
             let started_at = now_ms();
             let result = {
                 let _in_flight = pool::InFlight::begin(base);
-                forward::call(base, out, &config.secret, timeout_ms).await
+                forward::call(base, out, config.keys.current(), timeout_ms).await
             };
             let ended = now_ms();
             origin_ms += ended - started_at;

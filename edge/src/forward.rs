@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use futures::future::{select, Either};
-use roam_shared::headers::{GeoTags, IDEMPOTENCY_KEY, REQUEST_ID, SIGNATURE, TIMESTAMP};
+use roam_shared::headers::{GeoTags, IDEMPOTENCY_KEY, KEY_ID, REQUEST_ID, SIGNATURE, TIMESTAMP};
 use roam_shared::signature::{body_digest, is_signed_header, sign, SignedParts};
 use roam_shared::SharedSecret;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
@@ -67,10 +67,12 @@ impl Outbound {
         }
     }
 
-    /// Every header to send, with `x-roam-timestamp` and `x-roam-signature` computed at `now`.
+    /// Every header to send, with `x-roam-key-id`, `x-roam-timestamp` and `x-roam-signature`
+    /// computed at `now` under `secret`.
     pub fn signed_headers(&self, secret: &SharedSecret, now_secs: i64) -> Vec<(String, String)> {
-        let signed: Vec<(String, String)> = self
-            .headers
+        let mut headers = self.headers.clone();
+        headers.push((KEY_ID.to_string(), secret.id().to_string()));
+        let signed: Vec<(String, String)> = headers
             .iter()
             .filter(|(n, _)| is_signed_header(n))
             .cloned()
@@ -82,7 +84,6 @@ impl Outbound {
             body_sha256: body_digest(&self.body),
             headers: signed,
         };
-        let mut headers = self.headers.clone();
         headers.push((TIMESTAMP.to_string(), now_secs.to_string()));
         headers.push((SIGNATURE.to_string(), sign(secret, &parts)));
         headers
@@ -252,14 +253,20 @@ mod tests {
         };
         let signature = get("x-roam-signature")[0];
         assert_eq!(
-            verify(&secret, &parts, Some(signature), 1_700_000_005, 30),
+            verify(
+                &secret.clone().into(),
+                &parts,
+                Some(signature),
+                1_700_000_005,
+                30
+            ),
             Ok(())
         );
         let forged = SignedParts {
             path_and_query: "/api/v1/cities/paris/rides",
             ..parts
         };
-        assert!(verify(&secret, &forged, Some(signature), 1_700_000_005, 30).is_err());
+        assert!(verify(&secret.into(), &forged, Some(signature), 1_700_000_005, 30).is_err());
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! that origin is down. `fetch` only routes; each concern lives in its own module:
 //! [`route`] (which route), [`cf`] (where the user is), [`config`] (vars and secrets),
 //! [`forward`] (signing and the origin call), [`failover`] (next origin, next region),
-//! [`pool`] (balancing a region's origins), [`breaker`] (one per origin), [`cache`]
-//! (the edge cache), [`data`] (a data request end to end), [`ping`] (the edge's own routes),
+//! [`pool`] (balancing a region's origins), [`breaker`] (one per origin), [`rate_limit`]
+//! (sign-ups and log-ins per client address), [`cache`]
+//! (the edge cache), [`read_your_writes`] (bookmarks), [`home`] (where a signed-out user's data
+//! lives), [`data`] (a data request end to end), [`ping`] (the edge's own routes),
 //! [`respond`] and [`error`] (responses and problem+json), [`panic`] (the net under them),
 //! [`glue`] (the JavaScript side of the hot paths).
 
@@ -19,9 +21,12 @@ pub mod error;
 pub mod failover;
 pub mod forward;
 pub mod glue;
+pub mod home;
 pub mod panic;
 pub mod ping;
 pub mod pool;
+pub mod rate_limit;
+pub mod read_your_writes;
 pub mod respond;
 pub mod response;
 pub mod route;
@@ -123,6 +128,7 @@ async fn handle(
         }
         Route::TestPanic => Err(error::EdgeError::NotFound("/__test/panic".into())),
         Route::Data(data_route) => {
+            rate_limit::check(env, &config, &data_route, &req).await?;
             data::handle(req, facts, data_route, config, ctx, request_id, started).await
         }
     }

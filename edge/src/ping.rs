@@ -60,7 +60,7 @@ pub async fn ping_region(
     let started = now_ms();
     let result = {
         let _in_flight = pool::InFlight::begin(base);
-        forward::call(base, &out, &config.secret, config.origin_timeout_ms).await
+        forward::call(base, &out, config.keys.current(), config.origin_timeout_ms).await
     };
     let ended = now_ms();
     pool::record(base, result.is_ok(), ended, &config.breaker);

@@ -62,6 +62,8 @@ pub enum DataRoute {
     },
     /// `GET /api/v1/me/rides`: per user, never cached.
     MyRides,
+    /// `DELETE /api/v1/me/sessions`: log out everywhere.
+    LogOutEverywhere,
 }
 
 impl DataRoute {
@@ -90,7 +92,11 @@ impl DataRoute {
             | DataRoute::AddVehicle { city }
             | DataRoute::StartRide { city }
             | DataRoute::EndRide { city } => Some(city),
-            DataRoute::SignUp | DataRoute::LogIn | DataRoute::LogOut | DataRoute::MyRides => None,
+            DataRoute::SignUp
+            | DataRoute::LogIn
+            | DataRoute::LogOut
+            | DataRoute::LogOutEverywhere
+            | DataRoute::MyRides => None,
         }
     }
 }
@@ -145,6 +151,10 @@ pub fn resolve(method: &str, path: &str) -> Result<Route> {
             _ => not_allowed("POST, DELETE"),
         },
         ["api", "v1", "me", "rides"] => get(Route::Data(DataRoute::MyRides)),
+        ["api", "v1", "me", "sessions"] => match method {
+            "DELETE" => Ok(Route::Data(DataRoute::LogOutEverywhere)),
+            _ => not_allowed("DELETE"),
+        },
         ["api", "v1", "cities", city, rest @ ..] if !city.is_empty() => {
             let city = city.to_string();
             match rest {
@@ -199,6 +209,10 @@ mod tests {
         assert_eq!(data("POST", "/api/v1/sessions"), DataRoute::LogIn);
         assert_eq!(data("DELETE", "/api/v1/sessions"), DataRoute::LogOut);
         assert_eq!(data("GET", "/api/v1/me/rides"), DataRoute::MyRides);
+        assert_eq!(
+            data("DELETE", "/api/v1/me/sessions"),
+            DataRoute::LogOutEverywhere
+        );
         let list = data("GET", "/api/v1/cities/rome/vehicles");
         assert_eq!(
             list,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use roam_origin::seed::seed_id;
+use roam_origin::schema::seed::seed_id;
 use roam_shared::signature::{self, SharedSecret, SignedParts, DEV_SECRET};
 use roam_shared::token::{self, SessionClaims};
 

@@ -52,6 +52,24 @@ pub enum Error {
     /// 503 with `retry-after`: the database node (or a partition's node) is unreachable.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// 503 with `retry-after`: this origin is at capacity for this kind of work (password
+    /// hashing); other requests still run.
+    #[error("busy: {what}")]
+    Busy {
+        /// What is at capacity (for the log).
+        what: &'static str,
+        /// Seconds to wait.
+        retry_after: u32,
+    },
+    /// 429 with `retry-after`: too many attempts (failed log-ins of one account, vehicles
+    /// added by one user).
+    #[error("{detail}")]
+    TooManyRequests {
+        /// Why, in words.
+        detail: String,
+        /// Seconds to wait.
+        retry_after: u32,
+    },
     /// 504: the request took longer than the configured timeout.
     #[error("request timed out")]
     Timeout,
@@ -91,7 +109,8 @@ impl Error {
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Timeout => StatusCode::GATEWAY_TIMEOUT,
             Self::Database(e) if is_unavailable(e) || is_retryable(e) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -100,18 +119,42 @@ impl Error {
         }
     }
 
-    /// Maps constraint violations to client errors in one place: a unique violation (23505)
-    /// is a 409 about `what`, a foreign-key violation (23503) a 422; anything else stays.
-    pub fn from_constraint(e: sqlx::Error, what: &str) -> Self {
-        match sqlstate(&e).as_deref() {
-            Some("23505") => Self::Conflict(format!("{what} already exists")),
+    /// Maps a database error to what it means for the client, by the violated constraint's
+    /// name: a duplicate key of a table the API writes is a 409 saying which thing exists, a
+    /// foreign-key violation a 422; anything else stays a database error. (Partitions are named
+    /// `<table>_<region>`, their primary keys `<table>_<region>_pkey`.)
+    pub fn from_db(e: sqlx::Error) -> Self {
+        let Some(db) = e.as_database_error() else {
+            return Self::Database(e);
+        };
+        let constraint = db.constraint().unwrap_or_default();
+        match db.code().as_deref() {
+            Some("23505") => match duplicate_of(constraint) {
+                Some(message) => Self::Conflict(message.into()),
+                None => Self::Database(e),
+            },
             Some("23503") => Self::invalid(
-                what,
-                format!("{what} refers to something that does not exist"),
+                "body",
+                format!("refers to something that does not exist ({constraint})"),
             ),
             _ => Self::Database(e),
         }
     }
+}
+
+/// What a duplicate of `constraint` means to a client, for the constraints the API can hit.
+fn duplicate_of(constraint: &str) -> Option<&'static str> {
+    const KNOWN: [(&str, &str); 4] = [
+        ("users_", "an account with this id already exists"),
+        ("vehicles_", "a vehicle with this id already exists"),
+        ("rides_", "a ride with this id already exists"),
+        ("email_claims_", "an account with this email already exists"),
+    ];
+    let table = constraint.strip_suffix("_pkey")?;
+    KNOWN
+        .iter()
+        .find(|(prefix, _)| table.starts_with(prefix))
+        .map(|(_, message)| *message)
 }
 
 impl From<roam_shared::api::FieldError> for Error {
@@ -159,6 +202,9 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
         let detail = match &self {
+            Self::Busy { retry_after, .. } => {
+                format!("this origin is busy; retry in {retry_after} s")
+            }
             _ if status.is_server_error() => match status {
                 StatusCode::SERVICE_UNAVAILABLE => {
                     "the database for this data is unreachable; retry later".to_string()
@@ -174,10 +220,17 @@ impl IntoResponse for Error {
             _ => Problem::new(status.as_u16(), detail),
         };
         let mut response = problem_response(&problem);
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        let retry_after = match &self {
+            Self::Busy { retry_after, .. } | Self::TooManyRequests { retry_after, .. } => {
+                Some(*retry_after)
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => Some(RETRY_AFTER_SECS),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if status.is_server_error() {
             response
@@ -216,9 +269,16 @@ mod tests {
         assert_eq!(response.status(), 503);
         assert_eq!(response.headers()[header::RETRY_AFTER], "2");
         assert_eq!(Error::invalid("city", "unknown").status(), 422);
+        assert_eq!(Error::from_db(sqlx::Error::RowNotFound).status(), 500);
         assert_eq!(
-            Error::from_constraint(sqlx::Error::RowNotFound, "x").status(),
-            500
+            duplicate_of("vehicles_eu_west_pkey"),
+            Some("a vehicle with this id already exists")
         );
+        assert_eq!(
+            duplicate_of("rider_regions_eu_west_pkey"),
+            None,
+            "not a ride"
+        );
+        assert_eq!(duplicate_of("users_email"), None, "not a key");
     }
 }

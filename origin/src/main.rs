@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use roam_origin::config::{load_map, ServeArgs};
-use roam_origin::topology::{self, Peer};
-use roam_origin::{db, seed, telemetry, Application, Config};
+use roam_origin::config::{load_map, parse_peer, ClaimKeys, Environment, ServeArgs};
+use roam_origin::schema::links::Peer;
+use roam_origin::schema::seed;
+use roam_origin::schema::topology;
+use roam_origin::storage::pool;
+use roam_origin::{telemetry, Application, Config};
 use roam_shared::RegionMap;
 
 /// With no subcommand it serves, configured from the environment only: top-level serve
@@ -25,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the migrations and generate this node's partitions and FDW servers from the map.
     Migrate {
         #[command(flatten)]
@@ -34,11 +37,15 @@ enum Command {
         #[arg(long = "peer", value_parser = parse_peer)]
         peers: Vec<(String, String)>,
     },
-    /// After regions changed and every node is migrated: move this node's email claims to
-    /// the nodes that own them now.
-    RehomeClaims {
+    /// After every node is migrated (a new version, a region added, a claim key rotated):
+    /// hash plaintext claims, move claims to the nodes that own them now, claim this node's
+    /// users under every key in force. Exits 1 when it finds an email claimed for two users.
+    #[command(alias = "rehome-claims")]
+    ReconcileClaims {
         #[command(flatten)]
         node: NodeArgs,
+        #[command(flatten)]
+        keys: ClaimKeyArgs,
     },
     /// Fill this node's cities with sample users and vehicles (idempotent).
     Seed {
@@ -50,7 +57,30 @@ enum Command {
         /// Users per city.
         #[arg(long, default_value_t = 20)]
         users_per_city: u32,
+        #[command(flatten)]
+        keys: ClaimKeyArgs,
     },
+}
+
+/// The claim keys (`serve` takes the same variables).
+#[derive(clap::Args)]
+struct ClaimKeyArgs {
+    /// The claim key, <id>:<secret> (the development key when unset).
+    #[arg(long, env = "ROAM_CLAIM_KEY", hide_env_values = true)]
+    claim_key: Option<String>,
+    /// The previous claim key during a rotation.
+    #[arg(long, env = "ROAM_CLAIM_KEY_PREVIOUS", hide_env_values = true)]
+    claim_key_previous: Option<String>,
+}
+
+impl ClaimKeyArgs {
+    fn keys(&self) -> anyhow::Result<ClaimKeys> {
+        ClaimKeys::from_args(
+            self.claim_key.as_deref(),
+            self.claim_key_previous.as_deref(),
+            Environment::Development,
+        )
+    }
 }
 
 #[derive(clap::Args)]
@@ -78,15 +108,10 @@ impl NodeArgs {
             self.region
         );
         Ok((
-            db::pool(&self.database_url, 4, Duration::from_secs(10))?,
+            pool::pool(&self.database_url, 4, Duration::from_secs(10))?,
             map,
         ))
     }
-}
-
-fn parse_peer(s: &str) -> Result<(String, String), String> {
-    let (region, url) = s.split_once('=').ok_or("expected REGION=postgres://…")?;
-    Ok((region.to_string(), url.to_string()))
 }
 
 fn main() -> ExitCode {
@@ -134,7 +159,7 @@ fn command() -> Command {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
-            let config = Config::from_args(args)?;
+            let config = Config::from_args(*args)?;
             tracing::info!(region = %config.region, env = ?config.env, "starting origin");
             Application::build(config).await?.run_until_stopped().await
         }
@@ -153,9 +178,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
             node,
             vehicles_per_city,
             users_per_city,
+            keys,
         } => {
             let (pool, map) = node.open()?;
-            let hash = roam_origin::password::hash(seed::SEED_PASSWORD.into(), 19_456).await?;
+            let keys = keys.keys()?;
+            let hash = roam_origin::password::Hasher::unbounded_wait(19_456)
+                .hash(seed::SEED_PASSWORD.into())
+                .await?;
             let seeded = seed::seed(
                 &pool,
                 &map,
@@ -163,6 +192,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 users_per_city,
                 vehicles_per_city,
                 &hash,
+                &keys,
             )
             .await?;
             println!(
@@ -171,14 +201,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::RehomeClaims { node } => {
-            let (pool, map) = node.open()?;
-            let moved = roam_origin::rehome::rehome_claims(&pool, &map, &node.region).await?;
-            println!(
-                "moved {moved} email claims away from the {} node",
-                node.region
-            );
-            Ok(())
-        }
+        Command::ReconcileClaims { node, keys } => reconcile_claims(&node, &keys).await,
     }
+}
+
+async fn reconcile_claims(node: &NodeArgs, keys: &ClaimKeyArgs) -> anyhow::Result<()> {
+    let (pool, map) = node.open()?;
+    let report =
+        roam_origin::schema::reconcile::reconcile_claims(&pool, &map, &node.region, &keys.keys()?)
+            .await?;
+    println!(
+        "{} node: {} claims hashed, {} moved away, {} made, {} retired",
+        node.region, report.hashed, report.moved, report.made, report.retired
+    );
+    for conflict in &report.conflicts {
+        println!("conflict: {conflict}");
+    }
+    anyhow::ensure!(
+        report.conflicts.is_empty(),
+        "{} emails are claimed for two users (kept; see above)",
+        report.conflicts.len()
+    );
+    Ok(())
 }

@@ -1,4 +1,5 @@
-//! Logs and metrics, set up in one place for the binary and the tests.
+//! Logs and metrics, set up in one place for the binary and the tests (the per-request part
+//! is `http::middleware`).
 //!
 //! One log line per request was a tenth of an origin's CPU on a primary-key read (perf: the
 //! event, its formatting and the write to stdout; `cargo xtask bench --only profile`). So the
@@ -13,24 +14,17 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header::CACHE_CONTROL;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use roam_shared::headers::{GeoTags, REQUEST_ID};
-use tracing::Span;
 use tracing_subscriber::EnvFilter;
 
-use crate::app::AppState;
-use crate::error::ErrorCause;
+use crate::config::Config;
+use crate::storage::Nodes;
 
 /// Installs the global tracing subscriber (JSON lines when `ROAM_LOG_JSON=1`). Idempotent.
-/// tower-http's line for every response is off whatever `RUST_LOG` says: [`observe`] logs
-/// the requests worth a line instead.
+/// tower-http's line for every response is off whatever `RUST_LOG` says: the `observe`
+/// middleware logs the requests worth a line instead ([`log_request`]).
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
@@ -84,61 +78,6 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// The span of one request: request id, method, route, this region and the edge's geo tags.
-/// Never the body or the authorization header, so passwords and tokens stay out of logs.
-pub fn make_span(region: &str, request: &Request) -> Span {
-    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
-    let geo = GeoTags::from_headers(header);
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| request.uri().path().to_string());
-    tracing::info_span!(
-        "request",
-        request_id = header(REQUEST_ID).unwrap_or(""),
-        method = %request.method(),
-        route,
-        region,
-        user_country = geo.country,
-        user_city = geo.city,
-        colo = geo.colo,
-        user_region = geo.region,
-    )
-}
-
-/// Middleware: request counts and latencies by route/status/region, the cause of any 5xx in
-/// the log, and `cache-control: no-store` on anything that did not choose otherwise.
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    let method = request.method().to_string();
-    let mut response = next.run(request).await;
-    let status = response.status();
-    let latency = started.elapsed();
-    if let Some(ErrorCause(cause)) = response.extensions().get::<ErrorCause>() {
-        tracing::error!(status = status.as_u16(), cause, "request failed");
-    } else {
-        log_request(status.as_u16(), latency);
-    }
-    response
-        .headers_mut()
-        .entry(CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
-    let region = state.config.region.clone();
-    let latency_labels = [("route", route), ("method", method), ("region", region)];
-    metrics::histogram!("roam_http_request_duration_seconds", &latency_labels)
-        .record(latency.as_secs_f64());
-    let mut labels = latency_labels.to_vec();
-    labels.push(("status", status.as_u16().to_string()));
-    metrics::counter!("roam_http_requests_total", &labels).increment(1);
-    response
-}
-
 /// The request log's settings, read once from the environment (see the module's doc).
 struct RequestLog {
     slow: Duration,
@@ -165,7 +104,7 @@ fn request_log() -> &'static RequestLog {
 
 /// One line for a request worth one (inside its span: the request id and geo tags come with
 /// it). A 5xx with a cause was logged by the caller already.
-fn log_request(status: u16, latency: Duration) {
+pub fn log_request(status: u16, latency: Duration) {
     let log = request_log();
     let ms = latency.as_secs_f64() * 1000.0;
     if status >= 400 {
@@ -182,15 +121,15 @@ fn log_request(status: u16, latency: Duration) {
     }
 }
 
-/// Records the pool's gauges (called when /metrics is scraped).
-pub fn record_pool(state: &AppState) {
-    let region = state.config.region.clone();
+/// Records the local pool's gauges (called when /metrics is scraped).
+pub fn record_pool(nodes: &Nodes, config: &Config) {
+    let region = config.region.clone();
     metrics::gauge!("roam_db_pool_connections", "region" => region.clone())
-        .set(f64::from(state.db.size()));
+        .set(f64::from(nodes.local().size()));
     metrics::gauge!("roam_db_pool_idle", "region" => region.clone())
-        .set(state.db.num_idle() as f64);
+        .set(nodes.local().num_idle() as f64);
     metrics::gauge!("roam_db_pool_max", "region" => region)
-        .set(f64::from(state.config.db_max_connections));
+        .set(f64::from(config.db_max_connections));
 }
 
 #[cfg(test)]

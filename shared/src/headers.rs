@@ -20,8 +20,14 @@ pub const LON: &str = "x-roam-lon";
 pub const TIMESTAMP: &str = "x-roam-timestamp";
 /// HMAC-SHA256 of the canonical request, hex.
 pub const SIGNATURE: &str = "x-roam-signature";
+/// The id of the key the request is signed with (itself signed: an `x-roam-*` header).
+pub const KEY_ID: &str = "x-roam-key-id";
 /// Read-your-writes bookmark returned by writes and presented by reads.
 pub const BOOKMARK: &str = "x-roam-bookmark";
+/// Regions the client wrote to recently, from its read-your-writes bookmark (comma-separated,
+/// or `*` when the bookmark does not say): set by the edge, so reads that gather data from
+/// several regions (`/me/rides`) ask these too, before the rider's home has heard of a write.
+pub const RECENT_WRITES: &str = "x-roam-recent-writes";
 /// `hit | miss | stale | bypass`: how the edge cache answered.
 pub const CACHE: &str = "x-roam-cache";
 /// The region whose origin produced the response (or `edge`).
@@ -34,6 +40,9 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const SESSION_COOKIE: &str = "roam_session";
 /// Cookie that carries the read-your-writes bookmark for browsers.
 pub const BOOKMARK_COOKIE: &str = "roam_bookmark";
+/// Cookie with the home city of the last user who signed up or logged in with this browser:
+/// the edge sends their next log-in straight to that city's region.
+pub const HOME_COOKIE: &str = "roam_home";
 
 /// Whether a client-supplied id (request id or idempotency key) is acceptable: 1–128
 /// characters of `[A-Za-z0-9._:-]`. Anything else is replaced (request id) or rejected

@@ -7,8 +7,10 @@
 
 pub mod api;
 pub mod bookmark;
+pub mod email_claim;
 pub mod geo;
 pub mod headers;
+pub mod keyring;
 pub mod map;
 #[cfg(feature = "openapi")]
 pub mod openapi;
@@ -18,6 +20,7 @@ pub mod signature;
 pub mod token;
 
 pub use geo::{Coordinates, UserLocation};
+pub use keyring::Keyring;
 pub use map::{City, Region, RegionMap};
 pub use problem::Problem;
 pub use signature::SharedSecret;

@@ -1,6 +1,4 @@
-//! Which region must serve a request, and where an email's uniqueness claim lives.
-
-use sha2::{Digest, Sha256};
+//! Which region must serve a request.
 
 use crate::geo::{self, UserLocation};
 use crate::map::{City, Region, RegionMap};
@@ -89,20 +87,6 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// The region whose node holds the uniqueness claim for an email: a pure function of the
-/// normalised email (SHA-256, first 8 bytes, modulo the regions sorted by name), so every
-/// origin agrees without asking anyone. Adding a region moves some claims: the migration
-/// that adds a region must re-home them (see origin/migrations/README.md).
-pub fn claim_region<'a>(map: &'a RegionMap, email: &str) -> &'a Region {
-    let digest = Sha256::digest(normalize_email(email).as_bytes());
-    let mut prefix = [0u8; 8];
-    prefix.copy_from_slice(&digest[..8]);
-    let mut regions: Vec<&Region> = map.regions.iter().collect();
-    regions.sort_by(|a, b| a.name.cmp(&b.name));
-    let index = (u64::from_be_bytes(prefix) % regions.len() as u64) as usize;
-    regions[index]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,17 +154,6 @@ mod tests {
         assert_eq!(city_in_path("/api/v1/cities/rome?x=1"), Some("rome"));
         assert_eq!(city_in_path("/api/v1/cities/"), None);
         assert_eq!(city_in_path("/api/v1/citiesrome"), None);
-    }
-
-    #[test]
-    fn claims_are_spread_and_stable() {
-        let a = claim_region(map(), "Ada@Example.com ");
-        assert_eq!(a, claim_region(map(), "ada@example.com"));
-        let mut seen = std::collections::BTreeSet::new();
-        for i in 0..60 {
-            seen.insert(&claim_region(map(), &format!("user{i}@example.com")).name);
-        }
-        assert_eq!(seen.len(), 3, "claims use every region");
     }
 
     proptest! {

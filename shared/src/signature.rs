@@ -12,7 +12,8 @@ use std::borrow::Cow;
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::headers::{IDEMPOTENCY_KEY, ROAM_HEADER_PREFIX, SIGNATURE, TIMESTAMP};
+use crate::headers::{IDEMPOTENCY_KEY, KEY_ID, ROAM_HEADER_PREFIX, SIGNATURE, TIMESTAMP};
+use crate::keyring::Keyring;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -28,6 +29,7 @@ pub const DEV_SECRET: &str = "roam-dev-secret-do-not-use-in-production";
 #[derive(Clone)]
 pub struct SharedSecret {
     bytes: Vec<u8>,
+    id: String,
     signing: HmacSha256,
 }
 
@@ -44,9 +46,10 @@ impl SharedSecret {
             return Err("the shared secret must be at least 16 bytes long");
         }
         let bytes = secret.as_bytes().to_vec();
+        let id = hex::encode(&hmac_sha256(&bytes, KEY_ID_PURPOSE.as_bytes())[..4]);
         let key = hmac_sha256(&bytes, SIGNATURE_PURPOSE.as_bytes());
         let signing = HmacSha256::new_from_slice(&key).expect("HMAC accepts keys of any length");
-        Ok(Self { bytes, signing })
+        Ok(Self { bytes, id, signing })
     }
 
     /// Whether this is the well-known development secret.
@@ -54,16 +57,26 @@ impl SharedSecret {
         self.bytes == DEV_SECRET.as_bytes()
     }
 
+    /// The key id: eight hex characters derived from the secret (it names the key in
+    /// signatures, tokens and bookmarks without revealing it), so two deployments with the same
+    /// secret agree on it without configuring one.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
     /// A purpose-specific key, so a signature of one kind can never pass for another.
     pub(crate) fn derive(&self, purpose: &str) -> Vec<u8> {
         hmac_sha256(&self.bytes, purpose.as_bytes()).to_vec()
     }
 
-    /// The signature's HMAC, keyed (a copy of the prepared state).
+    /// The signature's HMAC, keyed (a copy of the prepared state). Tokens and bookmarks still
+    /// derive their keys per use: only the signature is paid on every request.
     fn signing_mac(&self) -> HmacSha256 {
         self.signing.clone()
     }
 }
+
+const KEY_ID_PURPOSE: &str = "roam/key-id/v1";
 
 pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC accepts keys of any length");
@@ -198,9 +211,10 @@ pub fn parse_timestamp(value: Option<&str>) -> Result<i64, SignatureError> {
         .map_err(|_| SignatureError::MalformedTimestamp)
 }
 
-/// Verifies a request's signature: fresh within `window_secs` of `now` and matching.
+/// Verifies a request's signature: fresh within `window_secs` of `now` and matching under the
+/// key its `x-roam-key-id` names (any key of the ring when it names none).
 pub fn verify(
-    secret: &SharedSecret,
+    keys: &Keyring,
     parts: &SignedParts<'_>,
     signature_hex: Option<&str>,
     now: i64,
@@ -221,10 +235,17 @@ pub fn verify(
     }
     let mut tag = [0u8; 32];
     hex::decode_to_slice(signature_hex, &mut tag).map_err(|_| SignatureError::Mismatch)?;
-    parts
-        .mac(secret)
-        .verify_slice(&tag)
-        .map_err(|_| SignatureError::Mismatch)
+    let key_id = parts
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(KEY_ID))
+        .map(|(_, id)| id.trim());
+    // The canonical string is fed to each candidate's keyed MAC; at most two keys are tried,
+    // and only one when the request names its key.
+    keys.candidates(key_id)
+        .any(|secret| parts.mac(secret).verify_slice(&tag).is_ok())
+        .then_some(())
+        .ok_or(SignatureError::Mismatch)
 }
 
 #[cfg(test)]
@@ -234,6 +255,10 @@ mod tests {
 
     fn secret() -> SharedSecret {
         SharedSecret::parse("0123456789abcdef-test").unwrap()
+    }
+
+    fn ring() -> Keyring {
+        secret().into()
     }
 
     fn parts(body: &[u8]) -> SignedParts<'static> {
@@ -254,22 +279,22 @@ mod tests {
     fn round_trip_and_window() {
         let p = parts(b"{}");
         let sig = sign(&secret(), &p);
-        assert_eq!(verify(&secret(), &p, Some(&sig), 1_700_000_010, 30), Ok(()));
+        assert_eq!(verify(&ring(), &p, Some(&sig), 1_700_000_010, 30), Ok(()));
         assert_eq!(
-            verify(&secret(), &p, Some(&sig), 1_700_000_031, 30),
+            verify(&ring(), &p, Some(&sig), 1_700_000_031, 30),
             Err(SignatureError::Stale(31))
         );
         assert_eq!(
-            verify(&secret(), &p, Some(&sig), 1_699_999_960, 30),
+            verify(&ring(), &p, Some(&sig), 1_699_999_960, 30),
             Err(SignatureError::Stale(-40))
         );
         assert_eq!(
-            verify(&secret(), &p, None, 1_700_000_000, 30),
+            verify(&ring(), &p, None, 1_700_000_000, 30),
             Err(SignatureError::Missing)
         );
         let other = SharedSecret::parse("another-secret-of-16+").unwrap();
         assert_eq!(
-            verify(&other, &p, Some(&sig), 1_700_000_000, 30),
+            verify(&other.into(), &p, Some(&sig), 1_700_000_000, 30),
             Err(SignatureError::Mismatch)
         );
         assert!(SharedSecret::parse("short").is_err());
@@ -288,6 +313,35 @@ mod tests {
             sign(&secret(), &p),
             "2519b7d12530136cac2905179679aaaad9033712c514195db44ff3142f0a0c28"
         );
+    }
+
+    #[test]
+    fn during_a_rotation_either_key_verifies_under_its_own_id() {
+        let new = SharedSecret::parse("the-new-shared-secret").unwrap();
+        let old = secret();
+        let ring = Keyring::new(new.clone(), Some(old.clone()));
+        let signed_by = |key: &SharedSecret, id: Option<&str>| {
+            let mut p = parts(b"{}");
+            if let Some(id) = id {
+                p.headers.push((KEY_ID.into(), id.into()));
+            }
+            let sig = sign(key, &p);
+            verify(&ring, &p, Some(&sig), 1_700_000_000, 30)
+        };
+        assert_eq!(signed_by(&old, Some(old.id())), Ok(()));
+        assert_eq!(signed_by(&new, Some(new.id())), Ok(()));
+        assert_eq!(signed_by(&old, None), Ok(()), "made before key ids");
+        assert_eq!(
+            signed_by(&old, Some(new.id())),
+            Err(SignatureError::Mismatch),
+            "a key id names the one key to try"
+        );
+        let stranger = SharedSecret::parse("not-in-the-ring-at-all").unwrap();
+        assert_eq!(
+            signed_by(&stranger, Some(stranger.id())),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(signed_by(&stranger, None), Err(SignatureError::Mismatch));
     }
 
     #[test]
@@ -338,7 +392,7 @@ mod tests {
             // Uppercasing the method or trimming a header value may undo a flip; only
             // distinct canonical strings must fail.
             if changed.canonical() != p.canonical() || sig2 != sig {
-                prop_assert!(verify(&secret(), &changed, Some(&sig2), p.timestamp, 30).is_err());
+                prop_assert!(verify(&ring(), &changed, Some(&sig2), p.timestamp, 30).is_err());
             }
         }
 
@@ -347,7 +401,7 @@ mod tests {
             let p = parts(b"");
             let sig = sign(&secret(), &p);
             let moved = SignedParts { timestamp: p.timestamp + delta, ..p.clone() };
-            prop_assert_eq!(verify(&secret(), &moved, Some(&sig), p.timestamp, 30), Err(SignatureError::Mismatch));
+            prop_assert_eq!(verify(&ring(), &moved, Some(&sig), p.timestamp, 30), Err(SignatureError::Mismatch));
         }
     }
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
 
+pub use crate::process::reap_group_when_gone;
 use crate::process::{free_port, run, ManagedChild};
 
 /// How long wrangler may take to answer `/ping` (a cold start bundles and boots workerd).
@@ -378,34 +379,6 @@ async fn wait_for_ping(edge: &mut EdgeProcess) -> Result<()> {
         "the edge did not answer {url} within {START_TIMEOUT:?} (last: {last}); its log ends:\n{}",
         edge.log_tail(30)
     )
-}
-
-/// Kills process group `pgid` once process `owner` is gone (however it went: a test binary
-/// killed mid-run never drops its handles), then deletes `root` if given.
-pub fn reap_group_when_gone(owner: u32, pgid: u32, root: Option<&Path>) -> Result<()> {
-    use std::os::unix::process::CommandExt;
-    use std::process::Stdio;
-    // `env kill`: dash's builtin kill rejects `--`, which a negative pid (a group) needs.
-    let mut script = format!(
-        "while kill -0 {owner} 2>/dev/null && env kill -0 -- -{pgid} 2>/dev/null; do sleep 0.5; done; \
-         env kill -KILL -- -{pgid} 2>/dev/null; "
-    );
-    if let Some(root) = root {
-        script.push_str(&format!(
-            "while kill -0 {owner} 2>/dev/null; do sleep 0.5; done; rm -rf '{}'",
-            root.display()
-        ));
-    }
-    Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .context("spawning the edge's reaper")?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -27,6 +27,21 @@ pub use places::{cf_blob, find_place, places, Place};
 
 /// The header workerd's local dev turns into `request.cf`.
 pub const CF_BLOB: &str = "mf-cf-blob";
+/// The header Cloudflare sets to the client's address: the key of the edge's per-address
+/// limits. Local clients that stand for many users send one each (see
+/// [`simulated_client_address`]); a real edge overwrites whatever a client sends.
+pub const CLIENT_ADDRESS: &str = "cf-connecting-ip";
+
+/// A client address no other simulated user of this process has (`10.x.y.z`), so that load
+/// and test clients that stand for many people are counted as many people by the edge's
+/// per-address limits, as they would be in production.
+pub fn simulated_client_address() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) & 0x00ff_ffff;
+    format!("10.{}.{}.{}", n >> 16, (n >> 8) & 0xff, n & 0xff)
+}
+
 /// Query parameter that picks the city for one request (and sets the cookie).
 pub const AS_PARAM: &str = "as";
 /// Cookie that remembers the chosen city.

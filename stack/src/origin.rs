@@ -1,13 +1,12 @@
 //! Origins as processes: the `roam-origin` binary, one per region, each with its own log.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
-use crate::pg::PgCluster;
+use crate::endpoints::Endpoints;
 use crate::process::{free_port, run, wait_until_ok, ManagedChild};
 
 /// How to start one region's origin.
@@ -36,6 +35,8 @@ pub struct OriginProcess {
     pub options: OriginOptions,
     /// The port it listens on.
     pub port: u16,
+    /// The port of its admin listener (`/readyz`, `/metrics`).
+    pub admin_port: u16,
     child: Option<ManagedChild>,
 }
 
@@ -49,6 +50,7 @@ impl OriginProcess {
         let mut origin = Self {
             options,
             port,
+            admin_port: free_port()?,
             child: None,
         };
         origin.spawn().await?;
@@ -62,6 +64,10 @@ impl OriginProcess {
             .arg("serve")
             .env("ROAM_REGION", &o.region)
             .env("ROAM_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env(
+                "ROAM_ADMIN_LISTEN",
+                format!("127.0.0.1:{}", self.admin_port),
+            )
             .env("DATABASE_URL", &o.database_url)
             .env("ROAM_SECRET", &o.secret)
             .env("ROAM_ENV", "development")
@@ -90,6 +96,11 @@ impl OriginProcess {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// The admin listener, `http://127.0.0.1:<admin port>`.
+    pub fn admin_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.admin_port)
+    }
+
     /// Kills the process at once (SIGKILL: a crash).
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -116,14 +127,11 @@ impl OriginProcess {
     }
 }
 
-/// How the nodes are wired, beyond the defaults (built-in map, peers reached directly).
+/// How the origins are wired beyond the defaults (the built-in map).
 #[derive(Debug, Clone, Default)]
 pub struct Wiring {
     /// A regions.json for migrate, seed and the origins (`ROAM_REGION_MAP`).
     pub map_file: Option<PathBuf>,
-    /// (node's region, peer's region) → the port that node's foreign server uses for the peer
-    /// (a roam-wan proxy) instead of the peer's own.
-    pub peer_ports: BTreeMap<(String, String), u16>,
 }
 
 impl Wiring {
@@ -145,50 +153,51 @@ impl Wiring {
     }
 }
 
-/// Migrates every node of `cluster`'s database `database`: schema, then the FDW topology
-/// generated from the region map (each node's peers are the other nodes).
+/// Migrates every region's primary (its database `database`): schema, then the FDW topology
+/// generated from the region map (each region's peers are the other regions, reached as
+/// [`Endpoints::peer_url`] says).
 pub fn migrate_all(
     binary: &Path,
-    cluster: &PgCluster,
+    endpoints: &Endpoints,
     database: &str,
     wiring: &Wiring,
 ) -> Result<()> {
-    for node in &cluster.nodes {
+    for data in &endpoints.regions {
+        let region = &data.region;
         let mut command = Command::new(binary);
         command
             .arg("migrate")
-            .args(["--database-url", &node.url(database)])
-            .args(["--region", &node.region])
+            .args(["--database-url", &endpoints.primary_url(region, database)?])
+            .args(["--region", region])
             .args(wiring.args());
-        for peer in cluster.nodes.iter().filter(|p| p.region != node.region) {
-            let key = (node.region.clone(), peer.region.clone());
-            let url = match wiring.peer_ports.get(&key) {
-                Some(port) => format!("postgres://postgres@127.0.0.1:{port}/{database}"),
-                None => peer.url(database),
-            };
+        for peer in endpoints.regions.iter().filter(|p| p.region != *region) {
+            let url = endpoints.peer_url(region, &peer.region, database)?;
             command.args(["--peer", &format!("{}={url}", peer.region)]);
         }
-        run(&format!("migrating the {} node", node.region), &mut command)?;
+        run(&format!("migrating the {region} node"), &mut command)?;
     }
     Ok(())
 }
 
-/// Seeds every node's own cities (idempotent).
+/// Seeds every region's own cities on its primary (idempotent).
 pub fn seed_all(
     binary: &Path,
-    cluster: &PgCluster,
+    endpoints: &Endpoints,
     database: &str,
     vehicles_per_city: u32,
     users_per_city: u32,
     wiring: &Wiring,
 ) -> Result<()> {
-    for node in &cluster.nodes {
+    for data in &endpoints.regions {
         run(
-            &format!("seeding the {} node", node.region),
+            &format!("seeding the {} node", data.region),
             Command::new(binary)
                 .arg("seed")
-                .args(["--database-url", &node.url(database)])
-                .args(["--region", &node.region])
+                .args([
+                    "--database-url",
+                    &endpoints.primary_url(&data.region, database)?,
+                ])
+                .args(["--region", &data.region])
                 .args(["--vehicles-per-city", &vehicles_per_city.to_string()])
                 .args(["--users-per-city", &users_per_city.to_string()])
                 .args(wiring.args()),

@@ -2,21 +2,30 @@
 //!
 //! Each node has its own data directory and port on 127.0.0.1, trust authentication for the
 //! superuser `postgres` on loopback (local development only), and runs as an unprivileged OS
-//! user: `initdb` refuses to run as root, so as root every server command goes through
-//! `runuser -u postgres`.
+//! user ([`server`]). A region can instead run a primary and a standby under pg_auto_failover:
+//! that is [`crate::ha`], which reuses the helpers here.
+
+mod reaper;
+pub mod secure;
+pub mod server;
+mod stats;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use anyhow::{bail, Context, Result};
 use roam_shared::RegionMap;
 
 use crate::process::{free_port, run};
 
+pub use reaper::{reap_servers_when_gone, reap_when_gone, test_cluster};
+pub use server::bin_dir;
+use server::{hand_to_server_user, server_command};
+pub use stats::{reset_statement_stats, statement_stats, StatementStats};
+
 /// Settings for every node: sized for several nodes on a 2-core laptop. `fsync=off` only
 /// risks data on an OS crash; a killed postgres still loses no committed transaction.
-const NODE_SETTINGS: &[&str] = &[
+pub(crate) const NODE_SETTINGS: &[&str] = &[
     "listen_addresses=127.0.0.1",
     "unix_socket_directories=",
     "max_connections=300",
@@ -26,6 +35,9 @@ const NODE_SETTINGS: &[&str] = &[
     "max_prepared_transactions=0",
     "log_min_messages=warning",
     "log_min_error_statement=panic",
+    // Which node ran which statement, for tests that prove a request stayed local.
+    "shared_preload_libraries=pg_stat_statements",
+    "pg_stat_statements.track=all",
 ];
 
 /// One region's database node.
@@ -62,24 +74,28 @@ impl PgCluster {
 
     /// Like [`PgCluster::start`] with given ports (in map order).
     pub async fn start_on(root: &Path, map: &RegionMap, ports: &[u16]) -> Result<PgCluster> {
+        let regions = map.regions.iter().map(|r| r.name.clone());
+        Self::start_nodes(root, regions.zip(ports.iter().copied()).collect()).await
+    }
+
+    /// Starts a node for each `(region, port)` under `root/<region>` (initialising data
+    /// directories that do not exist yet), in the order given.
+    pub async fn start_nodes(root: &Path, nodes: Vec<(String, u16)>) -> Result<PgCluster> {
         let root = root.to_path_buf();
-        let regions: Vec<String> = map.regions.iter().map(|r| r.name.clone()).collect();
-        let ports = ports.to_vec();
         tokio::task::spawn_blocking(move || {
-            let mut nodes = Vec::new();
-            for (region, port) in regions.into_iter().zip(ports) {
-                let data_dir = root.join(&region);
+            let mut started = Vec::new();
+            for (region, port) in nodes {
                 let node = PgNode {
                     log_file: root.join(format!("{region}.log")),
+                    data_dir: root.join(&region),
                     region,
                     port,
-                    data_dir,
                 };
                 node.init()?;
                 node.start()?;
-                nodes.push(node);
+                started.push(node);
             }
-            Ok(PgCluster { nodes })
+            Ok(PgCluster { nodes: started })
         })
         .await?
     }
@@ -111,16 +127,7 @@ impl PgNode {
 
     /// Creates a database unless it exists.
     pub async fn ensure_database(&self, name: &str) -> Result<()> {
-        let name = ident(name)?;
-        let exists = self
-            .psql_query(format!(
-                "SELECT 1 FROM pg_database WHERE datname = '{name}'"
-            ))
-            .await?;
-        if exists.trim() == "1" {
-            return Ok(());
-        }
-        self.create_database(name).await
+        ensure_database(&self.url("postgres"), name).await
     }
 
     /// Drops a database, ending its sessions first.
@@ -224,19 +231,39 @@ impl PgNode {
 
     /// Runs SQL against `url` with psql; returns unaligned, tuples-only output.
     pub async fn psql(&self, url: &str, sql: String) -> Result<String> {
-        let url = url.to_string();
-        tokio::task::spawn_blocking(move || {
-            run(
-                "psql",
-                Command::new("psql")
-                    .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
-                    .arg(&url)
-                    .arg("-c")
-                    .arg(&sql),
-            )
-        })
-        .await?
+        psql(url, sql).await
     }
+}
+
+/// Runs SQL against `url` (a libpq URL: multi-host ones too) with psql; returns unaligned,
+/// tuples-only output, or fails with psql's message.
+pub async fn psql(url: &str, sql: String) -> Result<String> {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        run(
+            "psql",
+            Command::new("psql")
+                .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d"])
+                .arg(&url)
+                .arg("-c")
+                .arg(&sql),
+        )
+    })
+    .await?
+}
+
+/// Creates database `name` on the server `admin_url` points at, unless it exists.
+pub async fn ensure_database(admin_url: &str, name: &str) -> Result<()> {
+    let name = ident(name)?;
+    let exists = psql(
+        admin_url,
+        format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+    )
+    .await?;
+    if exists.trim() != "1" {
+        psql(admin_url, format!("CREATE DATABASE \"{name}\"")).await?;
+    }
+    Ok(())
 }
 
 /// Accepts only plain identifiers (what test and dev database names are).
@@ -250,124 +277,4 @@ fn ident(name: &str) -> Result<&str> {
         bail!("`{name}` is not a plain database name");
     }
     Ok(name)
-}
-
-/// Directory with the PostgreSQL server binaries (`pg_config --bindir`, else Debian's path).
-pub fn bin_dir() -> Result<PathBuf> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    let found = DIR.get_or_init(|| {
-        let from_pg_config = Command::new("pg_config")
-            .arg("--bindir")
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-            .filter(|dir| dir.join("initdb").exists());
-        from_pg_config.or_else(|| {
-            let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|e| e.path().join("bin"))
-                .filter(|dir| dir.join("initdb").exists())
-                .collect();
-            candidates.sort();
-            candidates.pop()
-        })
-    });
-    found.clone().context(
-        "PostgreSQL server binaries not found (no initdb): run `cargo xtask bootstrap`, \
-         or install the `postgresql` package",
-    )
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
-
-/// The OS user that runs servers when we are root.
-const SERVER_USER: &str = "postgres";
-
-/// A command for a server binary, run as [`SERVER_USER`] when we are root.
-fn server_command(binary: &str) -> Result<Command> {
-    let path = bin_dir()?.join(binary);
-    if is_root() {
-        let mut command = Command::new("runuser");
-        command.args(["-u", SERVER_USER, "--"]).arg(path);
-        Ok(command)
-    } else {
-        Ok(Command::new(path))
-    }
-}
-
-/// Makes a directory the server user's (as root); a no-op otherwise.
-fn hand_to_server_user(dir: &Path) -> Result<()> {
-    if !is_root() {
-        return Ok(());
-    }
-    run(
-        "chown",
-        Command::new("chown")
-            .arg(format!("{SERVER_USER}:"))
-            .arg(dir),
-    )?;
-    Ok(())
-}
-
-/// One cluster per test process, started on first use and stopped by a reaper process
-/// once the test process exits (however it exits: statics are never dropped).
-pub async fn test_cluster() -> &'static PgCluster {
-    static CLUSTER: tokio::sync::OnceCell<PgCluster> = tokio::sync::OnceCell::const_new();
-    CLUSTER
-        .get_or_init(|| async {
-            let root = std::env::temp_dir().join(format!("roam-test-pg-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&root);
-            let cluster = match PgCluster::start(&root, RegionMap::builtin()).await {
-                Ok(cluster) => cluster,
-                Err(e) => panic!("could not start the test PostgreSQL cluster: {e:#}"),
-            };
-            if let Err(e) = reap_when_gone(std::process::id(), &root, &cluster, &[]) {
-                panic!("could not start the test cluster's reaper: {e:#}");
-            }
-            cluster
-        })
-        .await
-}
-
-/// Starts a detached shell that waits for `pid` to exit, then kills the process groups
-/// `pgids`, stops the nodes and removes `root`.
-pub fn reap_when_gone(pid: u32, root: &Path, cluster: &PgCluster, pgids: &[u32]) -> Result<()> {
-    use std::os::unix::process::CommandExt;
-    let pg_ctl = bin_dir()?.join("pg_ctl");
-    let as_server = if is_root() {
-        format!("runuser -u {SERVER_USER} -- ")
-    } else {
-        String::new()
-    };
-    let mut script = format!("while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; ");
-    for pgid in pgids {
-        script.push_str(&format!("env kill -KILL -- -{pgid} 2>/dev/null; "));
-    }
-    for node in &cluster.nodes {
-        script.push_str(&format!(
-            "{as_server}'{}' stop -D '{}' -m immediate >/dev/null 2>&1; ",
-            pg_ctl.display(),
-            node.data_dir.display()
-        ));
-    }
-    script.push_str(&format!("rm -rf '{}'", root.display()));
-    Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .spawn()
-        .context("spawning the reaper")?;
-    Ok(())
 }

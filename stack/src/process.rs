@@ -107,6 +107,52 @@ pub fn signal_group(pgid: u32, signal: &str) {
         .status();
 }
 
+/// Kills process group `pgid` once process `owner` is gone (however it went: a test binary
+/// killed mid-run never drops its handles), then deletes `root` if given.
+pub fn reap_group_when_gone(owner: u32, pgid: u32, root: Option<&Path>) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    // `env kill`: dash's builtin kill rejects `--`, which a negative pid (a group) needs.
+    let mut script = format!(
+        "while kill -0 {owner} 2>/dev/null && env kill -0 -- -{pgid} 2>/dev/null; do sleep 0.5; done; \
+         env kill -KILL -- -{pgid} 2>/dev/null; "
+    );
+    if let Some(root) = root {
+        script.push_str(&format!(
+            "while kill -0 {owner} 2>/dev/null; do sleep 0.5; done; rm -rf '{}'",
+            root.display()
+        ));
+    }
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .context("spawning a reaper")?;
+    Ok(())
+}
+
+/// The processes whose parent is `pid` (read from /proc): a PostgreSQL server's backends and
+/// auxiliary processes, which run in sessions of their own and so outlive a kill of its
+/// process group by a moment.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            // `pid (comm) state ppid …`: comm may hold spaces and parentheses.
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            let after_comm = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            after_comm.split_whitespace().nth(1) == Some(pid.to_string().as_str())
+        })
+        .collect()
+}
+
 /// Polls `url` until it answers 2xx, or fails after `timeout` naming what it waited for.
 pub async fn wait_until_ok(url: &str, timeout: Duration) -> Result<()> {
     let client = reqwest::Client::builder()

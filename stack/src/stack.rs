@@ -1,5 +1,6 @@
-//! The whole stack on one machine: a PostgreSQL node and one or more origins per region (a
-//! region's origins share its node: they are stateless apart from the database), and the edge.
+//! The whole stack on one machine: a PostgreSQL node (or, with [`HaOptions`], a primary and a
+//! standby under pg_auto_failover) and one or more origins per region (a region's origins share
+//! its database: they are stateless apart from it), and the edge.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,8 +8,11 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use roam_shared::RegionMap;
 
+use crate::databases;
+use crate::endpoints::Endpoints;
+use crate::ha::{HaCluster, HaGroup, HaOptions};
 use crate::origin::{migrate_all, seed_all, OriginOptions, OriginProcess, Wiring};
-use crate::pg::{reap_when_gone, PgCluster};
+use crate::pg::{ensure_database, reap_when_gone, PgCluster};
 use crate::topology::Topology;
 use crate::wan::{Wan, WanOptions};
 
@@ -24,7 +28,8 @@ pub struct StackOptions {
     pub origin_binary: PathBuf,
     /// The shared secret of edge and origins.
     pub secret: String,
-    /// PostgreSQL ports in map order (free ones when `None`).
+    /// PostgreSQL ports in map order, one per single node and three per HA region (monitor,
+    /// then its two nodes); free ones when `None`.
     pub pg_ports: Option<Vec<u16>>,
     /// Origin ports in map order, region by region (`origins_per_region` each; free ones when
     /// `None`).
@@ -45,6 +50,9 @@ pub struct StackOptions {
     pub wan: Option<WanOptions>,
     /// Extra environment for every origin (e.g. `ROAM_CACHE_S_MAXAGE=0`).
     pub origin_env: Vec<(String, String)>,
+    /// A primary and a synchronous standby under pg_auto_failover for these regions (`None`:
+    /// a single node per region).
+    pub ha: Option<HaOptions>,
 }
 
 impl StackOptions {
@@ -64,7 +72,10 @@ impl StackOptions {
             reap_on_exit: true,
             topology: Topology::MultiRegion,
             wan: None,
-            origin_env: Vec::new(),
+            // Load and fault tests add many vehicles as one user; the limit on that has its
+            // own tests.
+            origin_env: vec![("ROAM_VEHICLES_PER_HOUR".into(), "100000".into())],
+            ha: None,
         }
     }
 }
@@ -89,8 +100,12 @@ pub fn default_origin_binary() -> PathBuf {
 pub struct Stack {
     /// The options it was started with.
     pub options: StackOptions,
-    /// The database nodes.
+    /// The single database nodes (every region's, unless `options.ha` says otherwise).
     pub cluster: PgCluster,
+    /// The regions under pg_auto_failover.
+    pub ha: HaCluster,
+    /// How each region's data is reached (what migrate, seed and the origins were given).
+    pub endpoints: Endpoints,
     /// The origins, in map order, region by region (`origins_per_region` each).
     pub origins: Vec<OriginProcess>,
     /// The proxies that model distance, with `--wan`.
@@ -115,74 +130,25 @@ impl Stack {
             "{} does not exist: build it with `cargo build -p roam-origin`",
             options.origin_binary.display()
         );
-        let pg_root = options.root.join("pg");
-        let cluster = match &options.pg_ports {
-            Some(ports) => PgCluster::start_on(&pg_root, map, ports).await?,
-            None => PgCluster::start(&pg_root, map).await?,
-        };
-        if options.reap_on_exit {
-            // Now, not only once all is up: a start that fails half-way must not leave the
-            // nodes running. The origins get their own reaper below once they exist.
-            reap_when_gone(std::process::id(), &options.root, &cluster, &[])?;
-        }
+        let databases = databases::start(&options, map).await?;
         let wan = match &options.wan {
-            Some(wan) => Some(Wan::start(wan, map, &cluster).await?),
+            Some(wan) => Some(Wan::start(wan, map, &databases.ports(map)).await?),
             None => None,
         };
-        let mut wiring = Wiring {
+        let endpoints = databases::endpoints(&databases, map, wan.as_ref()).await?;
+        let wiring = Wiring {
             map_file: options.topology.write_map(&options.root)?,
-            ..Wiring::default()
         };
-        for from in &cluster.nodes {
-            for to in &cluster.nodes {
-                let port = wan
-                    .as_ref()
-                    .and_then(|w| w.fdw_port(&from.region, &to.region));
-                if let Some(port) = port {
-                    wiring
-                        .peer_ports
-                        .insert((from.region.clone(), to.region.clone()), port);
-                }
-            }
-        }
         let mut stack = Stack {
             options: options.clone(),
-            cluster,
+            cluster: databases.cluster,
+            ha: databases.ha,
+            endpoints,
             origins: Vec::new(),
             wan,
         };
-        for node in &stack.cluster.nodes {
-            node.ensure_database(DATABASE).await?;
-        }
-        let binary = options.origin_binary.clone();
-        migrate_all(&binary, &stack.cluster, DATABASE, &wiring)?;
-        if let Some((vehicles, users)) = options.seed {
-            seed_all(&binary, &stack.cluster, DATABASE, vehicles, users, &wiring)?;
-        }
-        let per_region = options.origins_per_region;
-        for (i, node) in stack.cluster.nodes.iter().enumerate() {
-            for k in 0..per_region {
-                // The first origin keeps the name it has always had; the others are numbered.
-                let log_name = match k {
-                    0 => format!("origin-{}.log", node.region),
-                    _ => format!("origin-{}-{}.log", node.region, k + 1),
-                };
-                let origin = OriginProcess::start(OriginOptions {
-                    binary: binary.clone(),
-                    region: node.region.clone(),
-                    port: options
-                        .origin_ports
-                        .as_ref()
-                        .and_then(|p| p.get(i * per_region + k).copied()),
-                    database_url: node.url(DATABASE),
-                    secret: options.secret.clone(),
-                    log_file: options.root.join("logs").join(log_name),
-                    env: [wiring.env(), options.origin_env.clone()].concat(),
-                })
-                .await?;
-                stack.origins.push(origin);
-            }
-        }
+        stack.prepare_data(&wiring).await?;
+        stack.start_origins(&wiring).await?;
         if let Some(wan) = &mut stack.wan {
             wan.front_origins(&stack.origins).await?;
         }
@@ -195,6 +161,72 @@ impl Stack {
             reap_when_gone(std::process::id(), &options.root, &stack.cluster, &pgids)?;
         }
         Ok(stack)
+    }
+
+    /// Creates the application database on each region's primary, migrates and seeds it.
+    async fn prepare_data(&self, wiring: &Wiring) -> Result<()> {
+        for region in &self.endpoints.regions {
+            let admin = self.endpoints.primary_url(&region.region, "postgres")?;
+            ensure_database(&admin, DATABASE).await?;
+        }
+        let binary = &self.options.origin_binary;
+        migrate_all(binary, &self.endpoints, DATABASE, wiring)?;
+        if let Some((vehicles, users)) = self.options.seed {
+            seed_all(binary, &self.endpoints, DATABASE, vehicles, users, wiring)?;
+        }
+        Ok(())
+    }
+
+    /// Starts `origins_per_region` origins for each region, on its data.
+    async fn start_origins(&mut self, wiring: &Wiring) -> Result<()> {
+        let per_region = self.options.origins_per_region;
+        let regions: Vec<String> = self
+            .endpoints
+            .regions
+            .iter()
+            .map(|r| r.region.clone())
+            .collect();
+        for (i, region) in regions.iter().enumerate() {
+            for k in 0..per_region {
+                // The first origin keeps the name it has always had; the others are numbered.
+                let log_name = match k {
+                    0 => format!("origin-{region}.log"),
+                    _ => format!("origin-{region}-{}.log", k + 1),
+                };
+                let origin = OriginProcess::start(OriginOptions {
+                    binary: self.options.origin_binary.clone(),
+                    region: region.clone(),
+                    port: self
+                        .options
+                        .origin_ports
+                        .as_ref()
+                        .and_then(|p| p.get(i * per_region + k).copied()),
+                    database_url: self.endpoints.origin_url(region, DATABASE)?,
+                    secret: self.options.secret.clone(),
+                    log_file: self.options.root.join("logs").join(log_name),
+                    env: [
+                        wiring.env(),
+                        vec![("ROAM_PEERS".into(), self.peers_of(region)?)],
+                        self.options.origin_env.clone(),
+                    ]
+                    .concat(),
+                })
+                .await?;
+                self.origins.push(origin);
+            }
+        }
+        Ok(())
+    }
+
+    /// `ROAM_PEERS` for the origins of `region`: every other region's data, through the
+    /// proxies with `--wan` (the links its node's postgres_fdw servers use too).
+    fn peers_of(&self, region: &str) -> Result<String> {
+        let mut peers = Vec::new();
+        for other in self.endpoints.regions.iter().filter(|r| r.region != region) {
+            let url = self.endpoints.peer_url(region, &other.region, DATABASE)?;
+            peers.push(format!("{}={url}", other.region));
+        }
+        Ok(peers.join(" "))
     }
 
     /// The (first) origin of a region.
@@ -254,12 +286,32 @@ impl Stack {
             .collect()
     }
 
-    /// Stops the origins (gracefully), then the database nodes.
+    /// The pg_auto_failover group of a region, if it has one.
+    pub fn group(&self, region: &str) -> Option<&HaGroup> {
+        self.ha.group(region)
+    }
+
+    /// The pg_auto_failover group of a region, to kill or restart its nodes.
+    pub fn group_mut(&mut self, region: &str) -> Option<&mut HaGroup> {
+        self.ha.group_mut(region)
+    }
+
+    /// The URL of `database` on the region's primary now (asking its monitor, for a group).
+    pub async fn primary_url(&self, region: &str, database: &str) -> Result<String> {
+        match (self.cluster.node(region), self.ha.group(region)) {
+            (Some(node), _) => Ok(node.url(database)),
+            (None, Some(group)) => Ok(group.primary().await?.url(database)),
+            (None, None) => anyhow::bail!("no database for region {region}"),
+        }
+    }
+
+    /// Stops the origins (gracefully), then the databases.
     pub fn stop(&mut self) {
         for origin in &mut self.origins {
             origin.stop();
         }
         self.cluster.stop();
+        self.ha.stop();
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! - **postgres_fdw**: node A's foreign server for region B points at a proxy in front of B's
 //!   port with the A↔B round-trip time (one proxy per ordered pair, so each direction's
-//!   connections are A's own).
+//!   connections are A's own). A region under pg_auto_failover has two nodes: each gets its
+//!   own proxy, so a multi-host URL made of the proxies reaches whichever is primary.
 //! - **edge → origin**: one proxy in front of each origin with the RTT from the PoP the edge
 //!   is playing. A local edge serves every user from one machine, so it plays one colo at a
 //!   time; [`Wan::set_pop`] moves it (the bench does, per user city).
@@ -19,7 +20,6 @@ use roam_wan::model::{colo_by_code, nearest_colo, region_rtt, Colo};
 use roam_wan::{Link, LinkHandle, RttModel};
 
 use crate::origin::OriginProcess;
-use crate::pg::PgCluster;
 
 /// How to run a stack with geography.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -37,16 +37,21 @@ pub struct Wan {
     model: RttModel,
     map: RegionMap,
     pop: &'static Colo,
-    /// (from region, to region) → proxy in front of `to`'s node, used by `from`'s node.
-    fdw: BTreeMap<(String, String), LinkHandle>,
+    /// (from region, to region) → a proxy in front of each of `to`'s nodes (in the order of
+    /// their ports), used by `from`'s nodes.
+    fdw: BTreeMap<(String, String), Vec<LinkHandle>>,
     /// Origin's region → a proxy in front of each of its origins, used by the edge.
     edge: BTreeMap<String, Vec<LinkHandle>>,
 }
 
 impl Wan {
-    /// Starts a proxy for every ordered pair of the cluster's nodes. `map` is the topology's
-    /// (its regions are the nodes' regions).
-    pub async fn start(options: &WanOptions, map: &RegionMap, cluster: &PgCluster) -> Result<Wan> {
+    /// Starts a proxy for every ordered pair of regions and every data node of the second.
+    /// `map` is the topology's; `nodes` is each region with its data nodes' ports.
+    pub async fn start(
+        options: &WanOptions,
+        map: &RegionMap,
+        nodes: &[(String, Vec<u16>)],
+    ) -> Result<Wan> {
         let pop = match &options.pop {
             Some(code) => colo_by_code(code).with_context(|| format!("unknown colo {code}"))?,
             None => {
@@ -57,13 +62,15 @@ impl Wan {
             }
         };
         let mut fdw = BTreeMap::new();
-        for from in &cluster.nodes {
-            for to in cluster.nodes.iter().filter(|n| n.region != from.region) {
-                let rtt = region_rtt(&options.model, map, &from.region, &to.region).with_context(
-                    || format!("no coordinates for {} or {}", from.region, to.region),
-                )?;
-                let link = Link::new(loopback(to.port)).rtt(rtt).start().await?;
-                fdw.insert((from.region.clone(), to.region.clone()), link);
+        for (from, _) in nodes {
+            for (to, ports) in nodes.iter().filter(|(to, _)| to != from) {
+                let rtt = region_rtt(&options.model, map, from, to)
+                    .with_context(|| format!("no coordinates for {from} or {to}"))?;
+                let mut links = Vec::new();
+                for port in ports {
+                    links.push(Link::new(loopback(*port)).rtt(rtt).start().await?);
+                }
+                fdw.insert((from.clone(), to.clone()), links);
             }
         }
         Ok(Wan {
@@ -75,15 +82,25 @@ impl Wan {
         })
     }
 
-    /// The port `from`'s node must use to reach `to`'s node (its foreign server's port).
-    pub fn fdw_port(&self, from: &str, to: &str) -> Option<u16> {
-        let key = (from.to_string(), to.to_string());
-        self.fdw.get(&key).map(|l| l.addr().port())
+    /// The ports `from`'s nodes must use to reach each of `to`'s nodes (their foreign
+    /// servers' ports), in the order of `to`'s ports.
+    pub fn fdw_ports(&self, from: &str, to: &str) -> Vec<u16> {
+        self.fdw_links(from, to)
+            .iter()
+            .map(|l| l.addr().port())
+            .collect()
     }
 
-    /// The proxy `from`'s node uses to reach `to`'s (to change its RTT or cut it).
+    /// The proxy `from`'s nodes use to reach `to`'s (first) node (to change its RTT or cut it).
     pub fn fdw_link(&self, from: &str, to: &str) -> Option<&LinkHandle> {
-        self.fdw.get(&(from.to_string(), to.to_string()))
+        self.fdw_links(from, to).first()
+    }
+
+    /// The proxies `from`'s nodes use to reach each of `to`'s nodes.
+    pub fn fdw_links(&self, from: &str, to: &str) -> &[LinkHandle] {
+        self.fdw
+            .get(&(from.to_string(), to.to_string()))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Puts a proxy in front of each origin, with the RTT from the current PoP.
@@ -146,9 +163,11 @@ impl Wan {
 
     /// Every link: (description, RTT), for the dev command's table.
     pub fn describe(&self) -> Vec<(String, Duration)> {
-        let fdw = self.fdw.iter().map(|((from, to), link)| {
-            let what = format!("{from} node → {to} node (fdw) via {}", link.addr());
-            (what, link.conditions().rtt)
+        let fdw = self.fdw.iter().flat_map(|((from, to), links)| {
+            links.iter().map(move |link| {
+                let what = format!("{from} node → {to} node (fdw) via {}", link.addr());
+                (what, link.conditions().rtt)
+            })
         });
         let edge = self
             .edge

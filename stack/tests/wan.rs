@@ -12,6 +12,19 @@ async fn readyz(url: &str) -> Result<Value> {
     serde_json::from_str(&body).with_context(|| format!("/readyz said {body}"))
 }
 
+/// `/readyz` (on an admin listener, `url`) once `holds` (the checks run every second in the
+/// background), within fifteen seconds.
+async fn readyz_once(url: &str, holds: impl Fn(&Value) -> bool) -> Result<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let ready = readyz(url).await?;
+        if holds(&ready) || Instant::now() > deadline {
+            return Ok(ready);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 fn node<'a>(ready: &'a Value, region: &str) -> Option<&'a Value> {
     ready["nodes"]
         .as_array()?
@@ -31,15 +44,22 @@ async fn fdw_and_edge_links_carry_the_modelled_rtt_and_can_be_cut() -> Result<()
     })
     .await?;
     let wan = stack.wan.as_ref().context("the stack has links")?;
-    let eu = stack.origin("eu-west").context("eu-west origin")?.url();
+    let eu = stack
+        .origin("eu-west")
+        .context("eu-west origin")?
+        .admin_url();
 
-    // eu-west's node reaches us-east's partitions through the proxy: a query there costs at
-    // least one modelled eu-west ↔ us-east round trip.
+    // eu-west reaches us-east's node through the proxy (its origin's pool for us-east, and
+    // its node's postgres_fdw server): a statement there costs at least one modelled
+    // eu-west ↔ us-east round trip.
     let fdw = wan.fdw_link("eu-west", "us-east").context("fdw link")?;
     let rtt = fdw.conditions().rtt;
     assert!(rtt > Duration::from_millis(80), "{rtt:?}");
-    readyz(&eu).await?; // opens the FDW connection
-    let ready = readyz(&eu).await?;
+    // The first check opens the connection; a later one shows one statement's round trip.
+    let checked_twice = |r: &Value| r["ready"] == true && r["checked_ms_ago"].as_u64() < Some(900);
+    readyz_once(&eu, checked_twice).await?;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let ready = readyz_once(&eu, checked_twice).await?;
     let far = node(&ready, "us-east").context("us-east in /readyz")?;
     assert_eq!(far["ok"], true, "{ready}");
     let ms = far["ms"].as_f64().context("ms")?;
@@ -49,9 +69,10 @@ async fn fdw_and_edge_links_carry_the_modelled_rtt_and_can_be_cut() -> Result<()
     );
     assert!(fdw.stats().accepted >= 1);
 
-    // Cut: the partition is unreachable, the node itself still ready.
+    // Cut: the far node is unreachable, the region's own still ready.
     fdw.cut();
-    let ready = readyz(&eu).await?;
+    let far_down = |r: &Value| node(r, "us-east").is_some_and(|n| n["ok"] == false);
+    let ready = readyz_once(&eu, far_down).await?;
     assert_eq!(ready["ready"], true, "{ready}");
     assert_eq!(
         node(&ready, "us-east").map(|n| n["ok"].clone()),
@@ -91,11 +112,12 @@ async fn single_region_runs_one_node_and_one_origin_for_every_region() -> Result
     .await?;
     assert_eq!(stack.cluster.nodes.len(), 1);
     assert_eq!(stack.origins.len(), 1);
-    let only = stack.origin("us-east").context("us-east origin")?.url();
+    let origin = stack.origin("us-east").context("us-east origin")?;
+    let (only, admin) = (origin.url(), origin.admin_url());
     let urls = stack.origin_urls();
     assert_eq!(urls.len(), roam_shared::RegionMap::builtin().regions.len());
     assert!(urls.values().all(|u| *u == only), "{urls:?}");
-    let ready = readyz(&only).await?;
+    let ready = readyz_once(&admin, |r| r["ready"] == true).await?;
     assert_eq!(ready["ready"], true, "{ready}");
     Ok(())
 }

@@ -28,7 +28,8 @@ const KILL_AFTER: u64 = 10;
 /// Attempts a well-behaved client makes at one operation (same idempotency key each time).
 const ATTEMPTS: u32 = 5;
 
-/// Requests an origin has answered on the API routes, from its own `/metrics`.
+/// Requests an origin has answered on the API routes, from its own `/metrics` (on its admin
+/// listener, `url`).
 async fn api_requests(url: &str) -> u64 {
     let text = reqwest::get(format!("{url}/metrics"))
         .await
@@ -47,7 +48,7 @@ async fn api_requests(url: &str) -> u64 {
 async fn eu_west_counts(stack: &Stack) -> Vec<u64> {
     let mut counts = Vec::new();
     for origin in stack.origins_of("eu-west") {
-        counts.push(api_requests(&origin.url()).await);
+        counts.push(api_requests(&origin.admin_url()).await);
     }
     counts
 }
@@ -222,7 +223,7 @@ async fn a_pool_of_two_shares_the_load_and_survives_losing_one_origin() {
         .origins_of("eu-west")
         .nth(1)
         .expect("a second eu-west origin")
-        .url();
+        .admin_url();
     // Kill it once it has taken its share of this load (so the load is well under way).
     let mut took_before_kill = 0;
     while took_before_kill < KILL_AFTER && !loaded.is_finished() {
@@ -278,7 +279,7 @@ async fn a_pool_of_two_shares_the_load_and_survives_losing_one_origin() {
     assert_eq!(rows, expected, "each write's row is the one acknowledged");
 
     // Traffic has moved to the survivor; the dead origin's breaker is open, the region's not.
-    let survivor_url = stack.origin("eu-west").expect("the survivor").url();
+    let survivor_url = stack.origin("eu-west").expect("the survivor").admin_url();
     let survivor = api_requests(&survivor_url).await;
     for _ in 0..10 {
         users[0].get("/api/v1/me/rides").await.expect(200);

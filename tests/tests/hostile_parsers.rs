@@ -26,7 +26,7 @@ use roam_edge::cf::Geo;
 use roam_edge::forward::Outbound;
 use roam_edge::respond::cookie;
 use roam_edge::route::{path_and_query, resolve, DataRoute, Route};
-use roam_origin::extract::parse_json;
+use roam_origin::http::parse_json;
 use roam_shared::api::{LogIn, NewVehicle, SignUp, StartRide};
 use roam_shared::headers::{is_valid_token_id, GeoTags};
 use roam_shared::signature::{self, is_signed_header, SharedSecret, SignedParts, DEV_SECRET};
@@ -184,7 +184,7 @@ proptest! {
     }
 
     /// No client header, however named or cased, gets into the signed set: the signed
-    /// headers are exactly the edge's geo tags and its idempotency key.
+    /// headers are exactly the edge's geo tags, its idempotency key and its key's id.
     #[test]
     fn edge_never_signs_a_client_header(
         headers in prop::collection::vec((prop_oneof![
@@ -202,6 +202,7 @@ proptest! {
         let sent = out.signed_headers(&secret, 1_700_000_000);
         let mut expected: Vec<(String, String)> = tags.to_headers().iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
         expected.push(("idempotency-key".into(), key));
+        expected.push(("x-roam-key-id".into(), secret.id().to_string()));
         expected.sort();
         let mut signed: Vec<(String, String)> = sent.iter().filter(|(n, _)| is_signed_header(n)).cloned().collect();
         signed.sort();
@@ -220,16 +221,23 @@ proptest! {
     }
 
     /// Any `cache-control` parses or is refused without panicking; an entry older than the
-    /// reader's own write is never served as fresh.
+    /// reader's own write is never served as fresh, superseded or not; an entry a later write
+    /// superseded (soft purge) is never served as fresh to anyone.
     #[test]
     fn edge_freshness_never_serves_older_than_a_bookmark(
-        cc in "\\PC{0,60}", smax in 0u32..100_000, fetched in 0.0f64..1e13, age in 0.0f64..1e9, after in 1.0f64..1e6,
+        cc in "\\PC{0,60}", smax in 0u32..100_000, fetched in 0.0f64..1e13, age in 0.0f64..1e9,
+        after in 1.0f64..1e6, superseded in proptest::option::of(0.0f64..1e6),
     ) {
         let _ = Windows::from_cache_control(&cc);
         let windows = Windows::from_cache_control(&format!("public, s-maxage={smax}, stale-while-revalidate=30, stale-if-error=300"));
         if let Some(w) = windows {
-            let verdict = judge(fetched, &w, fetched + age, Some(fetched + after));
+            let superseded_at = superseded.map(|s| fetched + s);
+            let verdict = judge(fetched, &w, fetched + age, Some(fetched + after), superseded_at);
             prop_assert_eq!(verdict, Verdict::OlderThanBookmark);
+            let anonymous = judge(fetched, &w, fetched + age, None, superseded_at);
+            if superseded_at.is_some() {
+                prop_assert!(matches!(anonymous, Verdict::StaleIfError | Verdict::TooOld), "{anonymous:?}");
+            }
         }
     }
 
@@ -262,17 +270,17 @@ proptest! {
         let secret = SharedSecret::parse(DEV_SECRET).expect("secret");
         let parts = SignedParts { method: &method, path_and_query: &path, timestamp: ts, body_sha256: signature::body_digest(&body), headers };
         let sig = signature::sign(&secret, &parts);
-        prop_assert_eq!(signature::verify(&secret, &parts, Some(&sig), ts, 30), Ok(()));
+        prop_assert_eq!(signature::verify(&secret.clone().into(), &parts, Some(&sig), ts, 30), Ok(()));
         let mut shuffled = parts.clone();
         shuffled.headers.reverse();
         shuffled.headers.iter_mut().for_each(|(n, _)| *n = n.to_ascii_uppercase());
         prop_assert_eq!(shuffled.canonical(), parts.canonical());
         if other_path != path {
             let moved = SignedParts { path_and_query: &other_path, ..parts.clone() };
-            prop_assert!(signature::verify(&secret, &moved, Some(&sig), ts, 30).is_err());
+            prop_assert!(signature::verify(&secret.into(), &moved, Some(&sig), ts, 30).is_err());
         }
         let other = SharedSecret::parse("another-secret-entirely-0123").expect("secret");
-        prop_assert!(signature::verify(&other, &parts, Some(&sig), ts, 30).is_err());
+        prop_assert!(signature::verify(&other.into(), &parts, Some(&sig), ts, 30).is_err());
     }
 
     /// Verification of arbitrary signatures and timestamps never panics and never passes.
@@ -282,7 +290,7 @@ proptest! {
         let parts = SignedParts { method: "GET", path_and_query: "/", timestamp: ts, body_sha256: String::new(), headers: vec![] };
         let real = signature::sign(&secret, &parts);
         if sig != real {
-            prop_assert!(signature::verify(&secret, &parts, Some(&sig), now, window).is_err());
+            prop_assert!(signature::verify(&secret.into(), &parts, Some(&sig), now, window).is_err());
         }
         let _ = signature::parse_timestamp(Some(&sig));
     }
@@ -291,9 +299,9 @@ proptest! {
     #[test]
     fn token_decoding_is_total(text in "\\PC{0,300}", header in "\\PC{0,60}") {
         let secret = SharedSecret::parse(DEV_SECRET).expect("secret");
-        prop_assert!(token::verify(&secret, &text, 0).is_err());
+        prop_assert!(token::verify(&secret.clone().into(), &text, 0).is_err());
         let v1 = format!("v1.{text}");
-        prop_assert!(token::verify(&secret, &v1, 0).is_err());
+        prop_assert!(token::verify(&secret.into(), &v1, 0).is_err());
         let _ = token::bearer(&header);
         let _ = is_valid_token_id(&text);
     }
@@ -312,11 +320,14 @@ fn origin() -> &'static (tokio::runtime::Runtime, axum::Router) {
             // Port 1 refuses connections at once; a short acquire timeout keeps cases quick.
             let url = "postgres://nobody@127.0.0.1:1/none";
             let config = roam_origin::Config::development("eu-west", url).expect("a config");
-            let db = roam_origin::db::pool(url, 2, Duration::from_millis(50)).expect("a pool");
+            let nodes = roam_origin::storage::Nodes::connect(&config, Duration::from_millis(50))
+                .expect("pools");
             roam_origin::app(roam_origin::AppState {
-                db,
+                nodes,
                 config: Arc::new(config),
                 metrics: roam_origin::telemetry::metrics_handle(),
+                hasher: roam_origin::password::Hasher::unbounded_wait(256),
+                health: roam_origin::storage::health::HealthWatch::default(),
             })
         });
         (runtime, router)

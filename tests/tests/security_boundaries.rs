@@ -164,7 +164,7 @@ async fn tokens_signed_with_another_key_expired_or_altered_are_refused() {
     let real = signed_in(&world.edge.url(), ROME, "holder", PASSWORD).await;
     let token = real.token.clone().expect("a token");
     let secret = SharedSecret::parse(&world.stack.options.secret).expect("the secret");
-    let claims = token::verify(&secret, &token, now()).expect("a valid token");
+    let claims = token::verify(&secret.clone().into(), &token, now()).expect("a valid token");
 
     let other_key = SharedSecret::parse("somebody-elses-secret-entirely").expect("a secret");
     let expired = SessionClaims {

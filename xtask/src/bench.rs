@@ -11,6 +11,7 @@
 mod baselines;
 mod coldstart;
 mod compare;
+mod cross_region;
 mod doc;
 mod edges;
 mod journey;
@@ -31,8 +32,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use roam_shared::email_claim::{claim_region, ClaimKey};
 use roam_shared::geo::Coordinates;
-use roam_shared::routing::claim_region;
 use roam_shared::RegionMap;
 use roam_stack::edge::build_edge;
 use roam_stack::front::find_place;
@@ -168,6 +169,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
 }
 
 /// What one bench run measured.
+#[derive(Default)]
 pub struct Measured {
     /// (topology name, city) → samples, the edge in plain workerd.
     pub samples: BTreeMap<(String, String), Vec<Sample>>,
@@ -181,6 +183,11 @@ pub struct Measured {
     pub load: Vec<load::Curve>,
     /// The origin's profile (`--only profile`).
     pub profile: String,
+    /// Topology name → Rome's users logging in from New York (the edge in plain workerd).
+    pub travellers: BTreeMap<String, Vec<cross_region::Travel>>,
+    /// One cross-region statement through postgres_fdw and straight to the node (not in
+    /// `--short`).
+    pub mechanism: Vec<throughput::Line>,
 }
 
 impl Measured {
@@ -188,11 +195,7 @@ impl Measured {
     fn under_wrangler_dev(&self) -> Measured {
         Measured {
             samples: self.dev_samples.clone(),
-            dev_samples: BTreeMap::new(),
-            edge_start: Vec::new(),
-            throughput: Vec::new(),
-            load: Vec::new(),
-            profile: String::new(),
+            ..Measured::default()
         }
     }
 }
@@ -203,19 +206,7 @@ async fn measure(
     iterations: usize,
     model: &RttModel,
 ) -> Result<Measured> {
-    let dev_iterations = if args.short {
-        1
-    } else {
-        args.dev_iterations.max(1)
-    };
-    let mut measured = Measured {
-        samples: BTreeMap::new(),
-        dev_samples: BTreeMap::new(),
-        edge_start: Vec::new(),
-        throughput: Vec::new(),
-        load: Vec::new(),
-        profile: String::new(),
-    };
+    let mut measured = Measured::default();
     tokio::task::spawn_blocking(build_edge).await??;
     let run_tag = std::process::id();
     for topology in topologies() {
@@ -224,31 +215,7 @@ async fn measure(
         }
         let name = topology.name();
         eprintln!("bench: starting the {name} stack");
-        let mut origin_env = Vec::new();
-        if topology != Topology::MultiRegion {
-            // The baseline has no edge cache: every read goes to the one region, as in MovR.
-            for var in ["ROAM_CACHE_S_MAXAGE", "ROAM_CACHE_SWR", "ROAM_CACHE_SIE"] {
-                origin_env.push((var.to_string(), "0".to_string()));
-            }
-        }
-        if args.short {
-            // Debug builds hash slowly; the short mode checks shape, not speed.
-            origin_env.push(("ROAM_ARGON2_MEMORY_KIB".into(), "1024".into()));
-        }
-        let options = StackOptions {
-            origin_binary: origin_binary.to_path_buf(),
-            seed: Some((20, 3)),
-            topology: topology.clone(),
-            wan: Some(WanOptions {
-                model: *model,
-                pop: None,
-            }),
-            origin_env,
-            ..StackOptions::for_tests(&format!("bench-{}", name.replace(':', "-")))
-        };
-        let mut stack = Stack::start(options)
-            .await
-            .with_context(|| format!("starting the {name} stack"))?;
+        let mut stack = start_stack(args, &topology, origin_binary, model).await?;
         let mut edges = Vec::new();
         for runtime in Runtime::ALL {
             let tag = format!("{run_tag}-{}", runtime.label().replace(' ', "-"));
@@ -258,49 +225,158 @@ async fn measure(
                 .push((format!("{name}, {}", runtime.label()), took));
             edges.push((runtime, edge));
         }
-        for city in args.cities.iter().filter(|_| args.runs(Part::Journeys)) {
-            for (runtime, edge) in &edges {
-                let n = match runtime {
-                    Runtime::Workerd => iterations,
-                    Runtime::WranglerDev => dev_iterations,
-                };
-                // Short: the tag goes into an email's local part (64 characters at most).
-                let tag = format!("{run_tag}-{}-{}", &name[..1], &runtime.label()[..1]);
-                let label = format!("{name}, edge in {}", runtime.label());
-                let samples =
-                    runs::city_journeys(&mut stack, edge, city, n, model, (&label, &tag)).await?;
-                let key = (name.clone(), city.clone());
-                match runtime {
-                    Runtime::Workerd => measured.samples.insert(key, samples),
-                    Runtime::WranglerDev => measured.dev_samples.insert(key, samples),
-                };
-            }
+        if args.runs(Part::Journeys) {
+            let tag = format!("{run_tag}-{}", &name[..1]);
+            let journeys = (iterations, tag.as_str());
+            city_journeys(args, &mut stack, &edges, journeys, model, &mut measured).await?;
+            travellers(args, &mut stack, &edges, model, &mut measured).await?;
         }
-        let throughput = !args.short && args.runs(Part::Throughput);
-        if let (Topology::MultiRegion, true, [(_, workerd), (_, dev)]) =
-            (&topology, throughput, edges.as_slice())
-        {
-            eprintln!("bench: throughput on loopback");
-            measured.throughput = throughput::measure(&stack, [workerd, dev]).await?;
-        }
-        if let (Topology::MultiRegion, true, Some((_, workerd))) =
-            (&topology, args.runs(Part::Profile), edges.first())
-        {
-            eprintln!("bench: profiling the origin's primary-key read");
-            let out = roam_stack::edge::workspace_root().join("test-output/bench");
-            measured.profile = profile::origin(&stack, &workerd.url(), &out).await?;
-            eprintln!("{}", measured.profile);
-        }
-        let load = !args.short && args.runs(Part::Load);
-        if let (Topology::MultiRegion, true, Some((_, workerd))) = (&topology, load, edges.first())
-        {
-            eprintln!("bench: latency under rising load");
-            measured.load = load_curves::measure(&stack, workerd).await?;
+        if topology == Topology::MultiRegion {
+            loopback(args, &stack, &edges, &mut measured).await?;
         }
         drop(edges);
         drop(stack);
     }
     Ok(measured)
+}
+
+/// A stack of `topology` with modelled distance: test stacks' origin settings (they lift the
+/// per-user hourly vehicle limit the bench's writers would meet), and for the single-region
+/// baseline no edge cache.
+async fn start_stack(
+    args: &BenchArgs,
+    topology: &Topology,
+    origin_binary: &Path,
+    model: &RttModel,
+) -> Result<Stack> {
+    let name = topology.name();
+    let base = StackOptions::for_tests(&format!("bench-{}", name.replace(':', "-")));
+    let mut origin_env = base.origin_env.clone();
+    if *topology != Topology::MultiRegion {
+        // The baseline has no edge cache: every read goes to the one region, as in MovR.
+        for var in ["ROAM_CACHE_S_MAXAGE", "ROAM_CACHE_SWR", "ROAM_CACHE_SIE"] {
+            origin_env.push((var.to_string(), "0".to_string()));
+        }
+    }
+    if args.short {
+        // Debug builds hash slowly; the short mode checks shape, not speed.
+        origin_env.push(("ROAM_ARGON2_MEMORY_KIB".into(), "1024".into()));
+    }
+    let options = StackOptions {
+        origin_binary: origin_binary.to_path_buf(),
+        seed: Some((20, 3)),
+        topology: topology.clone(),
+        wan: Some(WanOptions {
+            model: *model,
+            pop: None,
+        }),
+        origin_env,
+        ..base
+    };
+    Stack::start(options)
+        .await
+        .with_context(|| format!("starting the {name} stack"))
+}
+
+/// The MovR journeys as users in every city, against the edge in each runtime
+/// (`iterations` in plain workerd, fewer under wrangler dev); `tag` makes emails unique.
+async fn city_journeys(
+    args: &BenchArgs,
+    stack: &mut Stack,
+    edges: &[(Runtime, Edge)],
+    (iterations, tag): (usize, &str),
+    model: &RttModel,
+    measured: &mut Measured,
+) -> Result<()> {
+    let name = stack.options.topology.name();
+    let dev_iterations = if args.short {
+        1
+    } else {
+        args.dev_iterations.max(1)
+    };
+    for city in &args.cities {
+        for (runtime, edge) in edges {
+            let n = match runtime {
+                Runtime::Workerd => iterations,
+                Runtime::WranglerDev => dev_iterations,
+            };
+            // Short: the tag goes into an email's local part (64 characters at most).
+            let tag = format!("{tag}-{}", &runtime.label()[..1]);
+            let label = format!("{name}, edge in {}", runtime.label());
+            let samples = runs::city_journeys(stack, edge, city, n, model, (&label, &tag)).await?;
+            let key = (name.clone(), city.clone());
+            match runtime {
+                Runtime::Workerd => measured.samples.insert(key, samples),
+                Runtime::WranglerDev => measured.dev_samples.insert(key, samples),
+            };
+        }
+    }
+    Ok(())
+}
+
+/// Rome's users (those the journeys signed up) logging in from New York, through the edge in
+/// plain workerd.
+async fn travellers(
+    args: &BenchArgs,
+    stack: &mut Stack,
+    edges: &[(Runtime, Edge)],
+    model: &RttModel,
+    measured: &mut Measured,
+) -> Result<()> {
+    let name = stack.options.topology.name();
+    let emails: Vec<String> = measured
+        .samples
+        .get(&(name.clone(), "rome".to_string()))
+        .into_iter()
+        .flatten()
+        .filter(|s| s.step == Step::SignUp)
+        .map(|s| s.email.clone())
+        .collect();
+    let workerd = edges.iter().find(|(r, _)| *r == Runtime::Workerd);
+    let (true, false, Some((_, edge))) = (
+        args.cities.iter().any(|c| c == "new-york"),
+        emails.is_empty(),
+        workerd,
+    ) else {
+        return Ok(());
+    };
+    eprintln!("bench: {name}, users of Rome logging in from New York");
+    let edge_addr = std::net::SocketAddr::from(([127, 0, 0, 1], edge.port()));
+    let travels = cross_region::travellers(stack, edge_addr, model, &emails).await?;
+    measured.travellers.insert(name, travels);
+    Ok(())
+}
+
+/// The multi-region stack's other parts, as `--short` and `--only` pick them: one
+/// cross-region statement both ways, throughput on loopback, the origin's profile, latency
+/// under rising load.
+async fn loopback(
+    args: &BenchArgs,
+    stack: &Stack,
+    edges: &[(Runtime, Edge)],
+    measured: &mut Measured,
+) -> Result<()> {
+    if !args.short && args.runs(Part::Journeys) {
+        eprintln!("bench: one cross-region statement, through postgres_fdw and direct");
+        measured.mechanism = cross_region::mechanism(stack).await?;
+    }
+    let throughput = !args.short && args.runs(Part::Throughput);
+    if let (true, [(_, workerd), (_, dev)]) = (throughput, edges) {
+        eprintln!("bench: throughput on loopback");
+        measured.throughput = throughput::measure(stack, [workerd, dev]).await?;
+    }
+    if let (true, Some((_, workerd))) = (args.runs(Part::Profile), edges.first()) {
+        eprintln!("bench: profiling the origin's primary-key read");
+        let out = roam_stack::edge::workspace_root().join("test-output/bench");
+        measured.profile = profile::origin(stack, &workerd.url(), &out).await?;
+        eprintln!("{}", measured.profile);
+    }
+    let load = !args.short && args.runs(Part::Load);
+    if let (true, Some((_, workerd))) = (load, edges.first()) {
+        eprintln!("bench: latency under rising load");
+        measured.load = load_curves::measure(stack, workerd).await?;
+    }
+    Ok(())
 }
 
 fn tabulate(measured: &Measured, cities: &[String], model: &RttModel) -> Result<Vec<CityTable>> {
@@ -409,13 +485,16 @@ fn floor(
             .max()
             .unwrap_or_default()
     };
+    // Log-in finds a user at home locally, and the journey's rides are all at home: only a
+    // sign-up must reach another node, the one holding the email's claim.
     match sample.step {
-        Step::SignUp | Step::LogIn => {
+        Step::SignUp => {
             base + farthest(&mut std::iter::once(
-                claim_region(map, &sample.email).name.as_str(),
+                claim_region(map, &ClaimKey::development().hash(&sample.email))
+                    .name
+                    .as_str(),
             ))
         }
-        Step::ListRides => base + farthest(&mut map.regions.iter().map(|r| r.name.as_str())),
         _ => base,
     }
 }

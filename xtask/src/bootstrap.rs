@@ -99,11 +99,21 @@ fn npm_packages(root: &Path) -> Result<()> {
 }
 
 fn postgres() -> Result<()> {
-    if roam_stack::pg::bin_dir().is_ok() {
-        return Ok(());
+    if roam_stack::pg::bin_dir().is_err() {
+        apt_install(&["postgresql", "postgresql-contrib"])?;
+        roam_stack::pg::bin_dir()?;
     }
-    apt_install(&["postgresql", "postgresql-contrib"])?;
-    roam_stack::pg::bin_dir().map(|_| ())
+    // A primary and a standby per region (`dev --ha`, the failover tests): pg_auto_failover's
+    // program and its monitor's extension, for the PostgreSQL 15 of Debian 12.
+    if !roam_stack::ha::is_installed() {
+        apt_install(&roam_stack::ha::PACKAGES)?;
+        anyhow::ensure!(
+            roam_stack::ha::is_installed(),
+            "pg_auto_failover is still missing after installing {}",
+            roam_stack::ha::PACKAGES.join(" ")
+        );
+    }
+    Ok(())
 }
 
 fn chromium() -> Result<()> {

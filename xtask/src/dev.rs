@@ -10,7 +10,8 @@ use roam_shared::RegionMap;
 use roam_stack::edge::{build_edge_as, start_edge, EdgeOptions, EdgeProcess, EdgeProfile};
 use roam_stack::front::{find_place, Front, FrontOptions};
 use roam_stack::process::signal_group;
-use roam_stack::{Stack, StackOptions, Topology, WanOptions};
+use roam_stack::stack::DATABASE;
+use roam_stack::{HaOptions, Stack, StackOptions, Topology, WanOptions};
 
 use crate::bootstrap;
 use crate::util::cmd;
@@ -25,7 +26,7 @@ pub struct DevArgs {
     /// (any city of the map, or tokyo, sydney, sao-paulo; `?as=<city>` switches per request).
     #[arg(long = "as", value_name = "CITY")]
     pub as_city: Option<String>,
-    /// First PostgreSQL port (one per region, consecutive).
+    /// First PostgreSQL port (one per region, consecutive; three per region with --ha).
     #[arg(long, default_value_t = 5501)]
     pub pg_port: u16,
     /// First origin port (one per origin, consecutive, region by region).
@@ -49,6 +50,11 @@ pub struct DevArgs {
     /// Vehicles seeded per city.
     #[arg(long, default_value_t = 50)]
     pub vehicles_per_city: u32,
+    /// A primary and a synchronous standby per region under pg_auto_failover (a monitor and
+    /// two nodes each: three times the PostgreSQL servers, ~20 s more to start; off by default
+    /// so the everyday stack stays light). Its data lives apart from the single-node stack's.
+    #[arg(long)]
+    pub ha: bool,
 }
 
 /// Brings the stack up, prints where everything runs, waits for Ctrl-C, takes it down.
@@ -64,16 +70,22 @@ pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
     let topology = Topology::parse(&args.topology)?;
     let regions = topology.map()?.regions.len() as u16;
     let ports = |first: u16, count: u16| (0..count).map(|i| first + i).collect::<Vec<_>>();
-    let data = root.join(".roam").join(topology.name().replace(':', "-"));
+    let pg_ports_per_region = if args.ha { 3 } else { 1 };
+    // Its own folder: a single node's data directory cannot become a pg_auto_failover node.
+    let ha_suffix = if args.ha { "-ha" } else { "" };
+    let data = root
+        .join(".roam")
+        .join(format!("{}{ha_suffix}", topology.name().replace(':', "-")));
     let options = StackOptions {
         root: data.clone(),
-        pg_ports: Some(ports(args.pg_port, regions)),
+        pg_ports: Some(ports(args.pg_port, regions * pg_ports_per_region)),
         origin_ports: Some(ports(args.origin_port, regions * args.origins_per_region)),
         origins_per_region: usize::from(args.origins_per_region),
         seed: Some((args.vehicles_per_city, 5)),
         fresh: args.fresh,
         reap_on_exit: false,
         topology,
+        ha: args.ha.then(HaOptions::every_region),
         wan: args.wan.then(|| WanOptions {
             // The edge plays the PoP nearest the --as city, so its links to the regions are
             // the ones that user's requests would take.
@@ -112,6 +124,7 @@ pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
             None => None,
         };
         let mut groups: Vec<u32> = stack.origins.iter().filter_map(|o| o.pid()).collect();
+        groups.extend(stack.ha.groups.iter().flat_map(|g| g.pids()));
         groups.push(edge.pid());
         record_groups(&data, &groups);
         print_table(&stack, &edge, front.as_ref(), args.as_city.as_deref());
@@ -144,12 +157,51 @@ fn print_table(stack: &Stack, edge: &EdgeProcess, front: Option<&Front>, as_city
             &format!("{} / {}", node.data_dir.display(), node.log_file.display()),
         );
     }
+    for group in &stack.ha.groups {
+        let primary = stack
+            .endpoints
+            .region(group.region())
+            .map(|r| r.primary_port);
+        row(
+            "monitor",
+            group.region(),
+            &format!("127.0.0.1:{}", group.monitor_port()),
+            &format!(
+                "{} / {}",
+                group.monitor_dir.display(),
+                group.monitor_log.display()
+            ),
+        );
+        for node in &group.nodes {
+            let role = if primary.as_ref().is_ok_and(|p| *p == node.port) {
+                "primary"
+            } else {
+                "standby"
+            };
+            row(
+                role,
+                &node.name,
+                &format!("127.0.0.1:{}", node.port),
+                &format!("{} / {}", node.data_dir.display(), node.log_file.display()),
+            );
+        }
+        row(
+            "",
+            "",
+            &group.multi_host_url(DATABASE),
+            "libpq: the primary, whichever",
+        );
+    }
     for origin in &stack.origins {
         row(
             "origin",
             &origin.options.region,
             &origin.url(),
-            &origin.options.log_file.display().to_string(),
+            &format!(
+                "{} (admin: {}/readyz, /metrics)",
+                origin.options.log_file.display(),
+                origin.admin_url()
+            ),
         );
     }
     row(
@@ -177,8 +229,9 @@ fn record_groups(data: &Path, groups: &[u32]) {
 }
 
 /// Kills the process groups a killed earlier run left behind, if they still run our
-/// programs (a recycled pid belonging to something else is left alone). PostgreSQL nodes
-/// need nothing here: starting a node stops a server still running on its data directory.
+/// programs (a recycled pid belonging to something else is left alone). Single PostgreSQL
+/// nodes need nothing here: starting a node stops a server still running on its data
+/// directory; pg_auto_failover's servers die with their `pg_autoctl` groups.
 fn stop_leftovers(data: &Path) {
     let Ok(text) = std::fs::read_to_string(groups_file(data)) else {
         return;
@@ -186,7 +239,7 @@ fn stop_leftovers(data: &Path) {
     for pgid in text.lines().filter_map(|l| l.trim().parse::<u32>().ok()) {
         let cmdline = std::fs::read(format!("/proc/{pgid}/cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline);
-        if ["roam-origin", "wrangler", "workerd"]
+        if ["roam-origin", "wrangler", "workerd", "pg_autoctl"]
             .iter()
             .any(|ours| cmdline.contains(ours))
         {

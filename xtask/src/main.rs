@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Commands {
     /// Install what is missing: wasm target, wasm-bindgen CLI, worker-build, npm packages,
-    /// PostgreSQL, Chromium, the bench's tools (oha, perf).
+    /// PostgreSQL and pg_auto_failover, Chromium, the bench's tools (oha, perf).
     Bootstrap,
     /// Bring up the whole stack and keep it running until Ctrl-C.
     Dev(dev::DevArgs),

@@ -83,39 +83,53 @@ function describe(v) {
   return `${parts} at ${v.last_location}`;
 }
 
-async function loadVehicles() {
+// The next page's cursor of the list shown, if it has more vehicles.
+let nextPage = null;
+
+function vehicleItem(v) {
+  return el('li', { 'data-vehicle-id': v.id },
+    el('span', { class: 'what', text: describe(v) }),
+    el('button', {
+      type: 'button', text: 'Start ride', 'aria-label': `Start a ride on the ${describe(v)}`,
+      onclick: guard(status, async (event) => {
+        const button = event.currentTarget;
+        button.disabled = true; // one ride per click, even on a double click
+        try {
+          await startRide(v);
+        } finally {
+          button.disabled = false;
+        }
+      }),
+    }));
+}
+
+// The first page of the city's available vehicles, or (more) the next page appended.
+async function loadVehicles(more = false) {
   const city = $('vehicle-city').value;
   const list = $('vehicles');
   if (!city) {
     list.replaceChildren(el('li', { class: 'status bad', text: 'The list of cities did not load; reload the page to try again.' }));
     return;
   }
+  const after = more && nextPage ? `&after=${encodeURIComponent(nextPage)}` : '';
   try {
-    const { data, response, ms, timing } = await api('GET', `/api/v1/cities/${encodeURIComponent(city)}/vehicles?status=available`);
+    const { data, response, ms, timing } = await api('GET', `/api/v1/cities/${encodeURIComponent(city)}/vehicles?status=available${after}`);
     const vehicles = data?.vehicles ?? [];
+    nextPage = data?.next ?? null;
     const servedBy = response.headers.get('x-roam-served-by');
     const cache = response.headers.get('x-roam-cache');
-    $('vehicles-meta').textContent = `${vehicles.length} available in ${cityName(city)}`
+    const shown = (more ? list.querySelectorAll('li[data-vehicle-id]').length : 0) + vehicles.length;
+    $('vehicles-meta').textContent = `${shown}${nextPage ? '+' : ''} available in ${cityName(city)}`
       + (servedBy ? ` · served by ${servedBy}` : '') + (cache ? ` (cache ${cache})` : '') + ` · ${Math.round(ms)} ms`
       + Object.entries(timing).filter(([, dur]) => dur != null).map(([name, dur]) => `, ${name} ${dur.toFixed(1)} ms`).join('');
-    list.replaceChildren(...vehicles.map((v) => el('li', { 'data-vehicle-id': v.id },
-      el('span', { class: 'what', text: describe(v) }),
-      el('button', {
-        type: 'button', text: 'Start ride', 'aria-label': `Start a ride on the ${describe(v)}`,
-        onclick: guard(status, async (event) => {
-          const button = event.currentTarget;
-          button.disabled = true; // one ride per click, even on a double click
-          try {
-            await startRide(v);
-          } finally {
-            button.disabled = false;
-          }
-        }),
-      }))));
-    if (vehicles.length === 0) list.replaceChildren(el('li', { class: 'muted', text: 'No vehicle is available here right now.' }));
+    const items = vehicles.map(vehicleItem);
+    if (more) list.append(...items); else list.replaceChildren(...items);
+    $('vehicles-more').hidden = !nextPage;
+    if (shown === 0) list.replaceChildren(el('li', { class: 'muted', text: 'No vehicle is available here right now.' }));
   } catch (e) {
     if (e.status === 401) return signedOut('Your session has expired; please log in again.');
     $('vehicles-meta').textContent = '';
+    $('vehicles-more').hidden = true;
     list.replaceChildren(el('li', { class: 'status bad', text: `Could not list vehicles: ${e.message}` }));
   }
 }
@@ -216,7 +230,8 @@ function wireForms() {
     event.preventDefault();
     await loadVehicles();
   }));
-  $('vehicle-city').addEventListener('change', guard(status, loadVehicles));
+  $('vehicle-city').addEventListener('change', guard(status, () => loadVehicles()));
+  $('vehicles-more').addEventListener('click', guard(status, () => loadVehicles(true)));
   $('logout').addEventListener('click', guard(status, async () => {
     try {
       await api('DELETE', '/api/v1/sessions');

@@ -41,7 +41,7 @@ export function showAsPicker(where) {
     ...where.choices.map((slug) => el('option', { value: slug, text: slug, selected: slug === where.as })),
   );
   select.addEventListener('change', () => {
-    document.cookie = `roam_as=${encodeURIComponent(select.value)}; path=/; SameSite=Lax`;
+    document.cookie = `roam_as=${encodeURIComponent(select.value)}; path=/; Secure; SameSite=Lax`;
     location.reload();
   });
   box.hidden = false;

@@ -1,7 +1,9 @@
 //! How long an entry may be served and what to do with it now: pure, unit-tested natively.
 //!
 //! The Cache API honours `s-maxage` but not `stale-while-revalidate` or `stale-if-error`, so
-//! the edge reads all three from the origin's `cache-control` and decides itself.
+//! the edge reads all three from the origin's `cache-control` and decides itself. A write in
+//! this PoP supersedes the entries it affects (a soft purge): they are no longer served as
+//! fresh, only in place of an origin that fails, and never to the writer (its bookmark).
 
 /// How long an entry may be served, from the origin's `cache-control`, in ms.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,9 +49,12 @@ impl Windows {
         })
     }
 
-    /// How long the Cache API must keep the entry, in whole seconds.
-    pub fn storage_secs(&self) -> u64 {
-        ((self.fresh_ms + self.swr_ms.max(self.sie_ms)) / 1000.0).ceil() as u64
+    /// How long the Cache API must still keep an entry fetched at `fetched_at` when it is
+    /// stored (again) at `now`: the rest of its servable life, at least a second (so storing
+    /// it again, as a soft purge does, never lengthens it).
+    pub fn remaining_storage_secs(&self, fetched_at: f64, now: f64) -> u64 {
+        let ends = fetched_at + self.fresh_ms + self.swr_ms.max(self.sie_ms);
+        (((ends - now) / 1000.0).ceil() as u64).max(1)
     }
 
     pub(super) fn encode(&self) -> String {
@@ -82,15 +87,24 @@ pub enum Verdict {
 }
 
 /// Judges an entry fetched at `fetched_at` (ms) at `now`, for a reader whose newest write is
-/// `bookmark` (ms), if any.
-pub fn judge(fetched_at: f64, windows: &Windows, now: f64, bookmark: Option<f64>) -> Verdict {
+/// `bookmark` (ms), if any; `superseded_at` is when a write in this PoP soft-purged the
+/// entry, if one did.
+pub fn judge(
+    fetched_at: f64,
+    windows: &Windows,
+    now: f64,
+    bookmark: Option<f64>,
+    superseded_at: Option<f64>,
+) -> Verdict {
     if bookmark.is_some_and(|written| written >= fetched_at) {
         return Verdict::OlderThanBookmark;
     }
+    // Same ms: unsure whether the fetch saw the write, so the entry counts as older.
+    let current = !superseded_at.is_some_and(|written| written >= fetched_at);
     let age = (now - fetched_at).max(0.0);
-    if age <= windows.fresh_ms {
+    if current && age <= windows.fresh_ms {
         Verdict::Fresh
-    } else if age <= windows.fresh_ms + windows.swr_ms {
+    } else if current && age <= windows.fresh_ms + windows.swr_ms {
         Verdict::StaleWhileRevalidate
     } else if age <= windows.fresh_ms + windows.sie_ms {
         Verdict::StaleIfError
@@ -116,7 +130,9 @@ mod tests {
                 sie_ms: 300_000.0
             }
         );
-        assert_eq!(w.storage_secs(), 305);
+        assert_eq!(w.remaining_storage_secs(1_000.0, 1_000.0), 305);
+        assert_eq!(w.remaining_storage_secs(1_000.0, 200_500.0), 106);
+        assert_eq!(w.remaining_storage_secs(1_000.0, 900_000.0), 1);
         assert_eq!(Windows::decode(&w.encode()), Some(w));
         for never in [
             "private, max-age=60",
@@ -137,22 +153,56 @@ mod tests {
     fn verdicts_over_an_entrys_life() {
         let w = Windows::from_cache_control(ORIGIN_CC).unwrap();
         let at = 1_000_000.0;
-        assert_eq!(judge(at, &w, at + 4_999.0, None), Verdict::Fresh);
+        let judge = |now, bookmark| judge(at, &w, now, bookmark, None);
+        assert_eq!(judge(at + 4_999.0, None), Verdict::Fresh);
+        assert_eq!(judge(at + 6_000.0, None), Verdict::StaleWhileRevalidate);
+        assert_eq!(judge(at + 35_001.0, None), Verdict::StaleIfError);
+        assert_eq!(judge(at + 305_001.0, None), Verdict::TooOld);
+        assert_eq!(judge(at + 1.0, Some(at + 0.5)), Verdict::OlderThanBookmark);
         assert_eq!(
-            judge(at, &w, at + 6_000.0, None),
-            Verdict::StaleWhileRevalidate
-        );
-        assert_eq!(judge(at, &w, at + 35_001.0, None), Verdict::StaleIfError);
-        assert_eq!(judge(at, &w, at + 305_001.0, None), Verdict::TooOld);
-        assert_eq!(
-            judge(at, &w, at + 1.0, Some(at + 0.5)),
-            Verdict::OlderThanBookmark
-        );
-        assert_eq!(
-            judge(at, &w, at + 1.0, Some(at)),
+            judge(at + 1.0, Some(at)),
             Verdict::OlderThanBookmark,
             "same ms: unsure, so bypass"
         );
-        assert_eq!(judge(at, &w, at + 1.0, Some(at - 1.0)), Verdict::Fresh);
+        assert_eq!(judge(at + 1.0, Some(at - 1.0)), Verdict::Fresh);
+    }
+
+    #[test]
+    fn a_superseded_entry_only_stands_in_for_a_failing_origin() {
+        let w = Windows::from_cache_control(ORIGIN_CC).unwrap();
+        let at = 1_000_000.0;
+        let written = Some(at + 2_000.0);
+        // Fresh and stale-while-revalidate ages: ask the origin, keep the entry for its failure.
+        for age in [0.0, 2_500.0, 4_999.0, 6_000.0, 35_000.0] {
+            assert_eq!(
+                judge(at, &w, at + age, None, written),
+                Verdict::StaleIfError,
+                "{age}"
+            );
+        }
+        assert_eq!(
+            judge(at, &w, at + 305_001.0, None, written),
+            Verdict::TooOld
+        );
+        // Whoever made that write (or a later one) never gets the entry, even on error.
+        assert_eq!(
+            judge(at, &w, at + 3_000.0, Some(at + 2_000.0), written),
+            Verdict::OlderThanBookmark
+        );
+        // A write before the fetch began changes nothing: the fetch saw it.
+        assert_eq!(
+            judge(at, &w, at + 1.0, None, Some(at - 1.0)),
+            Verdict::Fresh
+        );
+        assert_eq!(
+            judge(at, &w, at + 1.0, None, Some(at)),
+            Verdict::StaleIfError,
+            "same ms: unsure, so not fresh"
+        );
+        // A reader who wrote before the entry was fetched may have it on error.
+        assert_eq!(
+            judge(at, &w, at + 3_000.0, Some(at - 10.0), written),
+            Verdict::StaleIfError
+        );
     }
 }

@@ -1,17 +1,20 @@
 //! Entries on the Workers Cache API: each stored for its whole servable life (fresh + the
-//! longer stale window) with its fetch time, windows and origin region in metadata headers
-//! that never reach a client; purges reach this PoP only (the Cache API cannot reach others).
+//! longer stale window) with its fetch time, windows, origin region and, once a write has
+//! superseded it, that write's time, in metadata headers that never reach a client. A soft
+//! purge stores an entry again with that mark instead of deleting it, so it is still there
+//! when the origin cannot answer; it reaches this PoP only (the Cache API cannot reach others).
 
 use worker::{Cache, Headers, Response};
 
 use super::freshness::Windows;
 use crate::forward::Reply;
-use crate::glue;
+use crate::{glue, now_ms};
 
 /// Metadata headers stored with an entry and removed before it is served.
 const META_FETCHED_AT: &str = "x-edge-cache-fetched-at";
 const META_WINDOWS: &str = "x-edge-cache-windows";
 const META_SERVED_BY: &str = "x-edge-cache-served-by";
+const META_SUPERSEDED_AT: &str = "x-edge-cache-superseded-at";
 /// The origin's own `cache-control` (the stored one is the Cache API's expiry).
 const META_ORIGIN_CACHE_CONTROL: &str = "x-edge-cache-origin-cache-control";
 
@@ -40,6 +43,8 @@ pub struct Entry {
     pub windows: Windows,
     /// The region whose origin produced it.
     pub served_by: String,
+    /// When a write in this PoP made it stale (edge clock, ms), if one did.
+    pub superseded_at: Option<f64>,
 }
 
 impl Entry {
@@ -65,6 +70,7 @@ impl Entry {
             fetched_at,
             windows,
             served_by: served_by.to_string(),
+            superseded_at: None,
         })
     }
 }
@@ -89,6 +95,7 @@ pub async fn lookup(key: &str) -> Option<Entry> {
     let fetched_at = meta(META_FETCHED_AT)?.parse::<f64>().ok()?;
     let windows = Windows::decode(&meta(META_WINDOWS)?)?;
     let served_by = meta(META_SERVED_BY).unwrap_or_default();
+    let superseded_at = meta(META_SUPERSEDED_AT).and_then(|v| v.parse::<f64>().ok());
     let origin_cache_control = meta(META_ORIGIN_CACHE_CONTROL);
     // What is left are the kept headers; the stored cache-control is the Cache API's expiry.
     let headers = found
@@ -106,11 +113,40 @@ pub async fn lookup(key: &str) -> Option<Entry> {
         fetched_at,
         windows,
         served_by,
+        superseded_at,
     })
 }
 
-/// Stores an entry for its whole servable life.
+/// Stores an entry fresh from an origin. If a write superseded the entry it replaces after
+/// this one's origin call began (a refresh that raced the write), the mark carries over: the
+/// new entry may not have seen the write either.
 pub async fn store(key: &str, entry: &Entry) {
+    let mut entry = entry.clone();
+    if let Some(written) = lookup(key).await.and_then(|old| old.superseded_at) {
+        if written >= entry.fetched_at {
+            entry.superseded_at = Some(written);
+        }
+    }
+    put(key, &entry).await;
+}
+
+/// Soft purge: marks the entries under `keys` as superseded by a write at `written_at` (ms),
+/// storing each again for the rest of its life (this PoP only).
+pub async fn mark_superseded(keys: &[String], written_at: f64) {
+    let marks = keys.iter().map(|key| async move {
+        if let Some(mut entry) = lookup(key).await {
+            let newest = entry
+                .superseded_at
+                .map_or(written_at, |s| s.max(written_at));
+            entry.superseded_at = Some(newest);
+            put(key, &entry).await;
+        }
+    });
+    futures::future::join_all(marks).await;
+}
+
+/// Puts an entry for the rest of its servable life.
+async fn put(key: &str, entry: &Entry) {
     let result = async {
         let headers = Headers::new();
         for (name, value) in &entry.reply.headers {
@@ -120,28 +156,23 @@ pub async fn store(key: &str, entry: &Entry) {
                 headers.set(name, value)?;
             }
         }
-        // The Cache API's own expiry: the longest the edge may serve the entry.
-        let storage = format!("public, s-maxage={}", entry.windows.storage_secs());
-        headers.set("cache-control", &storage)?;
+        // The Cache API's own expiry: the longest the edge may still serve the entry.
+        let remaining = entry
+            .windows
+            .remaining_storage_secs(entry.fetched_at, now_ms());
+        headers.set("cache-control", &format!("public, s-maxage={remaining}"))?;
         headers.set(META_FETCHED_AT, &entry.fetched_at.to_string())?;
         headers.set(META_WINDOWS, &entry.windows.encode())?;
         headers.set(META_SERVED_BY, &entry.served_by)?;
+        if let Some(written) = entry.superseded_at {
+            headers.set(META_SUPERSEDED_AT, &written.to_string())?;
+        }
         let response = Response::from_bytes(entry.reply.body.clone())?.with_headers(headers);
         Cache::default().put(key, response).await
     }
     .await;
     if let Err(e) = result {
         worker::console_warn!("cache store of {key} failed: {e}");
-    }
-}
-
-/// Deletes entries (this PoP only).
-pub async fn purge(keys: &[String]) {
-    let cache = Cache::default();
-    for key in keys {
-        if let Err(e) = cache.delete(key.as_str(), false).await {
-            worker::console_warn!("cache purge of {key} failed: {e}");
-        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use roam_shared::RegionMap;
 
-use crate::fare::PriceTable;
+use super::fare::PriceTable;
 
 const WORKERS: usize = 2;
 const POLL_MS: u64 = 250;

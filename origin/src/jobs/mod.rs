@@ -13,13 +13,22 @@
 //! does not parse, an unknown kind).
 
 mod config;
+pub mod fare;
+pub mod revocation;
 pub mod ride_ended;
+pub mod ride_timeout;
+pub mod rider_region;
+mod run;
 mod worker;
 
 pub use config::{JobArgs, JobConfig};
-pub use worker::{run_one, Outcome, Workers};
+pub use run::run_one;
+pub use worker::{Outcome, Workers};
 
 use std::fmt;
+
+use sqlx::PgConnection;
+use uuid::Uuid;
 
 /// Why a job failed.
 #[derive(Debug)]
@@ -42,6 +51,39 @@ impl From<sqlx::Error> for JobError {
     fn from(e: sqlx::Error) -> Self {
         Self::Retry(format!("database: {e}"))
     }
+}
+
+/// Enqueues a job of `kind` for `city` inside the transaction of the write that calls for it:
+/// it lands on that city's node and commits or rolls back with the write.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    city: &str,
+    kind: &str,
+    payload: serde_json::Value,
+) -> sqlx::Result<()> {
+    enqueue_after(conn, city, kind, payload, std::time::Duration::ZERO).await
+}
+
+/// Like [`enqueue`], for a job that must not run before `delay` has passed.
+pub async fn enqueue_after(
+    conn: &mut PgConnection,
+    city: &str,
+    kind: &str,
+    payload: serde_json::Value,
+    delay: std::time::Duration,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "INSERT INTO jobs (city, id, kind, payload, run_after) \
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+        city,
+        Uuid::new_v4(),
+        kind,
+        payload,
+        delay.as_secs_f64()
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Metric names (the `region` and `kind` labels tell origins and jobs apart).

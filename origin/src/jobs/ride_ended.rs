@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::fare::PriceTable;
 use super::JobError;
-use crate::fare::PriceTable;
+use crate::storage::{open_rides, Nodes};
 
 /// The `kind` of this job.
 pub const KIND: &str = "ride_ended";
@@ -22,26 +23,16 @@ pub struct Payload {
     pub ride_id: Uuid,
 }
 
-/// Enqueues the job for `ride_id`, inside the transaction that ends the ride: it lands on the
-/// ride's home node (through postgres_fdw when another region's origin ended it) and commits
-/// or rolls back with the ride's end.
+/// Enqueues the job for `ride_id`, inside the transaction that ends the ride (on the ride's
+/// node, whichever origin ended it).
 pub async fn enqueue(conn: &mut PgConnection, city: &str, ride_id: Uuid) -> sqlx::Result<()> {
-    let payload = serde_json::json!(Payload { ride_id });
-    sqlx::query!(
-        "INSERT INTO jobs (city, id, kind, payload) VALUES ($1, $2, $3, $4)",
-        city,
-        Uuid::new_v4(),
-        KIND,
-        payload
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+    super::enqueue(conn, city, KIND, serde_json::json!(Payload { ride_id })).await
 }
 
 /// Runs the job for a ride of `city` (this node's) inside the worker's transaction.
 pub async fn run(
     conn: &mut PgConnection,
+    nodes: &Nodes,
     map: &RegionMap,
     prices: &PriceTable,
     city: &str,
@@ -54,7 +45,8 @@ pub async fn run(
         .ok_or_else(|| JobError::Permanent(format!("city {city} is not in the region map")))?
         .currency;
     let ride = sqlx::query!(
-        r#"SELECT r.vehicle_id, r.start_time, r.end_time, r.end_location, v.type AS "vehicle_type?"
+        r#"SELECT r.vehicle_id, r.rider_id, r.rider_city, r.start_time, r.end_time, r.end_location,
+                  v.type AS "vehicle_type?"
            FROM rides r LEFT JOIN vehicles v ON v.city = r.city AND v.id = r.vehicle_id
            WHERE r.city = $1 AND r.id = $2"#,
         city,
@@ -97,5 +89,16 @@ pub async fn run(
     )
     .execute(&mut *conn)
     .await?;
+    // A rider from another region: their home's open-ride marker goes now (a ride at home
+    // cleared it in its end's transaction). An upsert-like delete: running twice is harmless.
+    let region = |c: &str| map.city(c).map(|c| c.region.clone());
+    if region(&ride.rider_city) != region(city) {
+        let home = nodes
+            .city(&ride.rider_city)
+            .map_err(|e| JobError::Permanent(e.to_string()))?;
+        open_rides::unmark_on(home, &ride.rider_city, ride.rider_id, ride_id)
+            .await
+            .map_err(|e| JobError::Retry(format!("clearing the open-ride marker: {e}")))?;
+    }
     Ok(())
 }

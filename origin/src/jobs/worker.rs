@@ -5,19 +5,17 @@
 //! comes first.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rand::Rng;
 use roam_shared::RegionMap;
 use sqlx::postgres::PgListener;
-use sqlx::{Acquire, PgPool};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
-use uuid::Uuid;
 
-use super::{metric, ride_ended, JobConfig, JobError};
-use crate::topology::local_table;
+use super::{metric, revocation, ride_ended, ride_timeout, rider_region, JobConfig};
+use crate::schema::names::local_table;
+use crate::storage::Nodes;
 
 /// Longest wait before a retry, whatever the attempt.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
@@ -41,7 +39,8 @@ pub enum Outcome {
 
 /// Everything a worker needs, shared by the region's workers in this origin.
 struct Queue {
-    pool: PgPool,
+    /// This region's node (`local()`), and the others' for jobs that write there.
+    nodes: Nodes,
     region: String,
     /// This node's own partition of `jobs`: workers never claim through postgres_fdw.
     table: String,
@@ -60,14 +59,22 @@ pub struct Workers {
 impl Workers {
     /// Starts `config.workers` workers over `region`'s node, and the depth gauges. Dropping the
     /// result aborts them (as a crash would: a job in hand rolls back and runs again later).
-    pub fn start(pool: PgPool, region: &str, map: RegionMap, config: JobConfig) -> Self {
-        for outcome in ["success", "retry", "dead"] {
-            metrics::counter!(metric::RUNS, "region" => region.to_string(),
-                "kind" => ride_ended::KIND, "outcome" => outcome)
-            .increment(0);
+    pub fn start(nodes: Nodes, region: &str, map: RegionMap, config: JobConfig) -> Self {
+        let kinds = [
+            ride_ended::KIND,
+            ride_timeout::KIND,
+            rider_region::KIND,
+            revocation::KIND,
+        ];
+        for kind in kinds {
+            for outcome in ["success", "retry", "dead"] {
+                metrics::counter!(metric::RUNS, "region" => region.to_string(),
+                    "kind" => kind, "outcome" => outcome)
+                .increment(0);
+            }
         }
         let queue = Arc::new(Queue {
-            pool,
+            nodes,
             region: region.to_string(),
             table: local_table("jobs", region),
             map,
@@ -148,111 +155,33 @@ async fn listen(queue: Arc<Queue>, mut stopped: watch::Receiver<bool>) {
 }
 
 async fn listen_until_error(queue: &Queue) -> sqlx::Result<std::convert::Infallible> {
-    let mut listener = PgListener::connect_with(&queue.pool).await?;
+    let node = queue.nodes.local_node();
+    let generation = node.generation();
+    let mut listener = PgListener::connect_with(node.get()).await?;
     listener.listen(CHANNEL).await?;
+    // NOTIFY is not replicated: after a failover the old primary, alive as a standby, would
+    // keep this connection open and silent. Move when the node's primary moves.
+    let mut moved = tokio::time::interval(Duration::from_secs(1));
     loop {
-        // `None`: the connection dropped; the next call reconnects.
-        if listener.try_recv().await?.is_some() {
-            queue.wake.notify_one();
+        tokio::select! {
+            received = listener.try_recv() => {
+                // `None`: the connection dropped; the next call reconnects.
+                if received?.is_some() {
+                    queue.wake.notify_one();
+                }
+            }
+            _ = moved.tick() => {
+                if node.generation() != generation {
+                    return Err(sqlx::Error::Protocol("the node's primary moved".into()));
+                }
+            }
         }
     }
 }
 
 /// Claims one due job of this node and runs it to an outcome; `None` when nothing is due.
 async fn claim_and_run(queue: &Queue) -> sqlx::Result<Option<Outcome>> {
-    run_one(&queue.pool, &queue.region, &queue.map, &queue.config).await
-}
-
-/// Claims the oldest due job of `region`'s local partition and runs it: the effect and the
-/// job's deletion (or its rescheduling, or setting aside) commit together. `None` when no job
-/// is due. Public for tools and tests; the workers call it in a loop.
-pub async fn run_one(
-    pool: &PgPool,
-    region: &str,
-    map: &RegionMap,
-    config: &JobConfig,
-) -> sqlx::Result<Option<Outcome>> {
-    let started = Instant::now();
-    let table = local_table("jobs", region);
-    let mut tx = pool.begin().await?;
-    let claimed: Option<(String, Uuid, String, serde_json::Value, i32, DateTime<Utc>)> =
-        sqlx::query_as(&format!(
-            "SELECT city, id, kind, payload, attempts, created_at FROM ONLY \"{table}\" \
-             WHERE status = 'pending' AND run_after <= now() \
-             ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED"
-        ))
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some((city, id, kind, payload, attempts, created_at)) = claimed else {
-        return Ok(None);
-    };
-    // The attempt runs in a savepoint: a failure rolls back its effect but not the claim, so
-    // the failure is recorded by this same transaction and no other worker runs it meanwhile.
-    let mut attempt = tx.begin().await?;
-    let result = match kind.as_str() {
-        ride_ended::KIND => {
-            let conn = attempt.acquire().await?;
-            ride_ended::run(conn, map, &config.prices, &city, payload).await
-        }
-        other => Err(JobError::Permanent(format!("unknown job kind `{other}`"))),
-    };
-    let outcome = match result {
-        Ok(()) => {
-            attempt.commit().await?;
-            sqlx::query(&format!(
-                "DELETE FROM ONLY \"{table}\" WHERE city = $1 AND id = $2"
-            ))
-            .bind(&city)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            Outcome::Succeeded
-        }
-        Err(e) => {
-            attempt.rollback().await?;
-            let attempts = u32::try_from(attempts).unwrap_or(0) + 1;
-            let dead = matches!(e, JobError::Permanent(_)) || attempts >= config.max_attempts;
-            let delay = backoff(config.backoff, attempts);
-            sqlx::query(&format!(
-                "UPDATE ONLY \"{table}\" SET attempts = attempts + 1, last_error = $3, \
-                 status = CASE WHEN $4 THEN 'dead' ELSE 'pending' END, \
-                 run_after = now() + make_interval(secs => $5) \
-                 WHERE city = $1 AND id = $2"
-            ))
-            .bind(&city)
-            .bind(id)
-            .bind(e.to_string())
-            .bind(dead)
-            .bind(delay.as_secs_f64())
-            .execute(&mut *tx)
-            .await?;
-            if dead {
-                tracing::error!(job = %id, kind, city, attempts, error = %e, "job set aside");
-                Outcome::Dead(e.to_string())
-            } else {
-                tracing::warn!(job = %id, kind, city, attempts, error = %e, retry_in = ?delay, "job failed");
-                Outcome::Retried(e.to_string())
-            }
-        }
-    };
-    tx.commit().await?;
-    let label = match &outcome {
-        Outcome::Succeeded => "success",
-        Outcome::Retried(_) => "retry",
-        Outcome::Dead(_) => "dead",
-    };
-    let labels = [
-        ("region", region.to_string()),
-        ("kind", kind),
-        ("outcome", label.to_string()),
-    ];
-    metrics::counter!(metric::RUNS, &labels).increment(1);
-    metrics::histogram!(metric::RUN, &labels[..2]).record(started.elapsed().as_secs_f64());
-    if outcome == Outcome::Succeeded {
-        let latency = (Utc::now() - created_at).to_std().unwrap_or_default();
-        metrics::histogram!(metric::LATENCY, &labels[..2]).record(latency.as_secs_f64());
-    }
-    Ok(Some(outcome))
+    super::run_one(&queue.nodes, &queue.map, &queue.config).await
 }
 
 /// The wait before retry after `attempts` failures: `base` doubled per failure, capped, with
@@ -273,7 +202,7 @@ async fn report_depth(queue: Arc<Queue>, mut stopped: watch::Receiver<bool>) {
     );
     loop {
         match sqlx::query_as::<_, (i64, i64, f64)>(&sql)
-            .fetch_one(&queue.pool)
+            .fetch_one(queue.nodes.local())
             .await
         {
             Ok((pending, dead, oldest)) => {

@@ -141,7 +141,7 @@ async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
 
 /// The retries counter as an origin's /metrics shows it (one registry per process).
 async fn retries(stack: &crate::helpers::TestStack) -> f64 {
-    let metrics = stack.origin("us-east").get("/metrics").send().await.text();
+    let (_, metrics) = stack.origin("us-east").admin("/metrics").await;
     metrics
         .lines()
         .find_map(|l| l.strip_prefix("roam_db_transaction_retries_total "))
@@ -149,33 +149,56 @@ async fn retries(stack: &crate::helpers::TestStack) -> f64 {
         .unwrap_or(0.0)
 }
 
-#[tokio::test]
-async fn a_serialization_failure_through_postgres_fdw_is_retried_into_success() {
-    let stack = spawn_stack().await;
-    let (_, token) = stack.user("seattle").await;
-    let vehicle = stack.vehicle("seattle", &token).await;
-    let before = retries(&stack).await;
-    // Someone on the home node changes the vehicle and holds the row until we say so.
+/// Someone on us-west's node changes a Seattle vehicle and holds the row while a ride on it
+/// starts through us-east; then they commit. Returns the start's answer.
+async fn start_while_the_home_node_holds_the_row(
+    stack: &crate::helpers::TestStack,
+    token: &str,
+    vehicle: uuid::Uuid,
+) -> crate::helpers::Resp {
     let mut tx = stack.node("us-west").begin().await.unwrap();
     sqlx::query("UPDATE vehicles SET last_location = 'moved by a mechanic' WHERE id = $1")
         .bind(vehicle)
         .execute(&mut *tx)
         .await
         .unwrap();
-    // Through us-east the ride's remote transaction (REPEATABLE READ) takes its snapshot, then
-    // waits for the row; our commit makes its update a serialization failure (40001).
     let request = stack
         .origin("us-east")
         .post(
             "/api/v1/cities/seattle/rides",
             json!({"vehicle_id": vehicle}),
         )
-        .token(&token)
+        .token(token)
         .send();
     let request = tokio::spawn(request);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     tx.commit().await.unwrap();
-    let r = request.await.unwrap();
+    request.await.unwrap()
+}
+
+#[tokio::test]
+async fn a_write_through_another_region_waits_for_a_concurrent_change_and_sees_it() {
+    let stack = spawn_stack().await;
+    let (_, token) = stack.user("seattle").await;
+    let vehicle = stack.vehicle("seattle", &token).await;
+    // us-east writes on us-west's node directly: the start waits for the row's lock, then
+    // re-reads the committed row (no retry needed, no lost update).
+    let r = start_while_the_home_node_holds_the_row(&stack, &token, vehicle).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["start_location"], "moved by a mechanic");
+    stack.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_serialization_failure_through_postgres_fdw_is_retried_into_success() {
+    // Origins without peer URLs reach other regions through postgres_fdw (development only):
+    // the ride's remote transaction (REPEATABLE READ) takes its snapshot, then waits for the
+    // row; the commit makes its update a serialization failure (40001).
+    let stack = crate::helpers::spawn_stack_with(|c| c.peers.clear()).await;
+    let (_, token) = stack.user("seattle").await;
+    let vehicle = stack.vehicle("seattle", &token).await;
+    let before = retries(&stack).await;
+    let r = start_while_the_home_node_holds_the_row(&stack, &token, vehicle).await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(
         r.json()["start_location"],

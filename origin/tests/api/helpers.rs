@@ -5,22 +5,36 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use roam_origin::topology::{self, Peer};
+use roam_origin::schema::links::Peer;
+use roam_origin::schema::topology;
 use roam_origin::{Application, Config};
 use roam_shared::RegionMap;
-use roam_stack::pg::{test_cluster, PgCluster};
+use roam_stack::pg::secure::SecureAccess;
+use roam_stack::pg::{test_cluster, PgCluster, PgNode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
-pub use crate::client::{assert_problem, Req, Signing};
+pub use crate::client::{assert_problem, Req, Resp, Signing};
 use uuid::Uuid;
 
 pub const REGIONS: [&str; 3] = ["us-east", "us-west", "eu-west"];
 
+/// A fresh email whose claim (under the development key) lives on `region`'s node.
+pub fn email_claimed_on(region: &str) -> String {
+    let map = RegionMap::builtin();
+    let key = roam_shared::email_claim::ClaimKey::development();
+    (0..)
+        .map(|i| format!("{}-{i}@example.com", Uuid::new_v4().simple()))
+        .find(|e| roam_shared::email_claim::claim_region(map, &key.hash(e)).name == region)
+        .expect("some email")
+}
+
 pub struct TestOrigin {
     pub region: String,
     pub address: String,
+    /// The admin listener (`/readyz`, `/metrics`).
+    pub admin_address: String,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -31,6 +45,12 @@ pub struct TestStack {
     pub origins: Vec<TestOrigin>,
     /// A pool per node, for looking at the tables directly.
     pub nodes: BTreeMap<String, PgPool>,
+    /// (origin's region, peer's region) → the URL that origin uses for the peer's node,
+    /// when not the node itself (a test's link in between).
+    pub peer_urls: BTreeMap<(String, String), String>,
+    /// How origins and links reach the nodes when they are secured (TLS + SCRAM), instead of
+    /// the harness's own superuser door.
+    pub secure: Option<&'static SecureAccess>,
     cluster: &'static PgCluster,
     configure: fn(&mut Config),
 }
@@ -63,27 +83,44 @@ pub async fn spawn_stack_for(
     map: &RegionMap,
     configure: fn(&mut Config),
 ) -> TestStack {
-    let mut stack = TestStack {
-        database: format!("t_{}", Uuid::new_v4().simple()),
-        origins: Vec::new(),
-        nodes: BTreeMap::new(),
-        cluster,
-        configure,
-    };
+    let mut stack = TestStack::unmigrated(cluster, configure);
     stack.migrate(map).await;
     stack.start_origins(map).await;
     stack
 }
 
 impl TestStack {
-    /// Creates the database where missing and migrates every node of `map` with it.
-    pub async fn migrate(&mut self, map: &RegionMap) {
-        let nodes: Vec<_> = self
-            .cluster
+    /// A stack with no database yet (`connect`, then set up, then `migrate`).
+    pub fn unmigrated(cluster: &'static PgCluster, configure: fn(&mut Config)) -> TestStack {
+        TestStack {
+            database: format!("t_{}", Uuid::new_v4().simple()),
+            origins: Vec::new(),
+            nodes: BTreeMap::new(),
+            peer_urls: BTreeMap::new(),
+            secure: None,
+            cluster,
+            configure,
+        }
+    }
+
+    /// Origins started from now on are configured by `configure`.
+    pub fn reconfigure(&mut self, configure: fn(&mut Config)) {
+        self.configure = configure;
+    }
+
+    /// Creates this test's database on every node of `map` where it is missing, with a pool.
+    /// The cluster's nodes of `map`'s regions.
+    fn nodes_of(&self, map: &RegionMap) -> Vec<&'static PgNode> {
+        let cluster: &'static PgCluster = self.cluster;
+        cluster
             .nodes
             .iter()
             .filter(|n| map.region(&n.region).is_some())
-            .collect();
+            .collect()
+    }
+
+    pub async fn connect(&mut self, map: &RegionMap) {
+        let nodes = self.nodes_of(map);
         for node in &nodes {
             if !self.nodes.contains_key(&node.region) {
                 node.create_database(&self.database)
@@ -92,9 +129,20 @@ impl TestStack {
                 let pool = PgPool::connect(&node.url(&self.database))
                     .await
                     .expect("connect");
+                // Which statements each node ran (see `statement_calls`).
+                sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                    .execute(&pool)
+                    .await
+                    .expect("pg_stat_statements");
                 self.nodes.insert(node.region.clone(), pool);
             }
         }
+    }
+
+    /// Creates the database where missing and migrates every node of `map` with it.
+    pub async fn migrate(&mut self, map: &RegionMap) {
+        self.connect(map).await;
+        let nodes = self.nodes_of(map);
         for node in &nodes {
             let peers = nodes
                 .iter()
@@ -102,7 +150,7 @@ impl TestStack {
                 .map(|p| {
                     (
                         p.region.clone(),
-                        Peer::from_url(&p.url(&self.database)).expect("peer"),
+                        Peer::from_url(&self.app_url(p)).expect("peer"),
                     )
                 })
                 .collect();
@@ -118,19 +166,38 @@ impl TestStack {
             origin.stop().await;
         }
         self.origins.clear();
-        for node in self
-            .cluster
-            .nodes
-            .iter()
-            .filter(|n| map.region(&n.region).is_some())
-        {
+        for node in self.nodes_of(map) {
             let mut config =
-                Config::development(&node.region, &node.url(&self.database)).expect("config");
+                Config::development(&node.region, &self.app_url(node)).expect("config");
             config.map = map.clone();
+            // Every other region's node directly, as in production (or through a link a
+            // test put in between).
+            config.peers = self
+                .cluster
+                .nodes
+                .iter()
+                .filter(|p| p.region != node.region && map.region(&p.region).is_some())
+                .map(|p| {
+                    let key = (node.region.clone(), p.region.clone());
+                    let url = self.peer_urls.get(&key).cloned();
+                    let url = url.unwrap_or_else(|| self.app_url(p));
+                    (p.region.clone(), url.into())
+                })
+                .collect();
             // Cheap hashes keep the tests fast; the hashing code path is the production one.
             config.argon2_memory_kib = 256;
+            // Tests add many vehicles as one user; the limit has its own test.
+            config.vehicles_per_hour = 100_000;
             (self.configure)(&mut config);
             self.origins.push(TestOrigin::spawn(config).await);
+        }
+    }
+
+    /// The URL origins and links use for this test's database on `node`.
+    fn app_url(&self, node: &PgNode) -> String {
+        match self.secure {
+            Some(access) => access.url(node, &self.database),
+            None => node.url(&self.database),
         }
     }
 
@@ -145,14 +212,39 @@ impl TestStack {
         &self.nodes[region]
     }
 
+    /// The port of a region's node.
+    pub fn node_port(&self, region: &str) -> u16 {
+        self.cluster.node(region).expect("no such node").port
+    }
+
+    /// The URL of this test's database on a node reached at `port` (e.g. through a link).
+    pub fn database_url_at(&self, port: u16) -> String {
+        format!("postgres://postgres@127.0.0.1:{port}/{}", self.database)
+    }
+
     /// Count of rows in one node's own table (not through any foreign table).
     pub async fn count_local(&self, region: &str, table: &str, filter: &str) -> i64 {
-        let local = topology::local_table(table, region);
+        let local = roam_origin::schema::names::local_table(table, region);
         let sql = format!("SELECT count(*) FROM ONLY {local} WHERE {filter}");
         sqlx::query_scalar(&sql)
             .fetch_one(self.node(region))
             .await
             .expect("count")
+    }
+
+    /// How many statements a region's node has run in this test's database that mention any
+    /// of `tables` (from pg_stat_statements: counts are exact where timings are not).
+    pub async fn statement_calls(&self, region: &str, tables: &[&str]) -> i64 {
+        let patterns: Vec<String> = tables.iter().map(|t| format!("%{t}%")).collect();
+        sqlx::query_scalar(
+            "SELECT COALESCE(sum(s.calls), 0)::bigint FROM pg_stat_statements s \
+             JOIN pg_database d ON d.oid = s.dbid \
+             WHERE d.datname = current_database() AND s.query ILIKE ANY($1)",
+        )
+        .bind(&patterns)
+        .fetch_one(self.node(region))
+        .await
+        .expect("pg_stat_statements")
     }
 
     /// Signs up and logs in a user whose home is `city`; returns (user id, token).
@@ -215,6 +307,7 @@ impl TestOrigin {
         let region = config.region.clone();
         let app = Application::build(config).await.expect("build");
         let address = format!("http://127.0.0.1:{}", app.port());
+        let admin_address = format!("http://127.0.0.1:{}", app.admin_port());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             app.run_until(async {
@@ -226,6 +319,7 @@ impl TestOrigin {
         Self {
             region,
             address,
+            admin_address,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
             task: Some(task),
@@ -258,6 +352,18 @@ impl TestOrigin {
         if let Some(task) = self.task.take() {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
+    }
+
+    /// A GET on the admin listener, as its text.
+    pub async fn admin(&self, path: &str) -> (u16, String) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.admin_address))
+            .send()
+            .await
+            .expect("the admin listener answers");
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap_or_default())
     }
 
     pub fn get(&self, path: &str) -> Req {

@@ -132,8 +132,13 @@ async fn an_ended_ride_gets_its_fare_and_its_location_history() {
     assert_eq!(priced[0]["fare_cents"], json!(SCOOTER_ONE_MINUTE_USD));
     assert_eq!(priced[0]["fare_currency"], json!("USD"));
     assert_eq!(history_rows(&stack, "us-east", id).await, 1);
-    assert_eq!(stack.count_local("us-east", "jobs", "true").await, 0);
-    let metrics = stack.origin("us-east").get("/metrics").send().await.text();
+    assert_eq!(
+        stack
+            .count_local("us-east", "jobs", "kind = 'ride_ended'")
+            .await,
+        0
+    );
+    let (_, metrics) = stack.origin("us-east").admin("/metrics").await;
     for series in [
         r#"roam_jobs_total{region="us-east",kind="ride_ended",outcome="success"}"#,
         "roam_jobs_latency_duration_seconds_bucket",
@@ -156,9 +161,15 @@ async fn a_ride_ended_through_another_region_is_run_by_its_home_regions_workers(
     .await;
     let (_, token) = stack.user("boston").await;
     let id = ride(&stack, "eu-west", "boston", &token).await;
-    let filter = format!("payload->>'ride_id' = '{id}' AND status = 'pending'");
+    let filter =
+        format!("payload->>'ride_id' = '{id}' AND kind = 'ride_ended' AND status = 'pending'");
     assert_eq!(stack.count_local("us-east", "jobs", &filter).await, 1);
-    assert_eq!(stack.count_local("eu-west", "jobs", "true").await, 0);
+    assert_eq!(
+        stack
+            .count_local("eu-west", "jobs", "kind = 'ride_ended'")
+            .await,
+        0
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         stack.count_local("us-east", "jobs", &filter).await,
@@ -191,7 +202,9 @@ async fn jobs_pending_when_an_origin_dies_each_take_effect_once_after_restart() 
     }
     let node = stack.node("us-east").clone();
     assert_eq!(
-        stack.count_local("us-east", "jobs", "true").await,
+        stack
+            .count_local("us-east", "jobs", "kind = 'ride_ended'")
+            .await,
         RIDES as i64
     );
     // One ride's row is locked, so its job is in hand (claimed, mid-transaction) when the
@@ -229,7 +242,11 @@ async fn jobs_pending_when_an_origin_dies_each_take_effect_once_after_restart() 
     until(
         "jobs left",
         FARE_WITHIN,
-        async || stack.count_local("us-east", "jobs", "true").await,
+        async || {
+            stack
+                .count_local("us-east", "jobs", "kind = 'ride_ended'")
+                .await
+        },
         0,
     )
     .await;
@@ -268,11 +285,12 @@ async fn a_graceful_stop_finishes_the_job_in_hand() {
     // Claimed: the job's row is locked by the worker, which waits on the ride's row.
     let unclaimed = async || -> i64 {
         let mut tx = node.begin().await.unwrap();
-        let free: Vec<Uuid> =
-            sqlx::query_scalar("SELECT id FROM jobs_us_east FOR UPDATE SKIP LOCKED")
-                .fetch_all(&mut *tx)
-                .await
-                .unwrap();
+        let free: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM jobs_us_east WHERE kind = 'ride_ended' FOR UPDATE SKIP LOCKED",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap();
         tx.rollback().await.unwrap();
         free.len() as i64
     };
@@ -283,7 +301,12 @@ async fn a_graceful_stop_finishes_the_job_in_hand() {
     assert!(origin.stopped_within(Duration::from_secs(10)).await);
     let priced = format!("id = '{id}' AND fare_cents IS NOT NULL");
     assert_eq!(stack.count_local("us-east", "rides", &priced).await, 1);
-    assert_eq!(stack.count_local("us-east", "jobs", "true").await, 0);
+    assert_eq!(
+        stack
+            .count_local("us-east", "jobs", "kind = 'ride_ended'")
+            .await,
+        0
+    );
     stack.cleanup().await;
 }
 
@@ -331,7 +354,7 @@ async fn a_poison_job_is_set_aside_with_its_error_and_blocks_nothing() {
     )
     .await;
     let dead: Vec<(Uuid, i32, String)> =
-        sqlx::query_as("SELECT id, attempts, last_error FROM jobs WHERE city = 'boston'")
+        sqlx::query_as("SELECT id, attempts, last_error FROM jobs WHERE status = 'dead'")
             .fetch_all(node)
             .await
             .unwrap();
@@ -349,7 +372,7 @@ async fn a_poison_job_is_set_aside_with_its_error_and_blocks_nothing() {
     assert_eq!(attempts, 1);
     assert!(error.contains("unknown job kind `teleport`"), "{error}");
     assert_eq!(dead.len(), 3, "only the poison is left");
-    let metrics = stack.origin("us-east").get("/metrics").send().await.text();
+    let (_, metrics) = stack.origin("us-east").admin("/metrics").await;
     assert!(
         metrics.contains(r#"roam_jobs_total{region="us-east",kind="ride_ended",outcome="dead"}"#)
     );
@@ -386,9 +409,10 @@ async fn running_a_job_twice_changes_nothing() {
         .unwrap();
         (fare, currency, history_rows(&stack, "us-east", id).await)
     };
-    let run = async |prices: &roam_origin::fare::PriceTable| {
+    let run = async |prices: &roam_origin::jobs::fare::PriceTable| {
         let mut tx = node.begin().await.unwrap();
-        ride_ended::run(&mut tx, map, prices, "boston", payload.clone())
+        let nodes = roam_origin::storage::Nodes::through("us-east", node.clone(), map);
+        ride_ended::run(&mut tx, &nodes, map, prices, "boston", payload.clone())
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -402,7 +426,7 @@ async fn running_a_job_twice_changes_nothing() {
     run(&prices).await;
     assert_eq!(state(node).await, once, "a second run changes nothing");
     // Not even with other prices since: the fare charged stays the one computed first.
-    let cheaper = roam_origin::fare::PriceTable::from_json(
+    let cheaper = roam_origin::jobs::fare::PriceTable::from_json(
         r#"{"currencies": {"USD": {
             "bike": {"base_cents": 1, "per_minute_cents": 1},
             "scooter": {"base_cents": 1, "per_minute_cents": 1},
@@ -413,16 +437,18 @@ async fn running_a_job_twice_changes_nothing() {
     assert_eq!(state(node).await, once);
     // The queued job itself, run by a worker now, succeeds and changes nothing either.
     let jobs_config = config(&stack, "us-east", 0).await.jobs;
-    let outcome = jobs::run_one(node, "us-east", map, &jobs_config)
-        .await
-        .unwrap();
+    let nodes = roam_origin::storage::Nodes::through("us-east", node.clone(), map);
+    let outcome = jobs::run_one(&nodes, map, &jobs_config).await.unwrap();
     assert_eq!(outcome, Some(Outcome::Succeeded));
     assert_eq!(state(node).await, once);
-    assert_eq!(stack.count_local("us-east", "jobs", "true").await, 0);
     assert_eq!(
-        jobs::run_one(node, "us-east", map, &jobs_config)
-            .await
-            .unwrap(),
+        stack
+            .count_local("us-east", "jobs", "kind = 'ride_ended'")
+            .await,
+        0
+    );
+    assert_eq!(
+        jobs::run_one(&nodes, map, &jobs_config).await.unwrap(),
         None
     );
     stack.cleanup().await;

@@ -53,7 +53,11 @@ async fn jobs_per_second_of_one_origin_draining_a_backlog() {
         }
         let started = Instant::now();
         let mut origin = origin_with_workers(&stack, workers).await;
-        while stack.count_local("us-east", "jobs", "true").await > 0 {
+        while stack
+            .count_local("us-east", "jobs", "kind = 'ride_ended'")
+            .await
+            > 0
+        {
             assert!(
                 started.elapsed() < Duration::from_secs(120),
                 "backlog drained"

@@ -127,7 +127,7 @@ async fn old_idempotency_records_are_pruned_from_the_local_partition_only() {
         }
     }
     let day = Duration::from_secs(24 * 3600);
-    let pruned = roam_origin::idempotency::prune(stack.node("eu-west"), "eu-west", day)
+    let pruned = roam_origin::storage::idempotency::prune(stack.node("eu-west"), "eu-west", day)
         .await
         .unwrap();
     assert_eq!(pruned, 1);

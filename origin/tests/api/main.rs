@@ -6,14 +6,20 @@
 mod client;
 mod helpers;
 
+mod abuse;
+mod claims;
 mod concurrency;
 mod errors;
 mod jobs;
 mod jobs_throughput;
 mod lifecycle;
+mod locality;
 mod partitioning;
 mod readiness;
 mod regions;
+mod residency;
+mod secure_links;
+mod sessions;
 mod signatures;
 mod sqlx_data;
 mod users;

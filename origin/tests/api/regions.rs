@@ -53,10 +53,17 @@ async fn adding_a_region_and_re_running_the_migration_adds_it() {
     stack.migrate(full).await;
     // Re-running is harmless.
     stack.migrate(full).await;
+    let keys = roam_origin::config::ClaimKeys::development();
     for region in ["us-east", "us-west", "eu-west"] {
-        roam_origin::rehome::rehome_claims(stack.node(region), full, region)
-            .await
-            .unwrap();
+        let report = roam_origin::schema::reconcile::reconcile_claims(
+            stack.node(region),
+            full,
+            region,
+            &keys,
+        )
+        .await
+        .unwrap();
+        assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
     }
     stack.start_origins(full).await;
 

@@ -48,12 +48,18 @@ async fn missing_forged_stale_or_tampered_signatures_are_refused() {
             .await,
         0
     );
-    // The health routes need no signature.
-    for path in ["/ping", "/healthz", "/readyz", "/metrics"] {
+    // The health routes need no signature; readiness and metrics are not public at all.
+    for path in ["/ping", "/healthz"] {
         let r = origin.get(path).signing(Signing::Missing).send().await;
         assert_eq!(r.status, 200, "{path}: {}", r.text());
     }
-    let metrics = origin.get("/metrics").send().await.text();
+    for path in ["/readyz", "/metrics"] {
+        let r = origin.get(path).signing(Signing::Missing).send().await;
+        assert_eq!(r.status, 404, "{path} on the public listener: {}", r.text());
+        let (status, _) = origin.admin(path).await;
+        assert_eq!(status, 200, "{path} on the admin listener");
+    }
+    let (_, metrics) = origin.admin("/metrics").await;
     assert!(metrics.contains("roam_http_requests_total"), "{metrics}");
     assert!(metrics.contains("status=\"401\""));
     stack.cleanup().await;

@@ -23,7 +23,15 @@ async fn cached_query_descriptions_match_the_migrated_schema() {
             .await
             .unwrap_or_else(|e| panic!("{}: no longer valid: {e}\n{query}", path.display()));
         let cached = &cached["describe"];
-        let names = |v: &Value| v.as_str().unwrap_or_default().to_lowercase();
+        // The cache spells array types as sqlx's enum does (`TextArray`), describe as SQL
+        // does (`TEXT[]`).
+        let names = |v: &Value| {
+            let name = v.as_str().unwrap_or_default().to_lowercase();
+            match name.strip_suffix("array") {
+                Some(element) => format!("{element}[]"),
+                None => name,
+            }
+        };
         let columns: Vec<(String, String)> = fresh
             .columns()
             .iter()

@@ -17,7 +17,8 @@ pub use validate::{
     NAME_CHARS, PASSWORD_CHARS,
 };
 pub use vehicles::{
-    NewVehicle, Vehicle, VehicleList, VehicleStatus, VehicleType, VEHICLE_LIST_LIMIT,
+    NewVehicle, PageCursor, Vehicle, VehicleList, VehicleStatus, VehicleType, VEHICLE_PAGE_DEFAULT,
+    VEHICLE_PAGE_MAX,
 };
 
 #[cfg(test)]

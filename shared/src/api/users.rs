@@ -19,11 +19,11 @@ pub struct SignUp {
     )]
     pub email: String,
     /// Display name.
-    pub name: String,
     #[cfg_attr(
         feature = "openapi",
         schema(min_length = 1, max_length = 100, example = "Ada Lovelace")
     )]
+    pub name: String,
     /// Plain-text password; hashed by the origin, never stored or returned.
     #[cfg_attr(
         feature = "openapi",

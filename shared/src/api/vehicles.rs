@@ -135,15 +135,74 @@ pub struct Vehicle {
     pub brand: Option<String>,
 }
 
-/// Response of `GET /api/v1/cities/{city}/vehicles`.
+/// Response of `GET /api/v1/cities/{city}/vehicles`: one page, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VehicleList {
     /// The city listed.
     pub city: String,
-    /// At most [`VEHICLE_LIST_LIMIT`] vehicles, newest first.
+    /// At most `limit` vehicles (default [`VEHICLE_PAGE_DEFAULT`]), newest first.
     pub vehicles: Vec<Vehicle>,
+    /// The next page's `after`, when there are more vehicles.
+    pub next: Option<String>,
 }
 
-/// The most vehicles one list returns.
-pub const VEHICLE_LIST_LIMIT: i64 = 200;
+/// The vehicles one page returns unless `limit` says otherwise.
+pub const VEHICLE_PAGE_DEFAULT: u32 = 50;
+/// The most vehicles one page returns.
+pub const VEHICLE_PAGE_MAX: u32 = 200;
+
+/// A position in a city's vehicle list (after the vehicle added at `date_added_us` with
+/// `id`), as the opaque `after` a client passes back. Validated at the edge too, so junk
+/// cursors never reach the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCursor {
+    /// The vehicle's `date_added`, microseconds since the epoch.
+    pub date_added_us: i64,
+    /// The vehicle's id.
+    pub id: Uuid,
+}
+
+impl PageCursor {
+    /// The cursor's text: base64url of `<microseconds>_<id>`.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let raw = format!("{}_{}", self.date_added_us, self.id.simple());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// Reads a cursor [`PageCursor::encode`] made; `None` for anything else.
+    pub fn decode(text: &str) -> Option<Self> {
+        use base64::Engine;
+        if text.is_empty() || text.len() > 96 {
+            return None;
+        }
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()?;
+        let raw = std::str::from_utf8(&raw).ok()?;
+        let (micros, id) = raw.split_once('_')?;
+        let cursor = Self {
+            date_added_us: micros.parse().ok()?,
+            id: Uuid::try_parse(id).ok()?,
+        };
+        (cursor.encode() == text).then_some(cursor)
+    }
+}
+
+#[cfg(test)]
+mod page_tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_junk_is_refused() {
+        let cursor = PageCursor {
+            date_added_us: 1_700_000_000_123_456,
+            id: Uuid::from_u128(42),
+        };
+        assert_eq!(PageCursor::decode(&cursor.encode()), Some(cursor));
+        for junk in ["", "x", "!!!", &"a".repeat(200), "MTIzX3g"] {
+            assert_eq!(PageCursor::decode(junk), None, "{junk}");
+        }
+    }
+}

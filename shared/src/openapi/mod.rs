@@ -149,6 +149,11 @@ pub(crate) const ERRORS: &[(u16, &str, &str)] = &[
         "UnprocessableEntity",
         "A field is invalid; `field` names it.",
     ),
+    (
+        429,
+        "TooManyRequests",
+        "Too many attempts (log-ins, sign-ups, additions); `retry-after` says when to retry.",
+    ),
     (502, "BadGateway", "The origin answered something unusable."),
     (
         503,
@@ -166,7 +171,7 @@ fn error_responses() -> Value {
             "headers": {"x-request-id": {"$ref": "#/components/headers/RequestId"}},
             "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
         });
-        if *status == 503 {
+        if matches!(*status, 429 | 503) {
             response["headers"]["retry-after"] = json!({"$ref": "#/components/headers/RetryAfter"});
         }
         responses.insert((*name).to_string(), response);

@@ -78,10 +78,16 @@ fn id_param(description: &str) -> Value {
 
 pub(super) fn paths() -> Value {
     const READ: &[u16] = &[400, 404, 422, 502, 503, 504];
-    const WRITE: &[u16] = &[400, 401, 404, 409, 413, 415, 422, 502, 503, 504];
+    const WRITE: &[u16] = &[400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504];
     let city = json!({"$ref": "#/components/parameters/City"});
     let status = json!({"name": "status", "in": "query", "required": false,
                         "schema": {"$ref": "#/components/schemas/VehicleStatus"}});
+    let limit = json!({"name": "limit", "in": "query", "required": false,
+                       "description": "Vehicles per page (default 50).",
+                       "schema": {"type": "integer", "minimum": 1, "maximum": 200}});
+    let after = json!({"name": "after", "in": "query", "required": false,
+                       "description": "The `next` of the page before (opaque).",
+                       "schema": {"type": "string", "maxLength": 96}});
     let region = json!({"name": "region", "in": "path", "required": true,
                         "schema": {"type": "string", "examples": ["eu-west"]}});
     let ops: Vec<(&str, &str, &str, Op)> = vec![
@@ -156,14 +162,31 @@ pub(super) fn paths() -> Value {
             "/api/v1/sessions",
             "delete",
             "logOut",
-            Op::new("Log out", (204, None), &[401, 502, 503, 504]),
+            Op::new(
+                "Log out: this session ends in every region",
+                (204, None),
+                &[401, 502, 503, 504],
+            ),
+        ),
+        (
+            "/api/v1/me/sessions",
+            "delete",
+            "logOutEverywhere",
+            Op {
+                signed_in: true,
+                ..Op::new(
+                    "Log out everywhere: every session of mine issued until now ends",
+                    (204, None),
+                    &[401, 502, 503, 504],
+                )
+            },
         ),
         (
             "/api/v1/cities/{city}/vehicles",
             "get",
             "listVehicles",
             Op {
-                params: json!([city, status]),
+                params: json!([city, status, limit, after]),
                 cached: true,
                 ..Op::new(
                     "Vehicles in a city (edge-cached)",

@@ -9,6 +9,7 @@ use std::time::Duration;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use roam_stack::edge::{reap_group_when_gone, start_edge, EdgeOptions, EdgeProcess};
+use roam_stack::front::{simulated_client_address, CLIENT_ADDRESS};
 use roam_stack::stack::DATABASE;
 use roam_stack::{Stack, StackOptions};
 use serde_json::{json, Value};
@@ -78,6 +79,8 @@ pub struct User {
     pub base: String,
     pub place: Place,
     pub token: Option<String>,
+    /// The address the edge sees this user at (its per-address limits count by it).
+    pub address: String,
 }
 
 impl User {
@@ -92,6 +95,7 @@ impl User {
             base: base.to_string(),
             place,
             token: None,
+            address: simulated_client_address(),
         }
     }
 
@@ -107,7 +111,8 @@ impl User {
             .http
             .request(method.clone(), format!("{}{path}", self.base))
             .header("accept-encoding", "identity")
-            .header("mf-cf-blob", self.place.blob);
+            .header("mf-cf-blob", self.place.blob)
+            .header(CLIENT_ADDRESS, &self.address);
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
@@ -189,7 +194,12 @@ pub fn uuid_like() -> String {
 
 /// Starts a stack (PostgreSQL nodes + origins, with sample data) for this test binary.
 pub async fn start_stack(name: &str) -> Stack {
-    let stack = match Stack::start(StackOptions::for_tests(name)).await {
+    start_stack_for(StackOptions::for_tests(name)).await
+}
+
+/// Starts a stack as `options` say, its origins dying with this test binary.
+pub async fn start_stack_for(options: StackOptions) -> Stack {
+    let stack = match Stack::start(options).await {
         Ok(stack) => stack,
         Err(e) => panic!("could not start the stack: {e:#}"),
     };

@@ -19,7 +19,7 @@ pub struct Plan {
     pub duration: Duration,
     /// One operation per user per interval (retries included).
     pub interval: Duration,
-    /// Every n-th operation is a write.
+    /// Every n-th operation is a write (0: none, a reader).
     pub write_every: u32,
     /// A retried operation is abandoned this long after its first attempt.
     pub give_up_after: Duration,
@@ -105,7 +105,7 @@ pub async fn run(user: User, plan: Plan, t0: Instant) -> Outcome {
     let mut n: u32 = 0;
     while t0.elapsed() < plan.duration {
         let tick = Instant::now();
-        let write = n.is_multiple_of(plan.write_every);
+        let write = plan.write_every != 0 && n.is_multiple_of(plan.write_every);
         let key = format!("{}-{city}-{n}", plan.run);
         let first = Instant::now();
         let mut number = 0;
@@ -169,6 +169,7 @@ async fn once(
     };
     request = request
         .header("mf-cf-blob", user.place.blob)
+        .header("cf-connecting-ip", &user.address)
         .header("accept-encoding", "identity");
     if let Some(token) = &user.token {
         request = request.bearer_auth(token);

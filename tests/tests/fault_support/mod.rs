@@ -298,14 +298,14 @@ pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Runs `sql` on `region`'s node and returns psql's unaligned output lines.
+/// Runs `sql` on `region`'s node (its primary now, for a region under pg_auto_failover) and
+/// returns psql's unaligned output lines.
 pub async fn sql(stack: &Stack, region: &str, sql: &str) -> Vec<String> {
-    let node = stack
-        .cluster
-        .node(region)
-        .unwrap_or_else(|| panic!("no node for {region}"));
-    let out = node
-        .psql(&node.url(DATABASE), sql.to_string())
+    let url = stack
+        .primary_url(region, DATABASE)
+        .await
+        .unwrap_or_else(|e| panic!("no primary for {region}: {e:#}"));
+    let out = roam_stack::pg::psql(&url, sql.to_string())
         .await
         .unwrap_or_else(|e| panic!("on {region}: {sql}: {e:#}"));
     out.lines()
@@ -389,10 +389,8 @@ pub fn percentile(values: &mut [f64], p: f64) -> f64 {
 
 /// Starts a stack like `edge_support::start_stack`, with extra environment for every origin.
 pub async fn start_stack_with(name: &str, origin_env: &[(&str, &str)]) -> Stack {
-    let options = StackOptions {
-        origin_env: pairs(origin_env),
-        ..StackOptions::for_tests(name)
-    };
+    let mut options = StackOptions::for_tests(name);
+    options.origin_env.extend(pairs(origin_env));
     let stack = match Stack::start(options).await {
         Ok(stack) => stack,
         Err(e) => panic!("could not start the stack: {e:#}"),

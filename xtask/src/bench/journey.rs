@@ -4,8 +4,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use reqwest::header::{HeaderMap, HeaderValue};
+use roam_shared::headers::HOME_COOKIE;
 use roam_stack::front::{cf_blob, Place, CF_BLOB};
 use serde_json::{json, Value};
+
+/// Every bench user's password.
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// The steps, in journey order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -88,7 +92,7 @@ impl User {
     pub async fn journey(&self, tag: &str) -> Result<Vec<Sample>> {
         let city = self.place.slug.clone();
         let email = format!("bench-{tag}@example.com");
-        let password = "correct horse battery staple";
+        let password = PASSWORD;
         let mut samples = Vec::new();
         let mut timed = |step: Step, (took, cache, origin_ms, edge_ms): Timing| {
             let email = email.clone();
@@ -144,6 +148,23 @@ impl User {
         let (timing, _) = self.send(rides).await?;
         timed(Step::ListRides, timing);
         Ok(samples)
+    }
+
+    /// Logs in as `email` (signed up elsewhere: a traveller), with the edge's home cookie for
+    /// `home_city` or without one: (time at the client, the edge's origin time).
+    pub async fn log_in_as(
+        &self,
+        email: &str,
+        password: &str,
+        home_city: Option<&str>,
+    ) -> Result<(Duration, Option<f64>)> {
+        let body = json!({"email": email, "password": password});
+        let mut request = self.post("/api/v1/sessions", None, &body);
+        if let Some(city) = home_city {
+            request = request.header("cookie", format!("{HOME_COOKIE}={city}"));
+        }
+        let ((took, _, origin_ms, _), _) = self.send(request).await?;
+        Ok((took, origin_ms))
     }
 
     fn url(&self, path: &str) -> String {

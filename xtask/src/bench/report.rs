@@ -62,6 +62,15 @@ pub struct CityTable {
     pub rows: Vec<Row>,
 }
 
+/// `met`, or a bold `missed`, for a target.
+pub fn met(ok: bool) -> &'static str {
+    if ok {
+        "met"
+    } else {
+        "**missed**"
+    }
+}
+
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

@@ -1,0 +1,135 @@
+//! Database links as production runs them: every node admits roam's role only over TLS with
+//! a SCRAM password (`pg_hba.conf` has no other line for it). The origins' pools, their
+//! cross-region pools and the postgres_fdw links all have to get through that door.
+
+use roam_shared::RegionMap;
+use roam_stack::pg::secure::{secure_cluster, SecureAccess};
+use roam_stack::pg::{reap_when_gone, PgCluster};
+use serde_json::json;
+use sqlx::postgres::PgDatabaseError;
+use sqlx::Connection;
+
+use crate::helpers::{email_claimed_on, TestStack};
+
+/// A cluster of its own (its `pg_hba.conf` is not the shared cluster's), secured.
+async fn secured_cluster() -> (&'static PgCluster, &'static SecureAccess) {
+    let root = std::env::temp_dir().join(format!("roam-origin-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let cluster = PgCluster::start(&root.join("nodes"), RegionMap::builtin())
+        .await
+        .expect("cluster");
+    reap_when_gone(std::process::id(), &root, &cluster, &[]).expect("reaper");
+    let access = secure_cluster(&cluster, &root.join("tls"), "roam_app")
+        .await
+        .expect("securing the nodes");
+    (Box::leak(Box::new(cluster)), Box::leak(Box::new(access)))
+}
+
+/// How many of the role's sessions on a node run over TLS, and how many do not.
+async fn sessions_by_tls(stack: &TestStack, region: &str, role: &str) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) \
+         FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.usename = $1",
+    )
+    .bind(role)
+    .fetch_one(stack.node(region))
+    .await
+    .expect("pg_stat_ssl")
+}
+
+#[tokio::test]
+async fn origins_and_links_reach_their_nodes_only_over_tls_with_a_password() {
+    let (cluster, access) = secured_cluster().await;
+    let mut stack = TestStack::unmigrated(cluster, |_| {});
+    stack.secure = Some(access);
+    let map = RegionMap::builtin();
+    stack.migrate(map).await;
+    stack.start_origins(map).await;
+
+    // The door is shut without TLS, and a certificate from another CA is not believed.
+    let node = cluster.node("eu-west").expect("node");
+    let plain = sqlx::PgConnection::connect(&access.url_with(node, &stack.database, "disable"))
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        plain.as_deref().is_some_and(|e| e.contains("pg_hba.conf")),
+        "{plain:?}"
+    );
+    let elsewhere = std::env::temp_dir().join(format!("roam-other-ca-{}", std::process::id()));
+    let other = secure_cluster(&PgCluster { nodes: Vec::new() }, &elsewhere, "nobody")
+        .await
+        .expect("another CA");
+    let forged = access.url(node, &stack.database).replace(
+        &*access.ca_file.to_string_lossy(),
+        &other.ca_file.to_string_lossy(),
+    );
+    let refused = sqlx::PgConnection::connect(&forged).await;
+    assert!(refused.is_err(), "a node was believed on another CA's word");
+
+    // A Roman signs up through us-east: the claim is written at its region and the account in
+    // Rome's, both through us-east's cross-region pools; then logs in at home.
+    let email = email_claimed_on("us-west");
+    let body =
+        json!({"email": email, "name": "Tullia", "password": "correct horse", "city": "rome"});
+    let r = stack
+        .origin("us-east")
+        .post("/api/v1/users", body)
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let login = json!({"email": email, "password": "correct horse"});
+    let r = stack
+        .origin("eu-west")
+        .post("/api/v1/sessions", login)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // postgres_fdw reads the Roman's row from us-east through its link (as the role, over TLS).
+    let through_link: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email = $1")
+        .bind(&email)
+        .fetch_one(stack.node("us-east"))
+        .await
+        .expect("a query through the links");
+    assert_eq!(through_link, 1);
+
+    // The link checks its peer's certificate too: told to trust another CA (same name, other
+    // key: the signature check fails), it refuses.
+    let mut admin =
+        sqlx::PgConnection::connect(&cluster.node("us-east").expect("node").url(&stack.database))
+            .await
+            .expect("admin connection");
+    let trust_other = format!(
+        "ALTER SERVER node_us_west OPTIONS (SET sslrootcert '{}')",
+        other.ca_file.display()
+    );
+    sqlx::raw_sql(&trust_other)
+        .execute(&mut admin)
+        .await
+        .expect("alter server");
+    let misled = sqlx::query("SELECT count(*) FROM users WHERE email = $1")
+        .bind(&email)
+        .fetch_one(&mut admin)
+        .await
+        .err()
+        .and_then(|e| {
+            let detail = e
+                .as_database_error()?
+                .try_downcast_ref::<PgDatabaseError>()?
+                .detail();
+            detail.map(str::to_string)
+        });
+    assert!(
+        misled.as_deref().is_some_and(|d| d.contains("SSL error")),
+        "{misled:?}"
+    );
+    let _ = std::fs::remove_dir_all(&elsewhere);
+
+    for region in ["us-east", "us-west", "eu-west"] {
+        let (encrypted, plain) = sessions_by_tls(&stack, region, &access.role).await;
+        assert!(encrypted > 0, "{region}: no session of the role at all");
+        assert_eq!(plain, 0, "{region}: the role got in without TLS");
+    }
+    stack.cleanup().await;
+}

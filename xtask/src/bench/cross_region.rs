@@ -1,0 +1,392 @@
+//! The cross-region paths: Rome's users logging in from New York (travellers), one
+//! cross-region statement through postgres_fdw against straight to the node (why the origin
+//! keeps a pool per region), and the targets for sign-up, log-in and ride history in every
+//! user city.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use roam_shared::email_claim::{claim_region, ClaimKey};
+use roam_shared::{Coordinates, RegionMap};
+use roam_stack::front::find_place;
+use roam_stack::Stack;
+use roam_wan::model::{nearest_colo, region_rtt};
+use roam_wan::{Link, RttModel};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+use super::journey::{Sample, Step, User, PASSWORD};
+use super::report::{met, ms, CityTable, Summary};
+use super::throughput::Line;
+use super::Measured;
+
+/// One of Rome's users logging in from New York.
+#[derive(Debug, Clone)]
+pub struct Travel {
+    /// Whether the edge's home cookie (`roam_home=rome`) came with it.
+    pub with_cookie: bool,
+    /// Time at the client.
+    pub took: Duration,
+}
+
+/// Logs each of `emails` (users of Rome) in from New York's PoP, with the home cookie and
+/// without it.
+pub async fn travellers(
+    stack: &mut Stack,
+    edge: SocketAddr,
+    model: &RttModel,
+    emails: &[String],
+) -> Result<Vec<Travel>> {
+    let place = find_place(RegionMap::builtin(), "new-york").context("no new-york")?;
+    let colo = nearest_colo(place.at);
+    if let Some(wan) = stack.wan.as_mut() {
+        wan.set_pop(colo.code)?;
+    }
+    let link = Link::new(edge)
+        .rtt(model.rtt(place.at, colo.at))
+        .start()
+        .await?;
+    let user = User::new(format!("http://{}", link.addr()), place)?;
+    let mut travels = Vec::new();
+    for email in emails {
+        for with_cookie in [true, false] {
+            let home = with_cookie.then_some("rome");
+            let (took, _) = user.log_in_as(email, PASSWORD, home).await?;
+            travels.push(Travel { with_cookie, took });
+        }
+    }
+    link.stop().await;
+    Ok(travels)
+}
+
+/// The same claim look-up and the same ride history, from eu-west's node through its
+/// postgres_fdw servers and from an origin's pools straight to each node, over the same links.
+pub async fn mechanism(stack: &Stack) -> Result<Vec<Line>> {
+    let wan = stack.wan.as_ref().context("the mechanism needs --wan")?;
+    let node = |region: &str| stack.cluster.node(region).context("no such node");
+    let url = |port: u16| {
+        format!(
+            "postgres://postgres@127.0.0.1:{port}/{}",
+            roam_stack::stack::DATABASE
+        )
+    };
+    let eu_west = PgPool::connect(&node("eu-west")?.url(roam_stack::stack::DATABASE)).await?;
+    let mut direct = Vec::new();
+    for region in ["us-east", "us-west"] {
+        let port = *wan
+            .fdw_ports("eu-west", region)
+            .first()
+            .context("no link")?;
+        direct.push(
+            PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&url(port))
+                .await?,
+        );
+    }
+    let rtt = |to: &str| wan.fdw_link("eu-west", to).map(|l| l.conditions().rtt);
+    let (to_east, to_west) = (
+        rtt("us-east").unwrap_or_default(),
+        rtt("us-west").unwrap_or_default(),
+    );
+    let claim = "SELECT user_id FROM email_claims WHERE region = 'us-east' AND email_hash = 'x'";
+    let fdw =
+        p50_of(|| async { sqlx::query(claim).fetch_optional(&eu_west).await.map(drop) }).await?;
+    let one = p50_of(|| async {
+        sqlx::query(claim)
+            .fetch_optional(&direct[0])
+            .await
+            .map(drop)
+    })
+    .await?;
+    let everywhere = rides_of(None);
+    let fdw_all =
+        p50_of(|| async { sqlx::query(&everywhere).fetch_all(&eu_west).await.map(drop) }).await?;
+    let (own, east, west) = (
+        rides_of(Some("eu-west")),
+        rides_of(Some("us-east")),
+        rides_of(Some("us-west")),
+    );
+    let parallel = p50_of(|| async {
+        let (a, b, c) = tokio::join!(
+            sqlx::query(&own).fetch_all(&eu_west),
+            sqlx::query(&east).fetch_all(&direct[0]),
+            sqlx::query(&west).fetch_all(&direct[1]),
+        );
+        a.and(b).and(c).map(drop)
+    })
+    .await?;
+    let rtts = |d: Duration, rtt: Duration| ms(d) / ms(rtt).max(0.001);
+    Ok(vec![
+        Line {
+            what: format!(
+                "one claim look-up on us-east's node from eu-west (RTT {:.1} ms)",
+                ms(to_east)
+            ),
+            value: format!(
+                "postgres_fdw {:.1} ms ({:.1} RTTs); direct pool {:.1} ms ({:.1} RTTs)",
+                ms(fdw),
+                rtts(fdw, to_east),
+                ms(one),
+                rtts(one, to_east)
+            ),
+            how: "`cargo xtask bench` (xtask/src/bench/cross_region.rs)".into(),
+            ..Line::default()
+        },
+        Line {
+            what: format!(
+                "one rider's rides in all three regions, from eu-west (RTTs {:.1} and {:.1} ms)",
+                ms(to_east),
+                ms(to_west)
+            ),
+            value: format!(
+                "postgres_fdw {:.1} ms; three direct statements in parallel {:.1} ms",
+                ms(fdw_all),
+                ms(parallel)
+            ),
+            how: "`cargo xtask bench` (xtask/src/bench/cross_region.rs)".into(),
+            ..Line::default()
+        },
+    ])
+}
+
+/// One rider's rides: in every region (no city: postgres_fdw scans the foreign partitions),
+/// or in one region's cities only (pruned to that node's own partition).
+fn rides_of(region: Option<&str>) -> String {
+    let cities = region.map(|r| {
+        let slugs: Vec<String> = RegionMap::builtin()
+            .cities_in(r)
+            .map(|c| format!("'{}'", c.slug))
+            .collect();
+        format!("city IN ({}) AND ", slugs.join(", "))
+    });
+    format!(
+        "SELECT id FROM rides WHERE {}rider_id = '00000000-0000-4000-8000-000000000000' \
+         ORDER BY start_time DESC LIMIT 200",
+        cities.unwrap_or_default()
+    )
+}
+
+/// The median of 20 timed runs, after 2 to warm connections and prepared statements.
+async fn p50_of<F, Fut>(run: F) -> Result<Duration>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = sqlx::Result<()>>,
+{
+    for _ in 0..2 {
+        run().await?;
+    }
+    let mut times = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        run().await?;
+        times.push(started.elapsed());
+    }
+    Ok(Summary::of(&times).map(|s| s.p50).unwrap_or_default())
+}
+
+/// The median of the edge's origin time of one step's samples, when the edge said.
+fn origin_p50(samples: &[Sample], step: Step) -> Option<Duration> {
+    let times: Vec<Duration> = samples
+        .iter()
+        .filter(|s| s.step == step)
+        .filter_map(|s| s.origin_ms)
+        .map(|v| Duration::from_secs_f64(v / 1000.0))
+        .collect();
+    Summary::of(&times).map(|s| s.p50)
+}
+
+/// How the targets below measure "service": a step's origin time in the single-region run
+/// (everything local there) less the modelled PoP → us-east round trip.
+const SERVICE: &str = "*Service* is the same step's origin time (the edge's `server-timing`) in \
+the single-region run, where every statement is local, less the modelled PoP → us-east round \
+trip: what the origin's own work costs, measured apart from the distances multi-region adds.";
+
+/// The cross-region targets, for every user city.
+pub fn targets(model: &RttModel, tables: &[CityTable], measured: &Measured) -> String {
+    let map = RegionMap::builtin();
+    let at = |region: &str| {
+        map.region_coordinates(region)
+            .unwrap_or(Coordinates::new(0.0, 0.0))
+    };
+    let mut out = format!("\n## Cross-region targets\n\n{SERVICE}\n\n");
+    for table in tables {
+        let Some(city) = map.city(&table.city) else {
+            continue;
+        };
+        let colo = nearest_colo(Coordinates::new(city.lat, city.lon));
+        let pop_home = model.rtt(colo.at, at(&city.region));
+        let single = measured
+            .samples
+            .get(&("single-region:us-east".to_string(), table.city.clone()))
+            .cloned()
+            .unwrap_or_default();
+        let service = |step| {
+            origin_p50(&single, step).map(|o| o.saturating_sub(model.rtt(colo.at, at("us-east"))))
+        };
+        let _ = writeln!(
+            out,
+            "A user in {} (PoP {}, home {}):",
+            table.city, colo.code, city.region
+        );
+        let slower: Vec<String> = table
+            .rows
+            .iter()
+            .filter(|r| r.step != Step::SignUp && r.ratio() < 1.0)
+            .map(|r| format!("{} {:.2}×", r.step.label(), r.ratio()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "- every step but sign-up at least as fast as single-region (≥ 1.0×): {}.",
+            if slower.is_empty() {
+                "met".to_string()
+            } else {
+                format!("**missed** ({})", slower.join(", "))
+            }
+        );
+        for step in [Step::LogIn, Step::ListRides] {
+            let (Some(row), Some(service)) =
+                (table.rows.iter().find(|r| r.step == step), service(step))
+            else {
+                continue;
+            };
+            let bound = pop_home + service;
+            let within = ms(row.multi.p50) / ms(bound).max(0.001);
+            let _ = writeln!(
+                out,
+                "- {} at home: {:.1} ms = {within:.2}× (PoP → {} {:.1} ms + service {:.1} ms) \
+                 (≤ 1.3×: {}).",
+                step.label(),
+                ms(row.multi.p50),
+                city.region,
+                ms(pop_home),
+                ms(service),
+                met(within <= 1.3)
+            );
+        }
+        let multi = measured
+            .samples
+            .get(&("multi-region".to_string(), table.city.clone()))
+            .cloned()
+            .unwrap_or_default();
+        if let Some(service) = service(Step::SignUp) {
+            out.push_str(&sign_up_by_claim_region(
+                model, &multi, &single, city, pop_home, service,
+            ));
+        }
+    }
+    out.push_str(&traveller(model, measured));
+    out
+}
+
+/// Sign-up per region of the email's claim: one more round trip, to the claim's node.
+fn sign_up_by_claim_region(
+    model: &RttModel,
+    multi: &[Sample],
+    single: &[Sample],
+    city: &roam_shared::City,
+    pop_home: Duration,
+    service: Duration,
+) -> String {
+    let map = RegionMap::builtin();
+    let single_p50 = Summary::of(
+        &single
+            .iter()
+            .filter(|s| s.step == Step::SignUp)
+            .map(|s| s.took)
+            .collect::<Vec<_>>(),
+    );
+    let mut out = String::new();
+    for region in &map.regions {
+        let took: Vec<Duration> = multi
+            .iter()
+            .filter(|s| s.step == Step::SignUp)
+            .filter(|s| {
+                claim_region(map, &ClaimKey::development().hash(&s.email)).name == region.name
+            })
+            .map(|s| s.took)
+            .collect();
+        let Some(p50) = Summary::of(&took).map(|s| s.p50) else {
+            continue;
+        };
+        let to_claim = region_rtt(model, map, &city.region, &region.name).unwrap_or_default();
+        let to_claim = if region.name == city.region {
+            Duration::ZERO
+        } else {
+            to_claim
+        };
+        let bound = pop_home + to_claim + service;
+        let within = ms(p50) / ms(bound).max(0.001);
+        let _ = writeln!(
+            out,
+            "- sign up, claim on {}: {} sign-ups, p50 {:.1} ms (single-region {:.1} ms) = \
+             {within:.2}× (PoP → home {:.1} + home → claim {:.1} + service {:.1} ms) (≤ 1.3×: {}).",
+            region.name,
+            took.len(),
+            ms(p50),
+            single_p50.map_or(f64::NAN, |s| ms(s.p50)),
+            ms(pop_home),
+            ms(to_claim),
+            ms(service),
+            met(within <= 1.3)
+        );
+    }
+    out
+}
+
+/// Rome's users logging in from New York, with the home cookie (one round trip to eu-west)
+/// and without it (New York's origin, then the claim's node, then eu-west).
+fn traveller(model: &RttModel, measured: &Measured) -> String {
+    let map = RegionMap::builtin();
+    let p50 = |topology: &str, cookie: bool| {
+        let took: Vec<Duration> = measured
+            .travellers
+            .get(topology)
+            .into_iter()
+            .flatten()
+            .filter(|t| t.with_cookie == cookie)
+            .map(|t| t.took)
+            .collect();
+        Summary::of(&took).map(|s| s.p50)
+    };
+    let (Some(with), Some(without)) = (p50("multi-region", true), p50("multi-region", false))
+    else {
+        return String::new();
+    };
+    let Some(new_york) = map.city("new-york") else {
+        return String::new();
+    };
+    let colo = nearest_colo(Coordinates::new(new_york.lat, new_york.lon));
+    let eu_west = map.region_coordinates("eu-west").unwrap_or(colo.at);
+    let us_east = map.region_coordinates("us-east").unwrap_or(colo.at);
+    let pop_home = model.rtt(colo.at, eu_west);
+    let single = measured
+        .samples
+        .get(&("single-region:us-east".to_string(), "rome".to_string()))
+        .cloned()
+        .unwrap_or_default();
+    let Some(origin) = origin_p50(&single, Step::LogIn) else {
+        return String::new();
+    };
+    let rome = map
+        .city("rome")
+        .map_or(colo.at, |c| Coordinates::new(c.lat, c.lon));
+    let service = origin.saturating_sub(model.rtt(nearest_colo(rome).at, us_east));
+    let bound = pop_home + service;
+    let within = ms(with) / ms(bound).max(0.001);
+    format!(
+        "\nA user of Rome logging in from New York (PoP {}): with the edge's home cookie {:.1} ms \
+         = {within:.2}× (PoP → eu-west {:.1} ms + service {:.1} ms) (≤ 1.3×: {}); without it \
+         {:.1} ms (New York's origin finds no local user, asks the claim's node, then eu-west); \
+         single-region {}.\n",
+        colo.code,
+        ms(with),
+        ms(pop_home),
+        ms(service),
+        met(within <= 1.3),
+        ms(without),
+        p50("single-region:us-east", true).map_or("-".to_string(), |d| format!("{:.1} ms", ms(d)))
+    )
+}
