@@ -22,10 +22,11 @@ const META_ORIGIN_CACHE_CONTROL: &str = "x-edge-cache-origin-cache-control";
 const KEPT_HEADERS: [&str; 4] = ["content-type", "cache-control", "etag", "last-modified"];
 
 /// Every header [`lookup`] reads from an entry: its metadata, then the kept headers.
-const ENTRY_HEADERS: [&str; 7] = [
+const ENTRY_HEADERS: [&str; 8] = [
     META_FETCHED_AT,
     META_WINDOWS,
     META_SERVED_BY,
+    META_SUPERSEDED_AT,
     META_ORIGIN_CACHE_CONTROL,
     "content-type",
     "etag",
@@ -167,12 +168,23 @@ async fn put(key: &str, entry: &Entry) {
         if let Some(written) = entry.superseded_at {
             headers.set(META_SUPERSEDED_AT, &written.to_string())?;
         }
-        let response = Response::from_bytes(entry.reply.body.clone())?.with_headers(headers);
+        let response = Response::from_bytes(body_of(entry).await?)?.with_headers(headers);
         Cache::default().put(key, response).await
     }
     .await;
     if let Err(e) = result {
         worker::console_warn!("cache store of {key} failed: {e}");
+    }
+}
+
+/// The entry's body: its own bytes, or, for an entry [`lookup`] found (a soft purge stores it
+/// again), its response's, read now: a looked-up entry leaves its body in the response so that
+/// a hit passes it on unread.
+async fn body_of(entry: &Entry) -> worker::Result<Vec<u8>> {
+    match &entry.reply.source {
+        // `Clone::clone` copies the handle; `Response::clone` would tee the body in JavaScript.
+        Some(source) => Response::from(Clone::clone(source)).bytes().await,
+        None => Ok(entry.reply.body.clone()),
     }
 }
 
