@@ -183,8 +183,9 @@ mod tests {
 
     #[test]
     fn facts_split_into_their_fields() {
-        let facts =
-            RequestFacts::parse("GET\0http://h/ping?x=1\0req-1\0IT\0Rome\0FCO\0EU\041.89\012.49");
+        let facts = RequestFacts::parse(
+            "GET\0http://h/ping?x=1\0req-1\0IT\0Rome\0FCO\0EU\x0041.89\x0012.49",
+        );
         assert_eq!(facts.method, "GET");
         assert_eq!(facts.url, "http://h/ping?x=1");
         assert_eq!(facts.request_id, "req-1");
