@@ -14,7 +14,7 @@ use super::baselines::{self, Baseline};
 use super::edges::{Edge, Runtime};
 use super::load::{self, saturated, Curve, Step};
 
-/// Seconds per step for reads and for writes (each write needs a vehicle of its own).
+/// Seconds per step for reads and for writes (each write needs a rider of its own).
 const READ_STEP: Duration = Duration::from_secs(3);
 const WRITE_STEP: Duration = Duration::from_secs(2);
 
@@ -108,28 +108,6 @@ fn oha_step(url: &str, headers: &[(String, String)], rate: f64, each: Duration) 
     })
 }
 
-/// Climbs `rates` with `request`; stops after the first saturated step.
-async fn climb<F>(name: &str, rates: &[f64], each: Duration, request: F) -> Result<Curve>
-where
-    F: Fn(u64) -> reqwest::RequestBuilder,
-{
-    let mut steps = Vec::new();
-    let mut offset = 0;
-    for &rate in rates {
-        let step = load::step(rate, each, |i| request(offset + i)).await?;
-        offset += (rate * each.as_secs_f64()) as u64 + 1;
-        report(name, &step);
-        steps.push(step);
-        if saturated(&step) {
-            break;
-        }
-    }
-    Ok(Curve {
-        name: name.to_string(),
-        steps,
-    })
-}
-
 /// `pgbench -S -R <rate>` on the node at `port`, 16 clients as elsewhere, per-transaction
 /// latencies from its log (with -R they run from each transaction's scheduled start).
 pub fn pgbench(port: u16, dir: &Path) -> Result<Curve> {
@@ -194,33 +172,37 @@ fn pgbench_step(port: u16, rate: f64, dir: &Path) -> Result<Step> {
     Ok(step)
 }
 
-/// Start-ride writes through the edge: a user with enough vehicles for every step, then one
-/// ride per vehicle.
+/// Start-ride writes through the edge, each by a rider of their own (one open ride per user),
+/// climbing the rates until saturated. A step's riders sign up before it, untimed, and only for
+/// the steps that run: each is two Argon2 hashes.
 pub async fn writes(edge: &str, blob: &str) -> Result<Curve> {
+    let name = "start ride through the edge";
     let client = load::client()?;
-    let needed: f64 = WRITE_RATES
-        .iter()
-        .map(|r| r * WRITE_STEP.as_secs_f64() + 1.0)
-        .sum();
-    let (token, vehicles) =
-        super::writes::user_with_vehicles(&client, edge, blob, "open-loop", needed as usize)
-            .await?;
     let url = format!("{edge}/api/v1/cities/new-york/rides");
-    let ride = |i: u64| {
-        let vehicle = vehicles.get(i as usize).cloned().unwrap_or_default();
-        client
-            .post(&url)
-            .header(CF_BLOB, blob)
-            .bearer_auth(&token)
-            .json(&json!({ "vehicle_id": vehicle }))
-    };
-    climb(
-        "start ride through the edge",
-        &WRITE_RATES,
-        WRITE_STEP,
-        ride,
-    )
-    .await
+    let mut steps = Vec::new();
+    for (n, &rate) in WRITE_RATES.iter().enumerate() {
+        let count = (rate * WRITE_STEP.as_secs_f64()) as usize + 1;
+        let tag = format!("open-loop-{n}");
+        let riders = super::writes::riders(&client, edge, blob, &tag, count).await?;
+        let ride = |i: u64| {
+            let rider = riders.get(i as usize);
+            client
+                .post(&url)
+                .header(CF_BLOB, blob)
+                .bearer_auth(rider.map_or("", |r| r.token.as_str()))
+                .json(&json!({ "vehicle_id": rider.map_or("", |r| r.vehicle.as_str()) }))
+        };
+        let step = load::step(rate, WRITE_STEP, ride).await?;
+        report(name, &step);
+        steps.push(step);
+        if saturated(&step) {
+            break;
+        }
+    }
+    Ok(Curve {
+        name: name.to_string(),
+        steps,
+    })
 }
 
 /// Signed headers for a GET of `path` straight to an origin, signed now.

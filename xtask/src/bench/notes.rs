@@ -50,7 +50,8 @@ sent when it is due whatever is still in flight, and its latency counts from the
 shows (a closed loop such as wrk waits for answers and hides it). The edge runs in plain \
 workerd on loopback; `pgbench -S -R <rate>` (16 clients, latencies from its per-transaction log, \
 counted from each transaction's scheduled start) is the database's own curve on the same node. \
-Reads are loaded with `oha -q <rate> --latency-correction` (64 connections), writes (each on a \
-vehicle of its own) by xtask's own generator. The knee is the last rate served in full (≥ 90 % \
+Reads are loaded with `oha -q <rate> --latency-correction` (64 connections), writes (each by a \
+rider of their own, on their own vehicle: a user holds one open ride at a time) by xtask's own \
+generator. The knee is the last rate served in full (≥ 90 % \
 delivered, nothing failed) with a median within 3× of the lightest step's. The generator shares \
 the 2 cores with what it loads. `cargo xtask bench --only load`.";

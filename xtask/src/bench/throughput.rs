@@ -70,16 +70,18 @@ pub async fn measure(stack: &Stack, edges: [&Edge; 2]) -> Result<Vec<Line>> {
 
     let client = reqwest::Client::new();
     lines.extend(super::origin_read::lines(stack, &client, edges[0], &blob).await?);
+    let blob = cf_blob(&place, "");
+    let riders = super::writes::closed_loop_riders(&client, &edges[0].url(), &blob).await?;
     let mut rides = [0.0; 2];
     for (i, edge) in edges.iter().enumerate() {
-        rides[i] =
-            super::writes::start_rides(&client, &edge.url(), &cf_blob(&place, ""), i).await?;
+        rides[i] = super::writes::start_rides(&client, &edge.url(), &blob, &riders).await?;
     }
     lines.push(Line {
-        what: "start-ride writes through the edge (16 in flight, each on its own vehicle)".into(),
+        what: "start-ride writes through the edge (16 in flight, each rider on their own vehicle)"
+            .into(),
         value: format!("{:.0} writes/s", rides[0]),
         dev: format!("{:.0} writes/s", rides[1]),
-        how: "`cargo xtask bench` (closed loop in xtask/src/bench/throughput.rs)".into(),
+        how: "`cargo xtask bench` (closed loop in xtask/src/bench/writes.rs)".into(),
         ..Line::default()
     });
     lines.extend(super::coldstart::measure().await?);
