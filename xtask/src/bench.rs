@@ -23,6 +23,7 @@ mod origin_read;
 mod profile;
 mod report;
 mod runs;
+mod tables;
 mod throughput;
 mod writes;
 
@@ -32,20 +33,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use roam_shared::email_claim::{claim_region, ClaimKey};
-use roam_shared::geo::Coordinates;
-use roam_shared::RegionMap;
 use roam_stack::edge::build_edge;
-use roam_stack::front::find_place;
 use roam_stack::{Stack, StackOptions, Topology, WanOptions};
-use roam_wan::model::{nearest_colo, Colo, DEFAULT_INFLATION};
+use roam_wan::model::DEFAULT_INFLATION;
 use roam_wan::RttModel;
 
 use crate::bootstrap;
 use crate::util::cmd;
 use edges::{Edge, Runtime};
-use journey::{Sample, Step};
-use report::{CityTable, Row, Summary};
+use journey::Sample;
 
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args)]
@@ -143,8 +139,8 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     };
     let runtime = tokio::runtime::Runtime::new()?;
     let measured = runtime.block_on(measure(args, &origin_binary, iterations, &model))?;
-    let tables = tabulate(&measured, &args.cities, &model)?;
-    let dev_tables = tabulate(&measured.under_wrangler_dev(), &args.cities, &model)?;
+    let tables = tables::tabulate(&measured, &args.cities, &model)?;
+    let dev_tables = tables::tabulate(&measured.under_wrangler_dev(), &args.cities, &model)?;
     let journey = report::journey_markdown(&tables, &dev_tables);
     println!("\n{journey}");
     std::fs::create_dir_all(&out)?;
@@ -228,8 +224,8 @@ async fn measure(
         if args.runs(Part::Journeys) {
             let tag = format!("{run_tag}-{}", &name[..1]);
             let journeys = (iterations, tag.as_str());
-            city_journeys(args, &mut stack, &edges, journeys, model, &mut measured).await?;
-            travellers(args, &mut stack, &edges, model, &mut measured).await?;
+            runs::journeys(args, &mut stack, &edges, journeys, model, &mut measured).await?;
+            runs::travellers(args, &mut stack, &edges, model, &mut measured).await?;
         }
         if topology == Topology::MultiRegion {
             loopback(args, &stack, &edges, &mut measured).await?;
@@ -278,75 +274,6 @@ async fn start_stack(
         .with_context(|| format!("starting the {name} stack"))
 }
 
-/// The MovR journeys as users in every city, against the edge in each runtime
-/// (`iterations` in plain workerd, fewer under wrangler dev); `tag` makes emails unique.
-async fn city_journeys(
-    args: &BenchArgs,
-    stack: &mut Stack,
-    edges: &[(Runtime, Edge)],
-    (iterations, tag): (usize, &str),
-    model: &RttModel,
-    measured: &mut Measured,
-) -> Result<()> {
-    let name = stack.options.topology.name();
-    let dev_iterations = if args.short {
-        1
-    } else {
-        args.dev_iterations.max(1)
-    };
-    for city in &args.cities {
-        for (runtime, edge) in edges {
-            let n = match runtime {
-                Runtime::Workerd => iterations,
-                Runtime::WranglerDev => dev_iterations,
-            };
-            // Short: the tag goes into an email's local part (64 characters at most).
-            let tag = format!("{tag}-{}", &runtime.label()[..1]);
-            let label = format!("{name}, edge in {}", runtime.label());
-            let samples = runs::city_journeys(stack, edge, city, n, model, (&label, &tag)).await?;
-            let key = (name.clone(), city.clone());
-            match runtime {
-                Runtime::Workerd => measured.samples.insert(key, samples),
-                Runtime::WranglerDev => measured.dev_samples.insert(key, samples),
-            };
-        }
-    }
-    Ok(())
-}
-
-/// Rome's users (those the journeys signed up) logging in from New York, through the edge in
-/// plain workerd.
-async fn travellers(
-    args: &BenchArgs,
-    stack: &mut Stack,
-    edges: &[(Runtime, Edge)],
-    model: &RttModel,
-    measured: &mut Measured,
-) -> Result<()> {
-    let name = stack.options.topology.name();
-    let emails: Vec<String> = measured
-        .samples
-        .get(&(name.clone(), "rome".to_string()))
-        .into_iter()
-        .flatten()
-        .filter(|s| s.step == Step::SignUp)
-        .map(|s| s.email.clone())
-        .collect();
-    let workerd = edges.iter().find(|(r, _)| *r == Runtime::Workerd);
-    let (true, false, Some((_, edge))) = (
-        args.cities.iter().any(|c| c == "new-york"),
-        emails.is_empty(),
-        workerd,
-    ) else {
-        return Ok(());
-    };
-    eprintln!("bench: {name}, users of Rome logging in from New York");
-    let edge_addr = std::net::SocketAddr::from(([127, 0, 0, 1], edge.port()));
-    let travels = cross_region::travellers(stack, edge_addr, model, &emails).await?;
-    measured.travellers.insert(name, travels);
-    Ok(())
-}
-
 /// The multi-region stack's other parts, as `--short` and `--only` pick them: one
 /// cross-region statement both ways, throughput on loopback, the origin's profile, latency
 /// under rising load.
@@ -377,124 +304,4 @@ async fn loopback(
         measured.load = load_curves::measure(stack, workerd).await?;
     }
     Ok(())
-}
-
-fn tabulate(measured: &Measured, cities: &[String], model: &RttModel) -> Result<Vec<CityTable>> {
-    let map = RegionMap::builtin();
-    let [single, multi] = topologies();
-    let mut tables = Vec::new();
-    for city in cities {
-        let place = find_place(map, city).with_context(|| format!("unknown city {city}"))?;
-        let colo = nearest_colo(place.at);
-        let get = |t: &Topology| {
-            measured
-                .samples
-                .get(&(t.name(), city.clone()))
-                .cloned()
-                .unwrap_or_default()
-        };
-        let (s, m) = (get(&single), get(&multi));
-        let mut rows = Vec::new();
-        for step in Step::ALL {
-            let of = |samples: &[Sample]| -> Vec<Sample> {
-                samples.iter().filter(|x| x.step == step).cloned().collect()
-            };
-            let (ss, ms) = (of(&s), of(&m));
-            let took = |v: &[Sample]| v.iter().map(|x| x.took).collect::<Vec<_>>();
-            let (Some(single_sum), Some(multi_sum)) =
-                (Summary::of(&took(&ss)), Summary::of(&took(&ms)))
-            else {
-                continue;
-            };
-            let floors = |v: &[Sample], t: &Topology| {
-                let all: Vec<Duration> = v
-                    .iter()
-                    .map(|x| floor(map, t, city, place.at, colo, x))
-                    .collect();
-                Summary::of(&all).map(|f| f.p50).unwrap_or_default()
-            };
-            rows.push(Row {
-                step,
-                single: single_sum,
-                multi: multi_sum,
-                floor_single: floors(&ss, &single),
-                floor_multi: floors(&ms, &multi),
-                served_multi: verdicts(&ms),
-                origin_multi: {
-                    let origin: Vec<Duration> = ms
-                        .iter()
-                        .filter_map(|x| x.origin_ms)
-                        .map(|v| Duration::from_secs_f64(v / 1000.0))
-                        .collect();
-                    Summary::of(&origin).map(|s| s.p50)
-                },
-            });
-        }
-        tables.push(CityTable {
-            city: city.clone(),
-            colo: colo.code.to_string(),
-            user_to_pop: model.rtt(place.at, colo.at),
-            rows,
-        });
-    }
-    Ok(tables)
-}
-
-/// `hit ×19, miss ×1`: the edge's cache verdicts.
-fn verdicts(samples: &[Sample]) -> String {
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for s in samples {
-        *counts.entry(s.cache.as_str()).or_default() += 1;
-    }
-    let mut counts: Vec<_> = counts.into_iter().collect();
-    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
-    counts
-        .iter()
-        .map(|(v, n)| format!("{v} ×{n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Light in fibre along the path a step took: user → PoP, then (unless the edge answered from
-/// its cache) PoP → serving region, plus the farthest other node the step had to reach.
-fn floor(
-    map: &RegionMap,
-    topology: &Topology,
-    city: &str,
-    user: Coordinates,
-    colo: &Colo,
-    sample: &Sample,
-) -> Duration {
-    let fibre = RttModel::fibre_rtt;
-    let at = |region: &str| map.region_coordinates(region).unwrap_or(colo.at);
-    let user_pop = fibre(user, colo.at);
-    if matches!(sample.cache.as_str(), "hit" | "stale") {
-        return user_pop;
-    }
-    let home = match topology {
-        Topology::SingleRegion(only) => return user_pop + fibre(colo.at, at(only)),
-        Topology::MultiRegion => map
-            .city(city)
-            .map(|c| c.region.as_str())
-            .unwrap_or(&map.default_region),
-    };
-    let base = user_pop + fibre(colo.at, at(home));
-    let farthest = |regions: &mut dyn Iterator<Item = &str>| {
-        regions
-            .map(|r| fibre(at(home), at(r)))
-            .max()
-            .unwrap_or_default()
-    };
-    // Log-in finds a user at home locally, and the journey's rides are all at home: only a
-    // sign-up must reach another node, the one holding the email's claim.
-    match sample.step {
-        Step::SignUp => {
-            base + farthest(&mut std::iter::once(
-                claim_region(map, &ClaimKey::development().hash(&sample.email))
-                    .name
-                    .as_str(),
-            ))
-        }
-        _ => base,
-    }
 }
