@@ -10,7 +10,9 @@
 //! that plays the CDN cache: a separate, fast lookup, as in production. `request.cf` comes
 //! from the `MF-CF-Blob` header (JSON) through the socket's `cfBlobHeader` option: that is how
 //! plain workerd sets `cf`, and the header name matches wrangler dev's, so tests and the bench
-//! talk to either edge alike.
+//! talk to either edge alike. wrangler.toml's `[[ratelimits]]` become wrapped bindings
+//! (`workerd_edge/ratelimit.js`, counting per key in fixed windows as Cloudflare's do), so the
+//! edge limits sign-ups and log-ins here as it does in production.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,6 +31,17 @@ pub const COMPATIBILITY_DATE: &str = "2025-11-01";
 
 /// The cache service (see the module's doc).
 const CACHE_SERVICE: &str = include_str!("workerd_edge/cache.js");
+
+/// The rate-limiting bindings' module (see the module's doc).
+const RATE_LIMIT_MODULE: &str = include_str!("workerd_edge/ratelimit.js");
+
+/// One rate-limiting binding: at most `limit` requests per key in each `period_secs`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimit {
+    pub binding: String,
+    pub limit: u32,
+    pub period_secs: u32,
+}
 
 /// How long workerd may take to answer the first request.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -51,6 +64,8 @@ pub struct WorkerdEdgeOptions {
     pub port: Option<u16>,
     /// workerd's inspector (DevTools protocol) on this port, for CPU profiles.
     pub inspector_port: Option<u16>,
+    /// Rate-limiting bindings.
+    pub rate_limits: Vec<RateLimit>,
 }
 
 impl std::fmt::Debug for WorkerdEdgeOptions {
@@ -61,15 +76,18 @@ impl std::fmt::Debug for WorkerdEdgeOptions {
             .field("vars", &self.vars)
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .field("port", &self.port)
+            .field("rate_limits", &self.rate_limits)
             .finish()
     }
 }
 
 impl WorkerdEdgeOptions {
     /// roam's edge (`build/`, built by [`crate::edge::build_edge`]) with the vars and secret an
-    /// [`EdgeOptions`] gives `wrangler dev`.
+    /// [`EdgeOptions`] gives `wrangler dev`, and wrangler.toml's rate limits.
     pub fn roam(edge: &EdgeOptions) -> Result<Self> {
         let build = workspace_root().join("build");
+        let wrangler = std::fs::read_to_string(workspace_root().join("wrangler.toml"))
+            .context("reading wrangler.toml")?;
         let mut vars = BTreeMap::from([
             ("ORIGINS".to_string(), edge.origins_var()?),
             ("ROAM_ENV".to_string(), "development".to_string()),
@@ -83,6 +101,7 @@ impl WorkerdEdgeOptions {
             ready_path: "/ping".into(),
             port: edge.port,
             inspector_port: None,
+            rate_limits: config::rate_limits(&wrangler),
         })
     }
 
@@ -96,6 +115,7 @@ impl WorkerdEdgeOptions {
             ready_path: ready_path.into(),
             port: None,
             inspector_port: None,
+            rate_limits: Vec::new(),
         }
     }
 }
@@ -158,6 +178,7 @@ impl WorkerdEdge {
                 .with_context(|| format!("copying {}", module.display()))?;
         }
         std::fs::write(root.join("cache.js"), CACHE_SERVICE)?;
+        std::fs::write(root.join("ratelimit.js"), RATE_LIMIT_MODULE)?;
         std::fs::write(root.join("config.capnp"), config::capnp(&options, port)?)?;
         let mut command = Command::new(workerd_binary()?);
         command

@@ -1,11 +1,12 @@
 //! The edge in plain `workerd serve`, as production runs it and as the bench measures it
 //! (roam_stack::workerd_edge): `request.cf` from the `MF-CF-Blob` header, the Cache API on the
 //! in-memory cache service (a hit, a write's purge, read-your-writes), writes forwarded and
-//! signed to real origins, and a cache service per edge (two PoPs never share entries).
+//! signed to real origins, a cache service per edge (two PoPs never share entries), and
+//! wrangler.toml's per-address sign-up limit.
 
 mod edge_support;
 
-use edge_support::{start_stack, User, LOS_ANGELES, NEW_YORK, ROME};
+use edge_support::{email, start_stack, User, LOS_ANGELES, NEW_YORK, ROME};
 use roam_stack::edge::EdgeOptions;
 use roam_stack::workerd_edge::{WorkerdEdge, WorkerdEdgeOptions};
 use serde_json::json;
@@ -65,4 +66,24 @@ async fn the_edge_in_plain_workerd_routes_caches_purges_and_signs() {
     let other = start(&stack, "workerd-b").await;
     let elsewhere = User::new(&other.url(), ROME).get(&list).await;
     assert_eq!(elsewhere.expect(200).header("x-roam-cache"), "miss");
+
+    // The sign-up limit holds here as in production: one address gets five a minute. The
+    // windows are fixed, so a run that crosses a minute may see up to ten accepted first.
+    let script = User::new(&edge.url(), ROME);
+    let mut accepted = 0;
+    let limited = loop {
+        let body = json!({"email": email("script"), "name": "Script", "password": PASSWORD});
+        let answer = script.post("/api/v1/users", &body).await;
+        match answer.status.as_u16() {
+            201 if accepted < 10 => accepted += 1,
+            _ => break answer,
+        }
+    };
+    let limited = limited.expect(429);
+    assert_eq!(limited.header("retry-after"), "60");
+    assert!((5..=10).contains(&accepted), "{accepted} accepted first");
+    // Another address is not held back by that one.
+    let elsewhere = User::new(&edge.url(), ROME);
+    let body = json!({"email": email("not-a-script"), "name": "Someone", "password": PASSWORD});
+    elsewhere.post("/api/v1/users", &body).await.expect(201);
 }

@@ -1,11 +1,11 @@
 //! The capnp config `workerd serve` reads: the Worker on its socket (`request.cf` from the
-//! `MF-CF-Blob` header), its outbound network, the cache service.
+//! `MF-CF-Blob` header), its outbound network, the cache service, its rate-limiting bindings.
 
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
 
-use super::{WorkerdEdgeOptions, COMPATIBILITY_DATE};
+use super::{RateLimit, WorkerdEdgeOptions, COMPATIBILITY_DATE};
 use crate::front::CF_BLOB;
 
 /// The capnp config: the Worker on its socket, its outbound network, the cache service.
@@ -39,6 +39,7 @@ pub(super) fn capnp(options: &WorkerdEdgeOptions, port: u16) -> Result<String> {
             text(name)
         ));
     }
+    bindings.extend(options.rate_limits.iter().map(rate_limit_binding));
     let mut out = String::from("using Workerd = import \"/workerd/workerd.capnp\";\n");
     let _ = write!(
         out,
@@ -46,7 +47,9 @@ pub(super) fn capnp(options: &WorkerdEdgeOptions, port: u16) -> Result<String> {
          (name = \"cache\", worker = .cache),\n    \
          (name = \"internet\", network = (allow = [\"public\", \"private\", \"local\"])),\n  ],\n  \
          sockets = [(name = \"http\", address = \"127.0.0.1:{port}\", service = \"worker\", \
-         http = (cfBlobHeader = {}))],\n);\n",
+         http = (cfBlobHeader = {}))],\n  \
+         extensions = [(modules = [(name = {RATE_LIMIT_MODULE}, esModule = embed \"ratelimit.js\", \
+         internal = true)])],\n);\n",
         text(CF_BLOB)
     );
     let _ = write!(
@@ -64,6 +67,65 @@ pub(super) fn capnp(options: &WorkerdEdgeOptions, port: u16) -> Result<String> {
         text(COMPATIBILITY_DATE)
     );
     Ok(out)
+}
+
+/// The wrapped bindings' module: internal, so only bindings can load it, never the Worker.
+const RATE_LIMIT_MODULE: &str = "\"roam-harness:ratelimit\"";
+
+fn rate_limit_binding(limit: &RateLimit) -> String {
+    format!(
+        "(name = {}, wrapped = (moduleName = {RATE_LIMIT_MODULE}, innerBindings = [\
+         (name = \"limit\", json = \"{}\"), (name = \"period\", json = \"{}\")]))",
+        text(&limit.binding),
+        limit.limit,
+        limit.period_secs
+    )
+}
+
+/// wrangler.toml's top-level `[[ratelimits]]` (those `wrangler dev` simulates; each
+/// environment repeats its own), from lines such as `name = "SIGN_UP_LIMITER"` and
+/// `simple = { limit = 5, period = 60 }`. A block it cannot read is left out.
+pub(super) fn rate_limits(wrangler_toml: &str) -> Vec<RateLimit> {
+    /// A `[[ratelimits]]` block being read: its binding's name and (limit, period).
+    type Block = (Option<String>, Option<(u32, u32)>);
+    let mut limits = Vec::new();
+    let mut block: Option<Block> = None;
+    let lines = wrangler_toml.lines().map(str::trim).chain(["[end]"]);
+    for line in lines.filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if line.starts_with('[') {
+            if let Some((Some(binding), Some((limit, period_secs)))) = block.take() {
+                limits.push(RateLimit {
+                    binding,
+                    limit,
+                    period_secs,
+                });
+            }
+            block = (line == "[[ratelimits]]").then_some((None, None));
+            continue;
+        }
+        let (Some((name, simple)), Some((key, value))) = (block.as_mut(), line.split_once('='))
+        else {
+            continue;
+        };
+        match key.trim() {
+            "name" => *name = Some(value.trim().trim_matches('"').to_string()),
+            "simple" => *simple = limit_and_period(value),
+            _ => {}
+        }
+    }
+    limits
+}
+
+/// `{ limit = 5, period = 60 }` → (5, 60).
+fn limit_and_period(table: &str) -> Option<(u32, u32)> {
+    let inner = table.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let field = |wanted: &str| {
+        inner.split(',').find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            (key.trim() == wanted).then(|| value.trim().parse().ok())?
+        })
+    };
+    Some((field("limit")?, field("period")?))
 }
 
 /// A capnp text literal.
@@ -106,5 +168,22 @@ mod tests {
         assert!(config.contains(r#"(name = "ROAM_SECRET", fromEnvironment = "ROAM_SECRET")"#));
         assert!(!config.contains("hush"), "secrets stay out of the file");
         assert_eq!(text("a\\b\u{1}"), r#""a\\b\x01""#);
+    }
+
+    #[test]
+    fn wranglers_own_rate_limits_become_wrapped_bindings() {
+        let wrangler = std::fs::read_to_string(crate::edge::workspace_root().join("wrangler.toml"))
+            .expect("wrangler.toml");
+        let limits = rate_limits(&wrangler);
+        let names: Vec<&str> = limits.iter().map(|l| l.binding.as_str()).collect();
+        assert_eq!(names, ["SIGN_UP_LIMITER", "LOG_IN_LIMITER"], "{limits:?}");
+        assert!(limits.iter().all(|l| l.limit > 0 && l.period_secs == 60));
+        let mut options = WorkerdEdgeOptions::script("t", Path::new("/x/worker.js"), "/");
+        options.rate_limits = limits;
+        let config = capnp(&options, 1).expect("a config");
+        assert!(config.contains(
+            r#"(name = "SIGN_UP_LIMITER", wrapped = (moduleName = "roam-harness:ratelimit""#
+        ));
+        assert!(config.contains(r#"esModule = embed "ratelimit.js", internal = true"#));
     }
 }

@@ -30,9 +30,10 @@ pub enum Baseline {
     CacheHit,
 }
 
-/// A running baseline.
+/// A running baseline (workerd's handle boxed: it carries its options, far larger than the
+/// other variant).
 pub enum RunningBaseline {
-    Workerd(WorkerdEdge),
+    Workerd(Box<WorkerdEdge>),
     WranglerDev { port: u16, _child: ManagedChild },
 }
 
@@ -77,7 +78,9 @@ pub async fn start(
         Runtime::Workerd => {
             let mut options = WorkerdEdgeOptions::script(name, &script, ready);
             options.vars = vars;
-            Ok(RunningBaseline::Workerd(WorkerdEdge::start(options).await?))
+            Ok(RunningBaseline::Workerd(Box::new(
+                WorkerdEdge::start(options).await?,
+            )))
         }
         Runtime::WranglerDev => wrangler_dev(name, dir, &script, &vars, ready).await,
     }
