@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use reqwest::header::{HeaderMap, HeaderValue};
 use roam_shared::headers::HOME_COOKIE;
-use roam_stack::front::{cf_blob, Place, CF_BLOB};
+use roam_stack::front::{cf_blob, simulated_client_address, Place, CF_BLOB, CLIENT_ADDRESS};
 use serde_json::{json, Value};
 
 /// Every bench user's password.
@@ -171,8 +171,14 @@ impl User {
         format!("{}{path}", self.edge)
     }
 
+    /// A POST from an address of its own: the bench stands for many people, and the edge's
+    /// per-address limits on sign-up and log-in would otherwise refuse its journeys.
     fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::RequestBuilder {
-        let request = self.client.post(self.url(path)).json(body);
+        let request = self
+            .client
+            .post(self.url(path))
+            .header(CLIENT_ADDRESS, simulated_client_address())
+            .json(body);
         match token {
             Some(token) => request.bearer_auth(token),
             None => request,
