@@ -24,12 +24,16 @@ const CITIES_CACHE_CONTROL: &str = "public, max-age=3600, s-maxage=86400";
 /// `GET /ping`: who and where the user is, as the edge sees it.
 pub fn pong(geo: &Geo, config: &Config) -> Result<Response> {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    // Only a point in range (Cloudflare's text, parsed and checked) goes on the page's map.
+    let at = geo.location().coordinates;
     let body = Pong {
         pong: true,
         colo: text(&geo.colo),
         country: text(&geo.country),
         city: text(&geo.city),
         region: geo.nearest_region(&config.map).to_string(),
+        latitude: at.map(|c| c.lat),
+        longitude: at.map(|c| c.lon),
     };
     let mut response = respond::json(200, &body, "no-store")?;
     response.headers_mut().set(SERVED_BY, "edge")?;

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::map::{City, Region};
 
 /// Response of `GET /ping` (edge) and `GET /ping` (origin, where `colo` etc. are empty).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pong {
     /// Always true.
@@ -18,6 +18,13 @@ pub struct Pong {
     pub city: String,
     /// The region nearest the user (at an origin: the origin's own region).
     pub region: String,
+    /// The user's latitude as detected, degrees (absent when unknown, and at an origin):
+    /// where the diagnostic page's map puts the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    /// The user's longitude as detected, degrees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
 }
 
 /// Response of `GET /ping/{region}` at the edge.
