@@ -98,8 +98,9 @@ impl EdgeError {
         }
     }
 
-    /// The problem body; 500s say nothing about their cause.
-    pub fn to_problem(&self, request_id: &str) -> Problem {
+    /// The problem body, with the request and trace ids a user can quote; 500s say nothing
+    /// about their cause.
+    pub fn to_problem(&self, request_id: &str, trace_id: Option<&str>) -> Problem {
         let problem = match self {
             EdgeError::Config(_) | EdgeError::Internal(_) => Problem::new(
                 500,
@@ -110,7 +111,11 @@ impl EdgeError {
             }
             other => Problem::new(other.status(), other.to_string()),
         };
-        problem.with_request_id(request_id)
+        let problem = problem.with_request_id(request_id);
+        match trace_id {
+            Some(id) => problem.with_trace_id(id),
+            None => problem,
+        }
     }
 
     /// Whether the cause belongs in the error log (server faults) rather than being the
@@ -120,7 +125,11 @@ impl EdgeError {
     }
 
     /// The problem+json response, with `retry-after` (429, 503) or `allow` (405) as needed.
-    pub fn into_response(self, request_id: &str) -> worker::Result<Response> {
+    pub fn into_response(
+        self,
+        request_id: &str,
+        trace_id: Option<&str>,
+    ) -> worker::Result<Response> {
         let headers = Headers::new();
         headers.set("content-type", PROBLEM_CONTENT_TYPE)?;
         headers.set("cache-control", "no-store")?;
@@ -134,7 +143,7 @@ impl EdgeError {
             EdgeError::MethodNotAllowed { allow, .. } => headers.set("allow", allow)?,
             _ => {}
         }
-        let body = self.to_problem(request_id).to_json();
+        let body = self.to_problem(request_id, trace_id).to_json();
         Ok(Response::from_bytes(body.into_bytes())?
             .with_status(self.status())
             .with_headers(headers))
@@ -171,11 +180,16 @@ mod tests {
 
     #[test]
     fn internal_details_stay_in_the_log() {
-        let p = EdgeError::Internal("JsError: secret stack".into()).to_problem("r-1");
+        let p = EdgeError::Internal("JsError: secret stack".into())
+            .to_problem("r-1", Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         assert_eq!(p.status, 500);
         assert!(!p.detail.contains("secret"));
         assert_eq!(p.request_id.as_deref(), Some("r-1"));
-        let p = EdgeError::BadIdempotencyKey.to_problem("r-2");
+        assert_eq!(
+            p.trace_id.as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        let p = EdgeError::BadIdempotencyKey.to_problem("r-2", None);
         assert_eq!(
             (p.status, p.field.as_deref()),
             (422, Some("idempotency-key"))

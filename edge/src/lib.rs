@@ -9,7 +9,10 @@
 //! (sign-ups and log-ins per client address), [`cache`]
 //! (the edge cache), [`read_your_writes`] (bookmarks), [`home`] (where a signed-out user's data
 //! lives), [`data`] (a data request end to end), [`ping`] (the edge's own routes),
-//! [`respond`] and [`error`] (responses and problem+json), [`panic`] (the net under them).
+//! [`respond`] and [`error`] (responses and problem+json), [`panic`] (the net under them),
+//! [`trace`] (the request's W3C trace: `traceparent` in and on, `traceresponse`,
+//! `server-timing`, the edge's spans reported to the origin), [`health`] (each region's own
+//! report of its health, fetched from its origin and kept briefly).
 
 pub mod breaker;
 pub mod cache;
@@ -19,6 +22,7 @@ pub mod data;
 pub mod error;
 pub mod failover;
 pub mod forward;
+pub mod health;
 pub mod home;
 pub mod panic;
 pub mod ping;
@@ -27,8 +31,10 @@ pub mod rate_limit;
 pub mod read_your_writes;
 pub mod respond;
 pub mod route;
+pub mod trace;
 
 use roam_shared::headers::REQUEST_ID;
+use roam_shared::trace::{TRACEPARENT, TRACERESPONSE};
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::worker_sys::web_sys;
 use worker::{console_error, event, Context, Env, Request, Response};
@@ -37,6 +43,7 @@ use crate::cf::Geo;
 use crate::config::Config;
 use crate::error::Result;
 use crate::route::Route;
+use crate::trace::Trace;
 
 /// Milliseconds since the epoch, by the Worker's clock.
 pub fn now_ms() -> f64 {
@@ -59,19 +66,25 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) 
     let request_id = respond::request_id(&req);
     let answered_if_panicking = request_id.clone();
     panic::answer(&answered_if_panicking, async move {
-        let started = now_ms();
-        let response = match handle(req, &env, &ctx, &request_id, started).await {
+        let incoming = req.headers().get(TRACEPARENT).ok().flatten();
+        let trace = Trace::begin(incoming.as_deref(), now_ms());
+        let method = req.inner().method();
+        let path = route::path_and_query(&req.inner().url()).0.to_string();
+        let response = match handle(req, &env, &ctx, &request_id, &trace).await {
             Ok(response) => Ok(response),
             Err(error) => {
                 if error.is_server_fault() {
-                    console_error!("request {request_id}: {error}");
+                    console_error!("request {request_id} (trace {}): {error}", trace.trace_id());
                 }
-                error.into_response(&request_id)
+                error.into_response(&request_id, Some(&trace.trace_id()))
             }
         };
+        report_spans(&env, &ctx, &trace, &method, &path);
         match response {
             Ok(mut response) => {
-                let _ = response.headers_mut().set(REQUEST_ID, &request_id);
+                let headers = response.headers_mut();
+                let _ = headers.set(REQUEST_ID, &request_id);
+                let _ = headers.set(TRACERESPONSE, &trace.traceresponse());
                 web_sys::Response::from(response).into()
             }
             // Not even a problem body could be built: workerd answers its own 500.
@@ -83,12 +96,30 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) 
     })
 }
 
+/// When the origin that answered records this trace, sends it the edge's spans after the
+/// response (`ctx.wait_until`: the client does not wait for it). Best effort: a report that
+/// fails costs the trace the PoP's part, nothing else.
+fn report_spans(env: &Env, ctx: &Context, trace: &Trace, method: &str, path: &str) {
+    let Some(base) = trace.report_to() else {
+        return;
+    };
+    let Ok(config) = Config::load(env) else {
+        return;
+    };
+    let report = trace.report(now_ms(), method, path);
+    ctx.wait_until(async move {
+        if let Err(e) = trace::send_report(&base, &config, &report).await {
+            worker::console_warn!("could not report the edge's spans to {base}: {e:?}");
+        }
+    });
+}
+
 async fn handle(
     req: Request,
     env: &Env,
     ctx: &Context,
     request_id: &str,
-    started: f64,
+    trace: &Trace,
 ) -> Result<Response> {
     let url = req.inner().url();
     let route = route::resolve(&req.inner().method(), route::path_and_query(&url).0)?;
@@ -96,9 +127,16 @@ async fn handle(
     match route {
         Route::Ping => ping::pong(&Geo::from_request(&req), &config),
         Route::PingRegion(region) => {
-            ping::ping_region(&region, &Geo::from_request(&req), &config, request_id).await
+            ping::ping_region(
+                &region,
+                &Geo::from_request(&req),
+                &config,
+                request_id,
+                trace,
+            )
+            .await
         }
-        Route::Regions => ping::regions(&Geo::from_request(&req), &config),
+        Route::Regions => ping::regions(&Geo::from_request(&req), &config, request_id, trace).await,
         Route::Cities => ping::cities(&config),
         Route::OpenApi => ping::openapi(),
         Route::TestPanic if config.test_panic_route => {
@@ -108,7 +146,7 @@ async fn handle(
         Route::Data(data_route) => {
             let client_address = rate_limit::client_address(req.headers());
             rate_limit::check(env, &config, &data_route, client_address.as_deref()).await?;
-            data::handle(req, data_route, config, ctx, request_id, started).await
+            data::handle(req, data_route, config, ctx, request_id, trace).await
         }
     }
 }

@@ -14,6 +14,7 @@ mod journey;
 mod js_worker;
 mod report;
 mod throughput;
+mod tracing_overhead;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -224,6 +225,9 @@ async fn measure(
             measured.mechanism = cross_region::mechanism(&stack).await?;
             eprintln!("bench: throughput on loopback");
             measured.throughput = throughput::measure(&stack, &edge).await?;
+            eprintln!("bench: what OpenTelemetry export costs an origin");
+            let tracing = tracing_overhead::measure(&stack, &edge.url()).await?;
+            measured.throughput.extend(tracing);
         }
         drop(edge);
         drop(stack);

@@ -35,7 +35,7 @@ fn verdict(ok: bool) -> &'static str {
     }
 }
 
-const WRK: &str = "wrk -t2 -c16 -d5s";
+pub(super) const WRK: &str = "wrk -t2 -c16 -d5s";
 
 /// Runs every throughput measurement against a running multi-region stack and its edge.
 pub async fn measure(stack: &Stack, edge: &EdgeProcess) -> Result<Vec<Line>> {
@@ -156,7 +156,7 @@ fn ensure_wrk() -> Result<()> {
 }
 
 /// Requests per second wrk reached.
-fn wrk(url: &str, headers: &[&str]) -> Result<f64> {
+pub(super) fn wrk(url: &str, headers: &[&str]) -> Result<f64> {
     let mut command = Command::new("wrk");
     command.args(["-t2", "-c16", "-d5s"]);
     for header in headers {
@@ -173,7 +173,7 @@ fn wrk(url: &str, headers: &[&str]) -> Result<f64> {
 }
 
 /// Headers of a GET signed as the edge signs it (valid for the signature window, 30 s).
-fn signed_get(secret: &str, path: &str) -> Result<Vec<String>> {
+pub(super) fn signed_get(secret: &str, path: &str) -> Result<Vec<String>> {
     let secret = SharedSecret::parse(secret).map_err(anyhow::Error::msg)?;
     let timestamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
