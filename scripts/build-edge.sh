@@ -19,6 +19,17 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+# The API reference page (/docs) is Swagger UI, served as static files from the npm package
+# package-lock.json pins; copied (not committed) next to the pages on every build.
+vendor=edge/assets/vendor/swagger-ui
+swagger=node_modules/swagger-ui-dist
+[[ -f "$swagger/swagger-ui-bundle.js" ]] || { echo "build-edge: $swagger is missing (run: npm ci)" >&2; exit 1; }
+if ! cmp -s "$swagger/package.json" "$vendor/package.json"; then
+  mkdir -p "$vendor"
+  cp "$swagger/swagger-ui-bundle.js" "$swagger/swagger-ui.css" "$swagger/LICENSE" \
+    "$swagger/package.json" "$vendor/"
+fi
+
 if [[ "${ROAM_EDGE_PREBUILT:-}" == 1 && -f build/index.js ]]; then
   exit 0
 fi

@@ -32,6 +32,7 @@ use crate::error::Result;
 use crate::failover;
 use crate::forward::{Outbound, Reply};
 use crate::now_ms;
+use crate::trace::{self, Trace};
 
 /// How a cacheable read was answered.
 #[derive(Debug)]
@@ -56,12 +57,20 @@ pub async fn read_through(
     out: Outbound,
     written_at: Option<f64>,
     ctx: &Context,
+    trace: &Trace,
 ) -> Result<CacheAnswer> {
     let now = now_ms();
     let entry = lookup(&key).await;
     let verdict = entry
         .as_ref()
         .map(|e| judge(e.fetched_at, &e.windows, now, written_at, e.superseded_at));
+    let looked_up = match verdict {
+        Some(Verdict::Fresh) => "hit",
+        Some(Verdict::StaleWhileRevalidate) => "stale",
+        Some(_) => "expired",
+        None => "miss",
+    };
+    trace.cache_lookup(now, now_ms(), looked_up);
     let from_entry = |entry: Entry, label| CacheAnswer {
         reply: entry.reply,
         served_by: entry.served_by,
@@ -83,7 +92,7 @@ pub async fn read_through(
             } else {
                 "miss"
             };
-            let result = failover::send(&config, home, &out).await;
+            let result = failover::send(&config, home, &out, trace).await;
             // The origins failed (unreachable, timed out, or could not reach the data): an
             // entry within stale-if-error is better than an error.
             let origin_failed = result.as_ref().map_or(true, |s| s.reply.status >= 500);
@@ -109,9 +118,10 @@ pub async fn read_through(
 }
 
 /// Refreshes an entry in the background (`ctx.wait_until`), keeping it when the origin fails.
+/// A trace of its own: no client waits on it.
 async fn refresh(config: Rc<Config>, home: String, key: String, out: Outbound) {
     if let Some(region) = config.map.region(&home) {
-        match failover::send(&config, region, &out).await {
+        match failover::send(&config, region, &out, &trace::detached()).await {
             Ok(served) => match Entry::from_reply(&served.reply, served.started_at, &served.region)
             {
                 Some(entry) => store(&key, &entry).await,

@@ -23,6 +23,7 @@ use crate::forward::Outbound;
 use crate::glue::{self, RequestFacts};
 use crate::response::Response;
 use crate::route::DataRoute;
+use crate::trace::Trace;
 use crate::{home, now_ms, read_your_writes, respond};
 
 /// Largest request body the edge accepts.
@@ -37,7 +38,6 @@ struct Incoming {
     query: Option<String>,
     headers: Vec<(String, String)>,
     geo: Geo,
-    started: f64,
 }
 
 impl Incoming {
@@ -61,7 +61,7 @@ pub async fn handle(
     config: Rc<Config>,
     ctx: &Context,
     request_id: &str,
-    started: f64,
+    trace: &Trace,
 ) -> Result<Response> {
     let (path, query) = crate::route::path_and_query(&facts.url);
     let incoming = Incoming {
@@ -69,7 +69,6 @@ pub async fn handle(
         query: query.map(str::to_string),
         headers: glue::request_headers(&req),
         geo: facts.geo.clone(),
-        started,
     };
     let body = if incoming.method == "POST" {
         read_json_body(req, &incoming).await?
@@ -114,14 +113,18 @@ pub async fn handle(
             );
             let written_at = presented.as_ref().map(|b| b.written_at_ms as f64);
             let answer =
-                cache::read_through(config.clone(), home, key, out, written_at, ctx).await?;
+                cache::read_through(config.clone(), home, key, out, written_at, ctx, trace).await?;
             let mut response = respond::reply(&answer.reply)?;
+            // An entry's stored timings are an old request's: only a fresh answer's count.
+            let origin_timing = (answer.origin_ms > 0.0)
+                .then(|| answer.reply.header("server-timing"))
+                .flatten();
             decorate(
                 &mut response,
                 &answer.served_by,
                 answer.label,
-                &incoming,
-                answer.origin_ms,
+                trace,
+                origin_timing,
             )?;
             return Ok(response);
         }
@@ -144,7 +147,7 @@ pub async fn handle(
         let (name, value) = read_your_writes::recent_writes_header(bookmark);
         out.headers.push((name.to_string(), value));
     }
-    let served = failover::send(&config, home, &out).await?;
+    let served = failover::send(&config, home, &out, trace).await?;
     let mut response = respond::reply(&served.reply)?;
     if data_route.is_write() && (200..300).contains(&served.reply.status) {
         let wrote = Wrote {
@@ -159,8 +162,8 @@ pub async fn handle(
         &mut response,
         &served.region,
         "bypass",
-        &incoming,
-        served.origin_ms,
+        trace,
+        served.reply.header("server-timing"),
     )?;
     Ok(response)
 }
@@ -291,19 +294,22 @@ fn affected_vehicle(data_route: &DataRoute, request: &[u8], answer: &[u8]) -> Op
     }
 }
 
-/// Adds the edge's headers to a data response.
+/// Adds the edge's headers to a data response: who served it, how the cache answered, and
+/// `server-timing` with the edge's spans followed by the answering origin's own entries.
 fn decorate(
     response: &mut Response,
     served_by: &str,
     cache_label: &str,
-    incoming: &Incoming,
-    origin_ms: f64,
+    trace: &Trace,
+    origin_timing: Option<&str>,
 ) -> Result<()> {
     let headers = response.headers_mut();
     headers.set(SERVED_BY, served_by)?;
     headers.set(CACHE, cache_label)?;
-    let total = now_ms() - incoming.started;
-    headers.set("server-timing", &respond::server_timing(total, origin_ms))?;
+    headers.set(
+        "server-timing",
+        &respond::server_timing(&trace.timings(now_ms()), origin_timing),
+    )?;
     Ok(())
 }
 

@@ -99,8 +99,9 @@ impl EdgeError {
         }
     }
 
-    /// The problem body; 500s say nothing about their cause.
-    pub fn to_problem(&self, request_id: &str) -> Problem {
+    /// The problem body, with the request and trace ids a user can quote; 500s say nothing
+    /// about their cause.
+    pub fn to_problem(&self, request_id: &str, trace_id: Option<&str>) -> Problem {
         let problem = match self {
             EdgeError::Config(_) | EdgeError::Internal(_) => Problem::new(
                 500,
@@ -111,7 +112,11 @@ impl EdgeError {
             }
             other => Problem::new(other.status(), other.to_string()),
         };
-        problem.with_request_id(request_id)
+        let problem = problem.with_request_id(request_id);
+        match trace_id {
+            Some(id) => problem.with_trace_id(id),
+            None => problem,
+        }
     }
 
     /// Whether the cause belongs in the error log (server faults) rather than being the
@@ -121,8 +126,8 @@ impl EdgeError {
     }
 
     /// The problem+json response, with `retry-after` (429, 503) or `allow` (405) as needed.
-    pub fn into_response(self, request_id: &str) -> Result<Response> {
-        let body = self.to_problem(request_id).to_json();
+    pub fn into_response(self, request_id: &str, trace_id: Option<&str>) -> Result<Response> {
+        let body = self.to_problem(request_id, trace_id).to_json();
         let mut response = Response::new(self.status(), Body::Text(body));
         let headers = response.headers_mut();
         headers.set("content-type", PROBLEM_CONTENT_TYPE)?;
@@ -171,11 +176,16 @@ mod tests {
 
     #[test]
     fn internal_details_stay_in_the_log() {
-        let p = EdgeError::Internal("JsError: secret stack".into()).to_problem("r-1");
+        let p = EdgeError::Internal("JsError: secret stack".into())
+            .to_problem("r-1", Some("4bf92f3577b34da6a3ce929d0e0e4736"));
         assert_eq!(p.status, 500);
         assert!(!p.detail.contains("secret"));
         assert_eq!(p.request_id.as_deref(), Some("r-1"));
-        let p = EdgeError::BadIdempotencyKey.to_problem("r-2");
+        assert_eq!(
+            p.trace_id.as_deref(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        let p = EdgeError::BadIdempotencyKey.to_problem("r-2", None);
         assert_eq!(
             (p.status, p.field.as_deref()),
             (422, Some("idempotency-key"))

@@ -16,6 +16,7 @@ use roam_shared::{Coordinates, Region, RegionMap};
 use crate::config::Config;
 use crate::error::EdgeError;
 use crate::forward::{self, CallError, Outbound, Reply};
+use crate::trace::{Attempt, Trace};
 use crate::{now_ms, pool};
 
 /// Every region's health as this isolate believes it, origin by origin.
@@ -39,6 +40,7 @@ pub fn health(config: &Config, now: f64) -> Vec<RegionHealth> {
                     .map(|c| c.slug.clone())
                     .collect(),
                 origins,
+                report: None,
             }
         })
         .collect()
@@ -74,14 +76,19 @@ pub struct Served {
 
 /// Sends `out` to an origin of the home region's pool, then (connection errors) to the pool's
 /// other origins, then (when no origin of the pool is left, or on a timeout) to the next
-/// regions' pools.
+/// regions' pools. Each attempt is a span of `trace`, with its own `traceparent`.
 ///
 /// Reads may always go elsewhere: any origin reaches the home partition through the database.
 /// Writes may too, because every forwarded write carries an idempotency key whose record
 /// commits with the effect on the home partition's node: if the first origin did apply it
 /// (a timeout after the commit), the second finds the key and returns the stored answer, so the
 /// write has exactly one effect.
-pub async fn send(config: &Config, home: &Region, out: &Outbound) -> Result<Served, EdgeError> {
+pub async fn send(
+    config: &Config,
+    home: &Region,
+    out: &Outbound,
+    trace: &Trace,
+) -> Result<Served, EdgeError> {
     let policy = &config.breaker;
     let mut origin_ms = 0.0;
     let mut timed_out = false;
@@ -95,23 +102,43 @@ pub async fn send(config: &Config, home: &Region, out: &Outbound) -> Result<Serv
         let pool = config.pool(&region.name);
         while let Some(i) = pool::pick(pool, &tried, now_ms(), policy) {
             let base = &pool[i];
+            let kind = match (tried.is_empty(), region.name == home.name) {
+                (true, _) => Attempt::First,
+                (false, true) => Attempt::SamePool,
+                (false, false) => Attempt::Failover,
+            };
             tried.push(base);
+            let (span_id, traceparent) = trace.child();
             let started_at = now_ms();
             let result = {
                 let _in_flight = pool::InFlight::begin(base);
-                forward::call(base, out, config.keys.current(), timeout_ms).await
+                forward::call(
+                    base,
+                    out,
+                    config.keys.current(),
+                    timeout_ms,
+                    Some(&traceparent),
+                )
+                .await
             };
             let ended = now_ms();
             origin_ms += ended - started_at;
             pool::record(base, result.is_ok(), ended, policy);
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(CallError::Timeout) => "timeout",
+                Err(CallError::Unreachable(_)) => "unreachable",
+            };
+            trace.attempt(span_id, &region.name, kind, started_at, ended, outcome);
             let error = match result {
                 Ok(reply) => {
+                    trace.answered(base, reply.header(roam_shared::trace::TRACERESPONSE));
                     return Ok(Served {
                         reply,
                         region: region.name.clone(),
                         origin_ms,
                         started_at,
-                    })
+                    });
                 }
                 Err(error) => error,
             };

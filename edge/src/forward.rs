@@ -1,6 +1,6 @@
-//! Forwarding one request to one origin: which client headers pass, the geo tags, request id
-//! and idempotency key the edge adds, the signature over all of it, and the call itself with
-//! its timeout.
+//! Forwarding one request to one origin: which client headers pass, the geo tags, request id,
+//! idempotency key and `traceparent` the edge adds, the signature over all of it, and the call
+//! itself with its timeout.
 //!
 //! Client headers pass through an allow-list, so any `x-roam-*` header a client sent is gone
 //! before the edge signs: only the edge's own tags are ever signed.
@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures::future::{select, Either};
 use roam_shared::headers::{GeoTags, IDEMPOTENCY_KEY, KEY_ID, REQUEST_ID, SIGNATURE, TIMESTAMP};
 use roam_shared::signature::{body_digest, is_signed_header, sign, SignedParts};
+use roam_shared::trace::TRACEPARENT;
 use roam_shared::SharedSecret;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
@@ -67,10 +68,24 @@ impl Outbound {
         }
     }
 
-    /// Every header to send, with `x-roam-key-id`, `x-roam-timestamp` and `x-roam-signature`
-    /// computed at `now` under `secret`.
-    pub fn signed_headers(&self, secret: &SharedSecret, now_secs: i64) -> Vec<(String, String)> {
-        let mut headers = self.headers.clone();
+    /// Every header to send, with this attempt's `traceparent` (each attempt is a span of its
+    /// own), and `x-roam-key-id`, `x-roam-timestamp` and `x-roam-signature` computed at `now`
+    /// under `secret`.
+    pub fn signed_headers(
+        &self,
+        secret: &SharedSecret,
+        now_secs: i64,
+        traceparent: Option<&str>,
+    ) -> Vec<(String, String)> {
+        let mut headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n != TRACEPARENT)
+            .cloned()
+            .collect();
+        if let Some(tp) = traceparent {
+            headers.push((TRACEPARENT.to_string(), tp.to_string()));
+        }
         headers.push((KEY_ID.to_string(), secret.id().to_string()));
         let signed: Vec<(String, String)> = headers
             .iter()
@@ -124,16 +139,17 @@ pub enum CallError {
     Unreachable(String),
 }
 
-/// Sends `out` to the origin at `base_url`, signed now, and reads the whole answer within
-/// `timeout_ms`; on timeout the fetch is aborted.
+/// Sends `out` to the origin at `base_url` with `traceparent`, signed now, and reads the whole
+/// answer within `timeout_ms`; on timeout the fetch is aborted.
 pub async fn call(
     base_url: &str,
     out: &Outbound,
     secret: &SharedSecret,
     timeout_ms: u32,
+    traceparent: Option<&str>,
 ) -> Result<Reply, CallError> {
     let now_secs = (js_sys::Date::now() / 1000.0) as i64;
-    let request = build_request(base_url, out, secret, now_secs)
+    let request = build_request(base_url, out, secret, now_secs, traceparent)
         .map_err(|e| CallError::Unreachable(format!("cannot build the request: {e}")))?;
     let controller = AbortController::default();
     let signal = controller.signal();
@@ -169,9 +185,10 @@ fn build_request(
     out: &Outbound,
     secret: &SharedSecret,
     now_secs: i64,
+    traceparent: Option<&str>,
 ) -> worker::Result<Request> {
     let headers = Headers::new();
-    for (name, value) in out.signed_headers(secret, now_secs) {
+    for (name, value) in out.signed_headers(secret, now_secs, traceparent) {
         headers.set(&name, &value)?;
     }
     let mut init = RequestInit::new();
@@ -225,7 +242,8 @@ mod tests {
             "req-1",
             Some("idem-1"),
         );
-        let sent = out.signed_headers(&secret, 1_700_000_000);
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let sent = out.signed_headers(&secret, 1_700_000_000, Some(tp));
         let get = |name: &str| -> Vec<&str> {
             sent.iter()
                 .filter(|(n, _)| n == name)
@@ -237,6 +255,7 @@ mod tests {
         assert_eq!(get("authorization"), ["Bearer t"]);
         assert!(get("x-forwarded-host").is_empty());
         assert_eq!(get("x-roam-signature").len(), 1);
+        assert_eq!(get("traceparent"), [tp], "signed with the rest");
 
         // What an origin does: rebuild the parts from what arrived and verify.
         let signed: Vec<(String, String)> = sent
@@ -266,7 +285,37 @@ mod tests {
             path_and_query: "/api/v1/cities/paris/rides",
             ..parts
         };
-        assert!(verify(&secret.into(), &forged, Some(signature), 1_700_000_005, 30).is_err());
+        assert!(verify(
+            &secret.clone().into(),
+            &forged,
+            Some(signature),
+            1_700_000_005,
+            30
+        )
+        .is_err());
+        let other_trace = SignedParts {
+            headers: forged
+                .headers
+                .iter()
+                .map(|(n, v)| match n.as_str() {
+                    "traceparent" => (n.clone(), v.replace("-01", "-00")),
+                    _ => (n.clone(), v.clone()),
+                })
+                .collect(),
+            path_and_query: "/api/v1/cities/rome/rides",
+            ..forged
+        };
+        assert!(
+            verify(
+                &secret.into(),
+                &other_trace,
+                Some(signature),
+                1_700_000_005,
+                30
+            )
+            .is_err(),
+            "a changed sampling decision breaks the signature"
+        );
     }
 
     #[test]

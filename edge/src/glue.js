@@ -14,11 +14,20 @@ const text = (value) =>
       ? String(value)
       : "";
 
-// method, url, request id (the client's, else a fresh UUID: Rust validates it), then the
-// geo fields of request.cf: country, city, colo, continent, latitude, longitude.
+// method, url, request id (the client's, else a fresh UUID: Rust validates it), traceparent
+// (empty when none: Rust parses it), then the geo fields of request.cf: country, city, colo,
+// continent, latitude, longitude.
 export function requestFacts(request) {
-  const id = request.headers.get("x-request-id") ?? crypto.randomUUID();
-  return [request.method, request.url, id.replaceAll(SEP, ""), cfFacts(request)].join(SEP);
+  const headers = request.headers;
+  const id = headers.get("x-request-id") ?? crypto.randomUUID();
+  const traceparent = headers.get("traceparent") ?? "";
+  return [
+    request.method,
+    request.url,
+    id.replaceAll(SEP, ""),
+    traceparent.replaceAll(SEP, ""),
+    cfFacts(request),
+  ].join(SEP);
 }
 
 // Every request header: name, value, name, value, … (names lowercase, as Headers gives them).

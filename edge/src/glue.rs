@@ -56,25 +56,28 @@ pub struct RequestFacts {
     pub url: String,
     /// The client's `x-request-id`, else a fresh UUID (not yet validated).
     pub request_id: String,
+    /// The client's `traceparent`, empty when it sent none (parsed by [`crate::trace`]).
+    pub traceparent: String,
     /// Where the user is.
     pub geo: Geo,
 }
 
 impl RequestFacts {
-    /// Reads the request's method, URL, request id and `request.cf`.
+    /// Reads the request's method, URL, request id, `traceparent` and `request.cf`.
     pub fn read(request: &web_sys::Request) -> Self {
         Self::parse(&request_facts(request))
     }
 
     /// Parses what `requestFacts` returns (the testable core of [`RequestFacts::read`]).
     pub fn parse(joined: &str) -> Self {
-        let mut fields = joined.splitn(4, SEP);
+        let mut fields = joined.splitn(5, SEP);
         let mut next = || fields.next().unwrap_or_default().to_string();
-        let (method, url, request_id) = (next(), next(), next());
+        let (method, url, request_id, traceparent) = (next(), next(), next(), next());
         Self {
             method,
             url,
             request_id,
+            traceparent,
             geo: parse_geo(&next()),
         }
     }
@@ -183,12 +186,14 @@ mod tests {
 
     #[test]
     fn facts_split_into_their_fields() {
-        let facts = RequestFacts::parse(
-            "GET\0http://h/ping?x=1\0req-1\0IT\0Rome\0FCO\0EU\x0041.89\x0012.49",
-        );
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let facts = RequestFacts::parse(&format!(
+            "GET\0http://h/ping?x=1\0req-1\0{tp}\0IT\0Rome\0FCO\0EU\x0041.89\x0012.49"
+        ));
         assert_eq!(facts.method, "GET");
         assert_eq!(facts.url, "http://h/ping?x=1");
         assert_eq!(facts.request_id, "req-1");
+        assert_eq!(facts.traceparent, tp);
         assert_eq!(facts.geo.city.as_deref(), Some("Rome"));
         assert_eq!(facts.geo.longitude.as_deref(), Some("12.49"));
         assert_eq!(facts.geo.continent.as_deref(), Some("EU"));
@@ -205,8 +210,9 @@ mod tests {
 
     #[test]
     fn missing_or_short_facts_are_empty_not_a_panic() {
-        let facts = RequestFacts::parse("GET\0http://h/ping\0id\0\0\0\0\0\0");
+        let facts = RequestFacts::parse("GET\0http://h/ping\0id\0\0\0\0\0\0\0");
         assert_eq!(facts.geo, Geo::default());
+        assert_eq!(facts.traceparent, "");
         let short = RequestFacts::parse("GET");
         assert_eq!((short.url.as_str(), short.geo.country), ("", None));
         assert_eq!(RequestFacts::parse(""), RequestFacts::default());

@@ -10,7 +10,10 @@
 //! (the edge cache), [`read_your_writes`] (bookmarks), [`home`] (where a signed-out user's data
 //! lives), [`data`] (a data request end to end), [`ping`] (the edge's own routes),
 //! [`respond`] and [`error`] (responses and problem+json), [`panic`] (the net under them),
-//! [`glue`] (the JavaScript side of the hot paths).
+//! [`trace`] (the request's W3C trace: `traceparent` in and on, `traceresponse`,
+//! `server-timing`, the edge's spans reported to the origin), [`health`] (each region's own
+//! report of its health, fetched from its origin and kept briefly), [`glue`] (the JavaScript
+//! side of the hot paths).
 
 pub mod breaker;
 pub mod cache;
@@ -21,6 +24,7 @@ pub mod error;
 pub mod failover;
 pub mod forward;
 pub mod glue;
+pub mod health;
 pub mod home;
 pub mod panic;
 pub mod ping;
@@ -30,8 +34,10 @@ pub mod read_your_writes;
 pub mod respond;
 pub mod response;
 pub mod route;
+pub mod trace;
 
 use roam_shared::headers::REQUEST_ID;
+use roam_shared::trace::TRACERESPONSE;
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use worker::worker_sys::web_sys;
 use worker::{console_error, event, Context, Env};
@@ -41,6 +47,7 @@ use crate::error::Result;
 use crate::glue::RequestFacts;
 use crate::response::Response;
 use crate::route::Route;
+use crate::trace::Trace;
 
 /// Milliseconds since the epoch, by the Worker's clock.
 pub fn now_ms() -> f64 {
@@ -60,7 +67,9 @@ fn start() {
 /// `/ping` is the exception: it needs no I/O, so it is answered before `fetch` returns, with
 /// no task, no promise and two crossings into JavaScript in all (read the request, build the
 /// response; see [`glue`]). A panic there would reach workerd as an exception (its own 500)
-/// instead of our problem+json; the path holds no operation that can panic.
+/// instead of our problem+json; the path holds no operation that can panic. It carries no
+/// trace either (no `traceresponse`): nothing stands behind it to trace, and a trace's random
+/// ids would cost it more crossings. Every other route begins a [`Trace`].
 #[wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
     let facts = RequestFacts::read(&req);
@@ -68,32 +77,43 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) 
     let route = route::resolve(&facts.method, route::path_and_query(&facts.url).0);
     if let Ok(Route::Ping) = route {
         let pong = Config::load(&env).and_then(|config| ping::pong(&facts.geo, &config));
-        return answer(pong, &request_id);
+        return answer(pong, &request_id, None);
     }
     let ctx = Context::new(ctx);
     let answered_if_panicking = request_id.clone();
     panic::answer(&answered_if_panicking, async move {
-        let started = now_ms();
+        let incoming = Some(facts.traceparent.as_str()).filter(|t| !t.is_empty());
+        let trace = Trace::begin(incoming, now_ms());
+        let method = facts.method.clone();
+        let path = route::path_and_query(&facts.url).0.to_string();
         let response = match route {
-            Ok(route) => handle(route, req, facts, &env, &ctx, &request_id, started).await,
+            Ok(route) => handle(route, req, facts, &env, &ctx, &request_id, &trace).await,
             Err(error) => Err(error),
         };
-        answer(response, &request_id)
+        report_spans(&env, &ctx, &trace, &method, &path);
+        answer(response, &request_id, Some(&trace))
     })
     .into()
 }
 
 /// Hands a response, or the problem+json for an error (its cause logged when it is the edge's
-/// fault), to workerd, with the request id.
-fn answer(response: Result<Response>, request_id: &str) -> JsValue {
+/// fault), to workerd, with the request id and, when the request has a trace, its
+/// `traceresponse` (and the trace id in a problem body).
+fn answer(response: Result<Response>, request_id: &str, trace: Option<&Trace>) -> JsValue {
+    let trace_id = trace.map(Trace::trace_id);
     let response = response.or_else(|error| {
         if error.is_server_fault() {
-            console_error!("request {request_id}: {error}");
+            let trace = trace_id.as_deref().unwrap_or("none");
+            console_error!("request {request_id} (trace {trace}): {error}");
         }
-        error.into_response(request_id)
+        error.into_response(request_id, trace_id.as_deref())
     });
     let sent = response.and_then(|mut response| {
-        response.headers_mut().set(REQUEST_ID, request_id)?;
+        let headers = response.headers_mut();
+        headers.set(REQUEST_ID, request_id)?;
+        if let Some(trace) = trace {
+            headers.set(TRACERESPONSE, &trace.traceresponse())?;
+        }
         response.into_js()
     });
     match sent {
@@ -106,6 +126,24 @@ fn answer(response: Result<Response>, request_id: &str) -> JsValue {
     }
 }
 
+/// When the origin that answered records this trace, sends it the edge's spans after the
+/// response (`ctx.wait_until`: the client does not wait for it). Best effort: a report that
+/// fails costs the trace the PoP's part, nothing else.
+fn report_spans(env: &Env, ctx: &Context, trace: &Trace, method: &str, path: &str) {
+    let Some(base) = trace.report_to() else {
+        return;
+    };
+    let Ok(config) = Config::load(env) else {
+        return;
+    };
+    let report = trace.report(now_ms(), method, path);
+    ctx.wait_until(async move {
+        if let Err(e) = trace::send_report(&base, &config, &report).await {
+            worker::console_warn!("could not report the edge's spans to {base}: {e:?}");
+        }
+    });
+}
+
 async fn handle(
     route: Route,
     req: web_sys::Request,
@@ -113,14 +151,16 @@ async fn handle(
     env: &Env,
     ctx: &Context,
     request_id: &str,
-    started: f64,
+    trace: &Trace,
 ) -> Result<Response> {
     let config = Config::load(env)?;
     let geo = &facts.geo;
     match route {
         Route::Ping => ping::pong(geo, &config),
-        Route::PingRegion(region) => ping::ping_region(&region, geo, &config, request_id).await,
-        Route::Regions => ping::regions(geo, &config),
+        Route::PingRegion(region) => {
+            ping::ping_region(&region, geo, &config, request_id, trace).await
+        }
+        Route::Regions => ping::regions(geo, &config, request_id, trace).await,
         Route::Cities => ping::cities(&config),
         Route::OpenApi => ping::openapi(),
         Route::TestPanic if config.test_panic_route => {
@@ -129,7 +169,7 @@ async fn handle(
         Route::TestPanic => Err(error::EdgeError::NotFound("/__test/panic".into())),
         Route::Data(data_route) => {
             rate_limit::check(env, &config, &data_route, &req).await?;
-            data::handle(req, facts, data_route, config, ctx, request_id, started).await
+            data::handle(req, facts, data_route, config, ctx, request_id, trace).await
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What the edge answers about itself: `/ping` (no origin involved), `/ping/{region}` (one
-//! origin round trip), `/api/v1/regions` (breaker states, origin by origin) and `/api/v1/cities` (the map).
+//! origin round trip), `/api/v1/regions` (breaker states, origin by origin, and each region's
+//! own health report) and `/api/v1/cities` (the map).
 
 use roam_shared::api::{Pong, RegionList, RegionPing};
 use roam_shared::headers::SERVED_BY;
@@ -10,7 +11,8 @@ use crate::config::Config;
 use crate::error::{EdgeError, Result};
 use crate::forward::{self, CallError, Outbound};
 use crate::response::{Body, Response};
-use crate::{failover, now_ms, pool, respond};
+use crate::trace::{Attempt, Trace};
+use crate::{failover, health, now_ms, pool, respond};
 
 /// The committed OpenAPI document (`cargo xtask openapi` writes it from roam-shared's types;
 /// the test command fails when it is stale).
@@ -22,12 +24,16 @@ const CITIES_CACHE_CONTROL: &str = "public, max-age=3600, s-maxage=86400";
 /// `GET /ping`: who and where the user is, as the edge sees it.
 pub fn pong(geo: &Geo, config: &Config) -> Result<Response> {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    // Only a point in range (Cloudflare's text, parsed and checked) goes on the page's map.
+    let at = geo.location().coordinates;
     let body = Pong {
         pong: true,
         colo: text(&geo.colo),
         country: text(&geo.country),
         city: text(&geo.city),
         region: geo.nearest_region(&config.map).to_string(),
+        latitude: at.map(|c| c.lat),
+        longitude: at.map(|c| c.lon),
     };
     let mut response = respond::json(200, &body, "no-store")?;
     response.headers_mut().set(SERVED_BY, "edge")?;
@@ -42,6 +48,7 @@ pub async fn ping_region(
     geo: &Geo,
     config: &Config,
     request_id: &str,
+    trace: &Trace,
 ) -> Result<Response> {
     let pool = config.pool(region);
     let known = config.map.region(region).is_some();
@@ -57,33 +64,58 @@ pub async fn ping_region(
         request_id,
         None,
     );
+    let (span_id, traceparent) = trace.child();
     let started = now_ms();
     let result = {
         let _in_flight = pool::InFlight::begin(base);
-        forward::call(base, &out, config.keys.current(), config.origin_timeout_ms).await
+        let timeout = config.origin_timeout_ms;
+        forward::call(
+            base,
+            &out,
+            config.keys.current(),
+            timeout,
+            Some(&traceparent),
+        )
+        .await
     };
     let ended = now_ms();
     pool::record(base, result.is_ok(), ended, &config.breaker);
-    let status = match result {
+    let status = match &result {
         Ok(reply) if (200..300).contains(&reply.status) => "ok",
         Ok(_) | Err(CallError::Unreachable(_)) => "error",
         Err(CallError::Timeout) => "timeout",
     };
+    trace.attempt(span_id, region, Attempt::First, started, ended, status);
+    let origin_timing = result.as_ref().ok().and_then(|r| r.header("server-timing"));
     let body = RegionPing {
         region: region.to_string(),
         status: status.to_string(),
         origin_ms: ((ended - started) * 10.0).round() / 10.0,
     };
     let mut response = respond::json(200, &body, "no-store")?;
-    response.headers_mut().set(SERVED_BY, region)?;
+    let headers = response.headers_mut();
+    headers.set(SERVED_BY, region)?;
+    let timings = trace.timings(now_ms());
+    headers.set(
+        "server-timing",
+        &respond::server_timing(&timings, origin_timing),
+    )?;
     Ok(response)
 }
 
-/// `GET /api/v1/regions`: each region with the health this isolate believes.
-pub fn regions(geo: &Geo, config: &Config) -> Result<Response> {
+/// `GET /api/v1/regions`: each region with the health this isolate believes (its breakers)
+/// and the region's own report (see [`health`]).
+pub async fn regions(
+    geo: &Geo,
+    config: &Config,
+    request_id: &str,
+    trace: &Trace,
+) -> Result<Response> {
+    let mut regions = failover::health(config, now_ms());
+    health::attach_reports(config, &mut regions, request_id, trace).await;
     let body = RegionList {
         nearest: geo.nearest_region(&config.map).to_string(),
-        regions: failover::health(config, now_ms()),
+        regions,
     };
     respond::json(200, &body, "no-store")
 }

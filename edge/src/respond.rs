@@ -2,6 +2,7 @@
 //! request id and `server-timing`.
 
 use roam_shared::headers::is_valid_token_id;
+use roam_shared::trace::Timing;
 use serde::Serialize;
 
 use crate::error::Result;
@@ -60,15 +61,16 @@ pub fn reply(reply: &Reply) -> Result<Response> {
     Ok(response)
 }
 
-/// The `server-timing` value: time spent at the edge itself and waiting for origins, in ms.
-pub fn server_timing(total_ms: f64, origin_ms: f64) -> String {
-    let origin_ms = origin_ms.max(0.0);
-    let edge_ms = (total_ms - origin_ms).max(0.0);
-    if origin_ms > 0.0 {
-        format!("edge;dur={edge_ms:.1}, origin;dur={origin_ms:.1}")
-    } else {
-        format!("edge;dur={edge_ms:.1}")
+/// The `server-timing` value: the edge's own entries, then the answering origin's (`app`,
+/// `db`: their `start` counts from the origin's own start), which the page places inside the
+/// attempt that got the answer.
+pub fn server_timing(edge: &[Timing], origin: Option<&str>) -> String {
+    let mut value = roam_shared::trace::server_timing(edge);
+    if let Some(origin) = origin.map(str::trim).filter(|o| !o.is_empty()) {
+        value.push_str(", ");
+        value.push_str(origin);
     }
+    value
 }
 
 /// The value of cookie `name` in a `cookie` header.
@@ -85,10 +87,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn server_timing_splits_edge_and_origin() {
-        assert_eq!(server_timing(12.0, 10.0), "edge;dur=2.0, origin;dur=10.0");
-        assert_eq!(server_timing(0.4, 0.0), "edge;dur=0.4");
-        assert_eq!(server_timing(1.0, 3.0), "edge;dur=0.0, origin;dur=3.0");
+    fn server_timing_puts_the_origins_entries_after_the_edges() {
+        let edge = [Timing::new("edge", 2.0), Timing::new("origin", 10.0)];
+        assert_eq!(
+            server_timing(&edge, Some("app;dur=8.0, db;dur=3.0;start=1.0")),
+            "edge;dur=2.0, origin;dur=10.0, app;dur=8.0, db;dur=3.0;start=1.0"
+        );
+        assert_eq!(server_timing(&edge[..1], Some(" ")), "edge;dur=2.0");
     }
 
     #[test]

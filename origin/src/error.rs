@@ -219,6 +219,11 @@ impl IntoResponse for Error {
             Self::Invalid { field, .. } => Problem::invalid_field(field, detail),
             _ => Problem::new(status.as_u16(), detail),
         };
+        // The trace id of the request being answered, so a user can quote it.
+        let problem = match crate::telemetry::context::trace_id() {
+            Some(id) => problem.with_trace_id(id),
+            None => problem,
+        };
         let mut response = problem_response(&problem);
         let retry_after = match &self {
             Self::Busy { retry_after, .. } | Self::TooManyRequests { retry_after, .. } => {

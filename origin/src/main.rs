@@ -115,7 +115,6 @@ impl NodeArgs {
 }
 
 fn main() -> ExitCode {
-    telemetry::init_tracing();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -123,7 +122,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(command())) {
+    telemetry::init_tracing(runtime.handle().clone());
+    let result = runtime.block_on(run(command()));
+    // The spans of the last requests, still in the exporter's buffer.
+    telemetry::export::flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // The chain of causes on one line, without a backtrace: these are configuration

@@ -3,7 +3,7 @@
 //! Pure functions and types only, no I/O: the region map and geo routing, the API's
 //! request/response bodies and their validation, the problem+json error body, and the
 //! cryptographic formats that cross the edge↔origin boundary (request signature, session
-//! token, read-your-writes bookmark).
+//! token, read-your-writes bookmark), and W3C trace context.
 
 pub mod api;
 pub mod bookmark;
@@ -18,6 +18,7 @@ pub mod problem;
 pub mod routing;
 pub mod signature;
 pub mod token;
+pub mod trace;
 
 pub use geo::{Coordinates, UserLocation};
 pub use keyring::Keyring;

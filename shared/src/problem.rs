@@ -27,6 +27,10 @@ pub struct Problem {
     /// The request id, to find the log lines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The W3C trace id (32 hex digits) of the request, to quote when reporting it: it finds
+    /// the whole trace, edge to database, and every log line on the way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }
 
 impl Problem {
@@ -40,6 +44,7 @@ impl Problem {
             detail: detail.into(),
             field: None,
             request_id: None,
+            trace_id: None,
         }
     }
 
@@ -54,6 +59,12 @@ impl Problem {
     /// The same problem, tagged with a request id.
     pub fn with_request_id(mut self, request_id: impl Into<String>) -> Self {
         self.request_id = Some(request_id.into());
+        self
+    }
+
+    /// The same problem, tagged with a trace id.
+    pub fn with_trace_id(mut self, trace_id: impl Into<String>) -> Self {
+        self.trace_id = Some(trace_id.into());
         self
     }
 
@@ -100,14 +111,17 @@ mod tests {
     #[test]
     fn serialises_as_rfc9457_with_extensions() {
         let p = Problem::invalid_field("email", "email must look like name@example.com")
-            .with_request_id("r-1");
+            .with_request_id("r-1")
+            .with_trace_id("4bf92f3577b34da6a3ce929d0e0e4736");
         let v: serde_json::Value = serde_json::from_str(&p.to_json()).unwrap();
         assert_eq!(v["type"], "https://roam.dev/problems/invalid-field");
         assert_eq!(v["status"], 422);
         assert_eq!(v["field"], "email");
         assert_eq!(v["request_id"], "r-1");
+        assert_eq!(v["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
         let plain = serde_json::to_value(Problem::new(404, "no such vehicle")).unwrap();
         assert!(plain.get("field").is_none());
+        assert!(plain.get("trace_id").is_none());
         assert_eq!(plain["title"], "Not found");
     }
 }

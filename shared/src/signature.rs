@@ -4,8 +4,9 @@
 //! The edge signs a canonical string of the request; an origin recomputes it from what it
 //! received and compares in constant time. Covered: method, path and query, a timestamp (so a
 //! captured request replays only within a short window), the SHA-256 of the body, every
-//! `x-roam-*` tag and the `idempotency-key`. Any other `x-roam-*` header an origin sees is
-//! covered too, so nothing can be smuggled in beside the signed set.
+//! `x-roam-*` tag, the `idempotency-key` and the `traceparent` (so only the edge decides which
+//! trace, and which sampling decision, an origin continues). Any other `x-roam-*` header an
+//! origin sees is covered too, so nothing can be smuggled in beside the signed set.
 
 use std::borrow::Cow;
 
@@ -14,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::headers::{IDEMPOTENCY_KEY, KEY_ID, ROAM_HEADER_PREFIX, SIGNATURE, TIMESTAMP};
 use crate::keyring::Keyring;
+use crate::trace::TRACEPARENT;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -106,8 +108,8 @@ pub struct SignedParts<'a> {
     pub timestamp: i64,
     /// [`body_digest`] of the body.
     pub body_sha256: String,
-    /// Every signed header (`x-roam-*` other than the signature and timestamp, and
-    /// `idempotency-key`), names lowercase, values as sent.
+    /// Every signed header (`x-roam-*` other than the signature and timestamp,
+    /// `idempotency-key` and `traceparent`), names lowercase, values as sent.
     pub headers: Vec<(String, String)>,
 }
 
@@ -116,6 +118,7 @@ pub fn is_signed_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     (name.starts_with(ROAM_HEADER_PREFIX) && name != SIGNATURE && name != TIMESTAMP)
         || name == IDEMPOTENCY_KEY
+        || name == TRACEPARENT
 }
 
 impl SignedParts<'_> {
@@ -364,6 +367,8 @@ mod tests {
         assert_eq!(parse_timestamp(None), Err(SignatureError::Missing));
         assert!(is_signed_header("X-Roam-City"));
         assert!(is_signed_header("idempotency-key"));
+        assert!(is_signed_header("Traceparent"));
+        assert!(!is_signed_header("tracestate"));
         assert!(!is_signed_header("x-roam-signature"));
         assert!(!is_signed_header("authorization"));
     }

@@ -60,6 +60,71 @@ describe(`the diagnostic page, as a user in ${HERE.city}`, () => {
     await shot(page, 'diagnostics-desktop');
   });
 
+  it('draws the map: you, the PoP and each region with its health and round trip', async () => {
+    const { page } = browser;
+    assert.equal(await page.locator('#map [data-you]').count(), 1, 'the user is on the map');
+    assert.match(await page.textContent('#map title'), /^Map: you/, 'the map keeps its accessible name');
+    for (const region of TARGETS.slice(1)) {
+      const health = await page.getAttribute(`#map g[data-region="${region}"]`, 'data-health');
+      assert.equal(health, 'ok', `${region} is healthy (its report and the breaker)`);
+      assert.match(await page.textContent(`#map g[data-region="${region}"]`), new RegExp(`^${region}ok$`), 'name and health in words');
+      assert.match(await page.textContent(`#map [data-rtt="${region}"]`), /^[\d.]+ ms$/, `round trip to ${region}`);
+      const row = await page.textContent(`#regions tr[data-region="${region}"]`);
+      assert.match(row, /127\.0\.0\.1:\d+/, `${region}'s primary host is shown`);
+      assert.match(row, /\d+ pending, \d+ dead/, `${region}'s job backlog is shown`);
+    }
+    assert.match(await page.textContent(`#map [data-rtt="edge"]`), new RegExp(`PoP ${HERE.colo} · [\\d.]+ ms`));
+    // Where the user is drawn follows the coordinates: nearer their own region than any other.
+    const distances = await page.evaluate((regions) => {
+      const at = (sel) => document.querySelector(sel).getBoundingClientRect();
+      const you = at('#map [data-you]');
+      return Object.fromEntries(regions.map((r) => {
+        const c = at(`#map g[data-region="${r}"] circle`);
+        return [r, Math.hypot(c.x - you.x, c.y - you.y)];
+      }));
+    }, TARGETS.slice(1));
+    const nearest = Object.entries(distances).sort((a, b) => a[1] - b[1])[0][0];
+    assert.equal(nearest, HERE.region, `on the map, ${HERE.city} is nearest ${HERE.region}: ${JSON.stringify(distances)}`);
+  });
+
+  it('traces one request and draws its hops as a waterfall, with the trace id to copy', async () => {
+    const { page, context } = browser;
+    assert.ok(await page.locator('#trace-result').isHidden(), 'nothing to show before a trace');
+    const sent = page.waitForRequest((r) => /\/vehicles\?limit=5$/.test(r.url()));
+    await page.getByRole('button', { name: 'Trace a request' }).click();
+    await page.waitForFunction(() => /^HTTP 200/.test(document.getElementById('trace-status').textContent), null, { timeout: 30_000 });
+    const traceparent = (await sent).headers().traceparent ?? '';
+    const traceId = await page.textContent('#trace-id');
+    assert.match(traceId, /^[0-9a-f]{32}$/, 'the trace id the edge answered');
+    assert.equal(traceId, traceparent.split('-')[1], 'the edge continued the trace the page started');
+    const bars = await page.$$eval('#waterfall g', (gs) => gs.map((g) => {
+      const r = g.querySelector('rect');
+      const x = Number(r.getAttribute('x'));
+      return { kind: g.dataset.kind, label: g.textContent, x, end: x + Number(r.getAttribute('width')) };
+    }));
+    const kinds = bars.map((b) => b.kind);
+    assert.deepEqual(await page.$$eval('#hops tbody tr', (trs) => trs.map((tr) => tr.dataset.kind)), kinds, 'the table lists the same hops');
+    assert.deepEqual(kinds.slice(0, 3), ['total', 'edge', 'cache'], `hops: ${kinds}`);
+    const [total] = bars;
+    for (const b of bars) assert.ok(b.x >= total.x - 0.5 && b.end <= total.end + 0.5, `${b.label} lies within the round trip`);
+    // Whether the origin was asked is what the cache says (a hit or stale entry answers alone).
+    const cache = /\(cache: (\w+)\)/.exec(await page.textContent('#trace-status'))?.[1];
+    if (cache === 'hit' || cache === 'stale') {
+      assert.ok(!kinds.includes('attempt'), `a cache ${cache} asks no origin: ${kinds}`);
+    } else {
+      assert.deepEqual(kinds.slice(3), ['attempt', 'app', 'db', ...kinds.slice(6)], `cache ${cache}: the origin, its handler, its database`);
+      const [attempt, app] = [bars[3], bars[4]];
+      assert.match(attempt.label, new RegExp(`origin ${HERE.region} ok`), 'the home region answered');
+      assert.ok(app.x >= attempt.x && app.end <= attempt.end + 0.5, 'the handler ran within the attempt');
+      for (const db of bars.filter((x) => x.kind === 'db')) assert.ok(db.x >= app.x - 0.5, 'the database after the handler began');
+    }
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.waitForFunction(() => /copied/.test(document.getElementById('trace-status').textContent));
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), traceId, 'the trace id is on the clipboard');
+    await shot(page, 'diagnostics-waterfall');
+  });
+
   it('keeps pinging in auto mode until it is switched off', async () => {
     const { page } = browser;
     const count = () => page.$eval('#stats tbody tr:first-child td', (td) => Number(td.textContent));

@@ -30,6 +30,13 @@ describe("when us-west's origin is down", () => {
     for (const target of ['edge', 'us-east', 'eu-west']) {
       assert.match(await page.textContent(`#stats td[data-target="${target}"][data-stat="p50"]`), NUMBER, target);
     }
+    // The map and the regions' table say it in words, not only in colour.
+    assert.equal(await page.getAttribute('#map g[data-region="us-west"]', 'data-health'), 'down');
+    assert.match(await page.textContent('#map g[data-region="us-west"]'), /down/);
+    assert.match(await page.textContent('#regions tr[data-region="us-west"] [data-stat="health"]'), /down/);
+    for (const region of ['us-east', 'eu-west']) {
+      assert.equal(await page.getAttribute(`#map g[data-region="${region}"]`, 'data-health'), 'ok', region);
+    }
     await shot(page, 'diagnostics-us-west-down');
   });
 

@@ -155,7 +155,7 @@ async fn journey(place: Place) {
         .expect(201);
     assert_eq!(added.header("x-roam-served-by"), place.region);
     let bookmark = added.header("x-roam-bookmark").to_string();
-    assert!(bookmark.starts_with("b2."), "{added:#?}");
+    assert!(bookmark.starts_with("b3."), "{added:#?}");
     assert!(
         added.header("set-cookie").contains("roam_bookmark="),
         "{added:#?}"

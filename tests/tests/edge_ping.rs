@@ -66,7 +66,8 @@ async fn a_user_in_rome_is_near_eu_west() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
-        json!({"pong":true,"country":"IT","city":"Rome","colo":"FCO","region":"eu-west"})
+        json!({"pong":true,"country":"IT","city":"Rome","colo":"FCO","region":"eu-west",
+               "latitude":41.89,"longitude":12.49})
     );
     assert_eq!(header(&headers, "cache-control"), "no-store");
     assert!(!header(&headers, "x-request-id").is_empty(), "{headers:?}");
@@ -78,7 +79,8 @@ async fn a_user_in_los_angeles_is_near_us_west() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
-        json!({"pong":true,"country":"US","city":"Los Angeles","colo":"LAX","region":"us-west"})
+        json!({"pong":true,"country":"US","city":"Los Angeles","colo":"LAX","region":"us-west",
+               "latitude":34.05,"longitude":-118.24})
     );
     assert_eq!(header(&headers, "cache-control"), "no-store");
     assert!(!header(&headers, "x-request-id").is_empty());
@@ -98,6 +100,16 @@ async fn missing_or_odd_cf_fields_do_not_panic() {
     let (status, _, body) = get("/ping", Some(odd)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["pong"], true);
+    assert!(
+        body.get("latitude").is_none(),
+        "no point from odd text: {body}"
+    );
+    // A point off the globe is no point: the page's map leaves the user off.
+    let (_, _, body) = get("/ping", Some(r#"{"latitude":"91","longitude":"12"}"#)).await;
+    assert!(
+        body.get("latitude").is_none() && body.get("longitude").is_none(),
+        "{body}"
+    );
     // The edge keeps answering afterwards (no poisoned instance).
     let (status, _, _) = get("/ping", Some(ROME)).await;
     assert_eq!(status, StatusCode::OK);

@@ -199,7 +199,7 @@ proptest! {
         };
         let out = Outbound::new("POST", "/api/v1/cities/rome/rides", &headers, b"{}".to_vec(), &tags, "req-1", Some(&key));
         let secret = SharedSecret::parse(DEV_SECRET).expect("the dev secret");
-        let sent = out.signed_headers(&secret, 1_700_000_000);
+        let sent = out.signed_headers(&secret, 1_700_000_000, None);
         let mut expected: Vec<(String, String)> = tags.to_headers().iter().map(|(n, v)| (n.to_string(), v.clone())).collect();
         expected.push(("idempotency-key".into(), key));
         expected.push(("x-roam-key-id".into(), secret.id().to_string()));

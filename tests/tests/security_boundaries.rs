@@ -173,14 +173,19 @@ async fn tokens_signed_with_another_key_expired_or_altered_are_refused() {
         ..claims.clone()
     };
     // The same tag over other claims: another user, another home city.
-    let (_, tag) = token.rsplit_once('.').expect("a tag");
+    let mut pieces = token.rsplitn(3, '.');
+    let (tag, _, version_and_key) = (
+        pieces.next().expect("a tag"),
+        pieces.next().expect("claims"),
+        pieces.next().expect("a version and key id"),
+    );
     let altered_claims = SessionClaims {
         sub: uuid_sub(),
         city: "paris".into(),
         ..claims.clone()
     };
     let altered = format!(
-        "v1.{}.{tag}",
+        "{version_and_key}.{}.{tag}",
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&altered_claims).expect("JSON"))
     );
     let body_only = token

@@ -25,6 +25,7 @@ mod report;
 mod runs;
 mod tables;
 mod throughput;
+mod tracing_overhead;
 mod writes;
 
 use std::collections::BTreeMap;
@@ -275,8 +276,8 @@ async fn start_stack(
 }
 
 /// The multi-region stack's other parts, as `--short` and `--only` pick them: one
-/// cross-region statement both ways, throughput on loopback, the origin's profile, latency
-/// under rising load.
+/// cross-region statement both ways, throughput on loopback (with what OpenTelemetry export
+/// costs an origin), the origin's profile, latency under rising load.
 async fn loopback(
     args: &BenchArgs,
     stack: &Stack,
@@ -291,6 +292,9 @@ async fn loopback(
     if let (true, [(_, workerd), (_, dev)]) = (throughput, edges) {
         eprintln!("bench: throughput on loopback");
         measured.throughput = throughput::measure(stack, [workerd, dev]).await?;
+        eprintln!("bench: what OpenTelemetry export costs an origin");
+        let tracing = tracing_overhead::measure(stack, &workerd.url()).await?;
+        measured.throughput.extend(tracing);
     }
     if let (true, Some((_, workerd))) = (args.runs(Part::Profile), edges.first()) {
         eprintln!("bench: profiling the origin's primary-key read");

@@ -90,7 +90,7 @@ fn npm_packages(root: &Path) -> Result<()> {
         _ => false,
     };
     if !fresh || !root.join("node_modules/.bin/wrangler").exists() {
-        eprintln!("bootstrap: npm ci (wrangler, binaryen, playwright-core)");
+        eprintln!("bootstrap: npm ci (wrangler, binaryen, playwright-core, swagger-ui-dist)");
         cmd(Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(root))?;

@@ -42,6 +42,8 @@ async fn ping(State(state): State<AppState>, Geo(geo): Geo) -> axum::Json<Pong> 
         country: geo.country,
         city: geo.city,
         region: state.config.region.clone(),
+        latitude: None,
+        longitude: None,
     })
 }
 

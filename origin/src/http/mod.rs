@@ -10,6 +10,7 @@ mod rides;
 mod sessions;
 pub mod signature;
 mod state;
+mod traces;
 mod users;
 mod vehicles;
 
@@ -48,6 +49,7 @@ pub fn app(state: AppState) -> Router {
         .merge(vehicles::router())
         .merge(rides::router())
         .merge(ride_history::router())
+        .merge(traces::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Layers run bottom-up on the way in: request id, span, metrics, timeout, signature.

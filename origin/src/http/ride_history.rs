@@ -19,6 +19,7 @@ use super::extract::Auth;
 use super::AppState;
 use crate::error::Result;
 use crate::storage::rides::RideRow;
+use crate::storage::traced::OnNode;
 
 /// Most rides `/me/rides` returns.
 const MY_RIDES_LIMIT: i64 = 200;
@@ -97,6 +98,7 @@ async fn rides_in(state: &AppState, region: &str, rider: Uuid) -> Result<Vec<Rid
         MY_RIDES_LIMIT
     )
     .fetch_all(state.nodes.region(region))
+    .on_node(state.nodes.region(region))
     .await?)
 }
 
@@ -111,5 +113,6 @@ async fn rider_regions(state: &AppState, user: &SessionClaims) -> Result<Vec<Str
         user.sub
     )
     .fetch_all(state.nodes.city(&user.city)?)
+    .on_node(state.nodes.city(&user.city)?)
     .await?)
 }

@@ -27,6 +27,7 @@ use crate::config::Config;
 use crate::error::{sqlstate, Error, Result};
 use crate::storage::claims::{Acquired, ClaimSet, Held};
 use crate::storage::idempotency::{self, Guard};
+use crate::storage::traced::OnNode;
 
 /// The user routes.
 pub fn router() -> Router<AppState> {
@@ -205,6 +206,7 @@ async fn insert_user(
             response_body
         )
         .execute(home)
+        .on_node(home)
         .await
         .map(drop),
         None => sqlx::query!(
@@ -218,6 +220,7 @@ async fn insert_user(
             user.created_at
         )
         .execute(home)
+        .on_node(home)
         .await
         .map(drop),
     }

@@ -20,6 +20,7 @@ use super::json::Json;
 use super::AppState;
 use crate::error::{Error, Result};
 use crate::storage::idempotency;
+use crate::storage::traced::OnNode;
 
 /// The vehicle routes.
 pub fn router() -> Router<AppState> {
@@ -172,6 +173,7 @@ async fn page_of(node: &sqlx::PgPool, city: &str, page: &Page) -> Result<Vec<Veh
                 rows
             )
             .fetch_all(node)
+            .on_node(node)
             .await?
         }
         Some(status) => {
@@ -187,6 +189,7 @@ async fn page_of(node: &sqlx::PgPool, city: &str, page: &Page) -> Result<Vec<Veh
                 rows
             )
             .fetch_all(node)
+            .on_node(node)
             .await?
         }
     })
@@ -202,6 +205,7 @@ async fn read(State(state): State<AppState>, CityIdPath(city, id): CityIdPath) -
         id
     )
     .fetch_optional(state.nodes.city(&city)?)
+    .on_node(state.nodes.city(&city)?)
     .await?;
     let vehicle = row.ok_or_else(|| Error::NotFound(format!("no vehicle {id} in {city}")))?;
     Ok(cacheable(&state, &api::Vehicle::try_from(vehicle)?))

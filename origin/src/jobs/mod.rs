@@ -64,7 +64,8 @@ pub async fn enqueue(
     enqueue_after(conn, city, kind, payload, std::time::Duration::ZERO).await
 }
 
-/// Like [`enqueue`], for a job that must not run before `delay` has passed.
+/// Like [`enqueue`], for a job that must not run before `delay` has passed. The job keeps the
+/// trace context it was enqueued in, and its run continues that trace.
 pub async fn enqueue_after(
     conn: &mut PgConnection,
     city: &str,
@@ -72,14 +73,16 @@ pub async fn enqueue_after(
     payload: serde_json::Value,
     delay: std::time::Duration,
 ) -> sqlx::Result<()> {
+    let traceparent = crate::telemetry::context::current().map(|t| t.to_header());
     sqlx::query!(
-        "INSERT INTO jobs (city, id, kind, payload, run_after) \
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+        "INSERT INTO jobs (city, id, kind, payload, run_after, traceparent) \
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6)",
         city,
         Uuid::new_v4(),
         kind,
         payload,
-        delay.as_secs_f64()
+        delay.as_secs_f64(),
+        traceparent
     )
     .execute(conn)
     .await?;

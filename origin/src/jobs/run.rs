@@ -6,6 +6,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use roam_shared::RegionMap;
 use sqlx::{Acquire, PgConnection};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::worker::backoff;
@@ -14,6 +15,7 @@ use super::{
 };
 use crate::schema::names::local_table;
 use crate::storage::Nodes;
+use crate::telemetry::context::{self, Incoming};
 
 /// A claimed job.
 struct Claimed {
@@ -23,7 +25,20 @@ struct Claimed {
     payload: serde_json::Value,
     attempts: i32,
     created_at: DateTime<Utc>,
+    /// The trace context of the request that enqueued it.
+    traceparent: Option<String>,
 }
+
+/// The claim's row.
+type Row = (
+    String,
+    Uuid,
+    String,
+    serde_json::Value,
+    i32,
+    DateTime<Utc>,
+    Option<String>,
+);
 
 /// Claims the oldest due job of this region's local partition and runs it: the effect and the
 /// job's deletion (or its rescheduling, or setting aside) commit together (a job's writes on
@@ -37,15 +52,14 @@ pub async fn run_one(
     let started = Instant::now();
     let table = local_table("jobs", nodes.own_region());
     let mut tx = nodes.local().begin().await?;
-    let claimed: Option<(String, Uuid, String, serde_json::Value, i32, DateTime<Utc>)> =
-        sqlx::query_as(&format!(
-            "SELECT city, id, kind, payload, attempts, created_at FROM ONLY \"{table}\" \
+    let claimed: Option<Row> = sqlx::query_as(&format!(
+        "SELECT city, id, kind, payload, attempts, created_at, traceparent FROM ONLY \"{table}\" \
              WHERE status = 'pending' AND run_after <= now() \
              ORDER BY run_after LIMIT 1 FOR UPDATE SKIP LOCKED"
-        ))
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some((city, id, kind, payload, attempts, created_at)) = claimed else {
+    ))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((city, id, kind, payload, attempts, created_at, traceparent)) = claimed else {
         return Ok(None);
     };
     let job = Claimed {
@@ -55,7 +69,39 @@ pub async fn run_one(
         payload,
         attempts,
         created_at,
+        traceparent,
     };
+    let span = job_span(&job);
+    let trace = context::continue_trace(&span, &Incoming::new(job.traceparent.as_deref()));
+    let finished = finish(tx, nodes, map, config, job, &table, started).instrument(span);
+    context::scope(trace, finished).await.map(Some)
+}
+
+/// The job's span: its kind, city and id, and the trace of the request that enqueued it (so
+/// its log lines carry that trace id too).
+fn job_span(job: &Claimed) -> tracing::Span {
+    tracing::info_span!(
+        "job",
+        otel.name = format!("job {}", job.kind),
+        otel.kind = "consumer",
+        trace_id = tracing::field::Empty,
+        job.kind = %job.kind,
+        job.id = %job.id,
+        city = %job.city,
+        attempt = job.attempts + 1,
+    )
+}
+
+/// Runs the claimed job and settles it, in the claiming transaction.
+async fn finish(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    nodes: &Nodes,
+    map: &RegionMap,
+    config: &JobConfig,
+    job: Claimed,
+    table: &str,
+    started: Instant,
+) -> sqlx::Result<Outcome> {
     // The attempt runs in a savepoint: a failure rolls back its effect but not the claim, so
     // the failure is recorded by this same transaction and no other worker runs it meanwhile.
     let mut attempt = tx.begin().await?;
@@ -64,10 +110,10 @@ pub async fn run_one(
         Ok(()) => attempt.commit().await?,
         Err(_) => attempt.rollback().await?,
     }
-    let outcome = settle(&mut tx, &table, config, &job, result).await?;
+    let outcome = settle(&mut tx, table, config, &job, result).await?;
     tx.commit().await?;
     record(nodes.own_region(), &job, &outcome, started);
-    Ok(Some(outcome))
+    Ok(outcome)
 }
 
 /// Runs the job's kind.

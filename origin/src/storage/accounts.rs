@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::config::ClaimKeys;
 use crate::error::Result;
+use crate::storage::traced::OnNode;
 use crate::storage::{claims, Nodes};
 
 /// A user with the password hash and the state of their failed log-ins.
@@ -68,6 +69,7 @@ pub async fn find(
         email
     )
     .fetch_optional(nodes.local())
+    .on_node(nodes.local())
     .await?;
     if local.is_some() {
         return Ok(local);
@@ -87,6 +89,7 @@ pub async fn find(
         id
     )
     .fetch_optional(nodes.city(&city)?)
+    .on_node(nodes.city(&city)?)
     .await?)
 }
 
@@ -129,6 +132,7 @@ pub async fn record_failure(
         policy.longest_lock.as_secs_f64()
     )
     .fetch_optional(home)
+    .on_node(home)
     .await?
     .flatten();
     Ok(locked_until.and_then(|until| (until - Utc::now()).to_std().ok()))
@@ -142,6 +146,7 @@ pub async fn clear_failures(home: &PgPool, account: &Credentials) -> Result<()> 
         account.id
     )
     .execute(home)
+    .on_node(home)
     .await?;
     Ok(())
 }

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::config::ClaimKeys;
 use crate::error::Result;
+use crate::storage::traced::OnNode;
 use crate::storage::Nodes;
 
 /// One claim this request wants to hold.
@@ -77,6 +78,7 @@ impl Claim {
             self.idempotency_key
         )
         .fetch_optional(pool)
+        .on_node(pool)
         .await?;
         Ok(inserted.is_some())
     }
@@ -93,6 +95,7 @@ impl Claim {
             self.user_id
         )
         .execute(pool)
+        .on_node(pool)
         .await?;
         Ok(renewed.rows_affected() == 1)
     }
@@ -112,6 +115,7 @@ impl Claim {
                 self.email_hash
             )
             .fetch_optional(pool)
+            .on_node(pool)
             .await?;
             // Released in the meantime: try again.
             let Some(existing) = existing else { continue };
@@ -145,6 +149,7 @@ impl Claim {
                 existing.created_at
             )
             .execute(pool)
+            .on_node(pool)
             .await?;
         }
         Ok(Acquired::Taken)
@@ -159,6 +164,7 @@ impl Claim {
             self.user_id
         )
         .execute(nodes.region(&self.region))
+        .on_node(nodes.region(&self.region))
         .await?;
         Ok(())
     }
@@ -172,6 +178,7 @@ async fn user_exists(nodes: &Nodes, city: &str, id: Uuid) -> Result<bool> {
         id
     )
     .fetch_one(nodes.city(city)?)
+    .on_node(nodes.city(city)?)
     .await?)
 }
 
@@ -266,6 +273,7 @@ pub async fn lookup(
                 email_hash
             )
             .fetch_optional(nodes.region(&region))
+            .on_node(nodes.region(&region))
             .await?;
             Ok::<_, crate::error::Error>(found.map(|f| (f.user_id, f.city)))
         }

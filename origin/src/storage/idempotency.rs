@@ -16,6 +16,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use crate::error::{sqlstate, Error, Result};
+use crate::storage::traced::OnNode;
 use crate::storage::transaction;
 
 /// An idempotency key scoped to the city whose node stores the record.
@@ -71,6 +72,7 @@ pub async fn lookup(pool: &PgPool, guard: &Guard) -> Result<Option<Stored>> {
         guard.key
     )
     .fetch_optional(pool)
+    .on_node(pool)
     .await?)
 }
 
@@ -180,6 +182,7 @@ pub async fn prune(pool: &PgPool, region: &str, ttl: Duration) -> Result<u64> {
     ))
     .bind(ttl.as_secs_f64())
     .execute(pool)
+    .on_node(pool)
     .await?;
     Ok(deleted.rows_affected())
 }

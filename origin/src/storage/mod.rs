@@ -11,6 +11,7 @@ pub mod pool;
 pub mod primary;
 pub mod revocations;
 pub mod rides;
+pub mod traced;
 pub mod transaction;
 pub mod upkeep;
 

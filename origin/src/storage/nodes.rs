@@ -18,8 +18,8 @@ use sqlx::PgPool;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::libpq_url::split_hosts;
-use crate::storage::pool;
 use crate::storage::primary::NodePool;
+use crate::storage::{pool, traced};
 
 /// Every region's node, as this origin reaches it.
 #[derive(Clone, Debug)]
@@ -38,12 +38,18 @@ impl Nodes {
         let local = node_pool(config.database_url.expose_secret(), |url| {
             pool::pool(url, config.db_max_connections, acquire_timeout)
         })?;
+        for (_, pool) in local.hosts() {
+            traced::name(pool, &config.region, true);
+        }
         let mut remote = BTreeMap::new();
         for (region, url) in &config.peers {
             let node = node_pool(url.expose_secret(), |url| {
                 pool::remote_pool(url, config.peer_max_connections, acquire_timeout)
             })
             .map_err(|e| anyhow::anyhow!("ROAM_PEERS for {region}: {e}"))?;
+            for (_, pool) in node.hosts() {
+                traced::name(pool, region, false);
+            }
             remote.insert(region.clone(), node);
         }
         for region in &config.map.regions {

@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::storage::traced::OnNode;
 use crate::storage::Nodes;
 
 /// What to end.
@@ -54,6 +55,7 @@ pub async fn write(pool: &PgPool, revocation: &Revocation) -> sqlx::Result<()> {
             expires_at
         )
         .execute(pool)
+        .on_node(pool)
         .await
         .map(drop),
         Revocation::User {
@@ -70,6 +72,7 @@ pub async fn write(pool: &PgPool, revocation: &Revocation) -> sqlx::Result<()> {
             expires_at
         )
         .execute(pool)
+        .on_node(pool)
         .await
         .map(drop),
     }
@@ -118,6 +121,7 @@ pub async fn is_revoked(pool: &PgPool, claims: &SessionClaims) -> Result<bool> {
         issued
     )
     .fetch_one(pool)
+    .on_node(pool)
     .await?)
 }
 
@@ -125,10 +129,12 @@ pub async fn is_revoked(pool: &PgPool, claims: &SessionClaims) -> Result<bool> {
 pub async fn prune(pool: &PgPool) -> Result<u64> {
     let sessions = sqlx::query!("DELETE FROM revoked_sessions WHERE expires_at < now()")
         .execute(pool)
+        .on_node(pool)
         .await?
         .rows_affected();
     let users = sqlx::query!("DELETE FROM revoked_users WHERE expires_at < now()")
         .execute(pool)
+        .on_node(pool)
         .await?
         .rows_affected();
     Ok(sessions + users)

@@ -26,7 +26,8 @@ pub fn backoff(attempt: u32) -> Duration {
 /// Runs `body` in a transaction, committing when it returns `Ok` and rolling back on `Err`.
 /// Serialization failures and deadlocks (SQLSTATE 40001/40P01), whether raised by this node
 /// or by a peer through postgres_fdw, are retried with capped, jittered backoff: the pattern
-/// of CockroachDB's `run_transaction`, so the same code runs there.
+/// of CockroachDB's `run_transaction`, so the same code runs there. Each attempt is traced as
+/// work on the pool's node (`traced::on`).
 pub async fn transaction<T, F>(pool: &PgPool, mut body: F) -> Result<T>
 where
     F: for<'c> FnMut(&'c mut PgConnection) -> BoxFuture<'c, Result<T>>,
@@ -34,12 +35,12 @@ where
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let outcome = async {
+        let outcome = super::traced::on(pool, async {
             let mut tx = pool.begin().await?;
             let value = body(&mut tx).await?;
             tx.commit().await?;
             Ok(value)
-        }
+        })
         .await;
         match outcome {
             Err(Error::Database(e)) if is_retryable(&e) && attempt < MAX_ATTEMPTS => {

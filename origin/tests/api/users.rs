@@ -48,7 +48,7 @@ async fn one_email_signed_up_through_three_regions_at_once_gives_one_account() {
         assert_eq!(r.status, 200, "{}", r.text());
         assert!(r.json()["token"]
             .as_str()
-            .is_some_and(|t| t.starts_with("v1.")));
+            .is_some_and(|t| t.starts_with("v2.")));
         assert!(r.text().find("password").is_none(), "no hash in the body");
     }
     stack.cleanup().await;

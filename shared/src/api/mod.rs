@@ -9,7 +9,10 @@ mod users;
 mod validate;
 mod vehicles;
 
-pub use edge::{CityList, OriginHealth, Pong, RegionHealth, RegionList, RegionPing};
+pub use edge::{
+    CityList, JobBacklog, OriginHealth, Pong, RegionHealth, RegionList, RegionPing, RegionReport,
+    StandbyReport,
+};
 pub use rides::{EndRide, Ride, RideList, StartRide};
 pub use users::{LogIn, Session, SignUp, User};
 pub use validate::{

@@ -78,3 +78,20 @@ proptest! {
         let _ = LogIn { email, password: pw }.validate();
     }
 }
+
+#[test]
+fn a_region_report_is_read_from_the_origins_readiness() {
+    let body = br#"{"ready":true,"region":"eu-west","checked_ms_ago":12,
+        "health":{"status":"degraded","reasons":["standby lags 9 s"],"primary":"127.0.0.1:5433",
+        "hosts":["127.0.0.1:5433","127.0.0.1:5434"],
+        "standbys":[{"name":"node_2","state":"streaming","sync_state":"sync","lag_bytes":120,"lag_secs":9.5}],
+        "jobs":{"pending":3,"dead":0,"oldest_due_secs":0.2}},"nodes":[]}"#;
+    let report = RegionReport::from_readiness(body).unwrap();
+    assert_eq!(report.status, "degraded");
+    assert_eq!(report.primary.as_deref(), Some("127.0.0.1:5433"));
+    assert_eq!(report.standbys[0].lag_secs, Some(9.5));
+    assert_eq!(report.jobs.as_ref().map(|j| j.pending), Some(3));
+    let early = RegionReport::from_readiness(br#"{"ready":false,"region":"eu-west","nodes":[]}"#);
+    assert_eq!(early.map(|r| r.status).as_deref(), Some("down"));
+    assert_eq!(RegionReport::from_readiness(b"<html>"), None);
+}

@@ -8,9 +8,9 @@ use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use crate::api::{
-    CityList, EndRide, LogIn, NewVehicle, OriginHealth, Pong, RegionHealth, RegionList, RegionPing,
-    Ride, RideList, Session, SignUp, StartRide, User, Vehicle, VehicleList, VehicleStatus,
-    VehicleType,
+    CityList, EndRide, JobBacklog, LogIn, NewVehicle, OriginHealth, Pong, RegionHealth, RegionList,
+    RegionPing, RegionReport, Ride, RideList, Session, SignUp, StandbyReport, StartRide, User,
+    Vehicle, VehicleList, VehicleStatus, VehicleType,
 };
 use crate::map::{City, Region};
 use crate::problem::{Problem, PROBLEM_CONTENT_TYPE};
@@ -37,6 +37,9 @@ use paths::paths;
     Pong,
     RegionPing,
     OriginHealth,
+    StandbyReport,
+    JobBacklog,
+    RegionReport,
     RegionHealth,
     RegionList,
     City,
@@ -76,6 +79,10 @@ pub fn document() -> Value {
                      first response. 1–128 characters of [A-Za-z0-9._:-].",
                 ),
                 "RequestId": header_param("x-request-id", "Your id for this request (echoed)."),
+                "TraceParent": header_param(
+                    "traceparent",
+                    "W3C Trace Context: the edge continues your trace (else starts one).",
+                ),
                 "Bookmark": header_param(
                     "x-roam-bookmark",
                     "A bookmark returned by an earlier write: the read reflects that write.",
@@ -88,6 +95,17 @@ pub fn document() -> Value {
             },
             "headers": {
                 "RequestId": {"description": "The request's id.", "schema": {"type": "string"}},
+                "TraceResponse": {
+                    "description": "W3C Trace Context Level 2: `00-<trace id>-<the edge's span id>-<flags>`; \
+                        the trace id is also in problem bodies (`trace_id`).",
+                    "schema": {"type": "string"}
+                },
+                "ServerTiming": {
+                    "description": "Where the time went: `edge`, `cache`, each origin `attempt` \
+                        (with `start`, ms from the edge's start), `origin`, then the origin's \
+                        `app` and `db` (with `start` from the origin's start).",
+                    "schema": {"type": "string"}
+                },
                 "Bookmark": {
                     "description": "Present it on later reads to see this write.",
                     "schema": {"type": "string"}
@@ -168,7 +186,10 @@ fn error_responses() -> Value {
     for (status, name, description) in ERRORS {
         let mut response = json!({
             "description": description,
-            "headers": {"x-request-id": {"$ref": "#/components/headers/RequestId"}},
+            "headers": {
+                "x-request-id": {"$ref": "#/components/headers/RequestId"},
+                "traceresponse": {"$ref": "#/components/headers/TraceResponse"}
+            },
             "content": {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
         });
         if matches!(*status, 429 | 503) {

@@ -32,9 +32,14 @@ impl Op {
     }
 
     fn to_json(&self, id: &str) -> Value {
-        let mut headers = json!({"x-request-id": {"$ref": "#/components/headers/RequestId"}});
+        let mut headers = json!({
+            "x-request-id": {"$ref": "#/components/headers/RequestId"},
+            "traceresponse": {"$ref": "#/components/headers/TraceResponse"},
+            "server-timing": {"$ref": "#/components/headers/ServerTiming"},
+        });
         let mut params = self.params.as_array().cloned().unwrap_or_default();
         params.push(json!({"$ref": "#/components/parameters/RequestId"}));
+        params.push(json!({"$ref": "#/components/parameters/TraceParent"}));
         if self.write {
             headers["x-roam-bookmark"] = json!({"$ref": "#/components/headers/Bookmark"});
             params.push(json!({"$ref": "#/components/parameters/IdempotencyKey"}));

@@ -88,17 +88,11 @@ impl User {
         })
     }
 
-    /// One journey; `tag` makes the email unique. Each journey is another person, from an
-    /// address of their own: the edge limits sign-ups and log-ins per client address.
+    /// One journey; `tag` makes the email unique.
     pub async fn journey(&self, tag: &str) -> Result<Vec<Sample>> {
         let city = self.place.slug.clone();
         let email = format!("bench-{tag}@example.com");
         let password = PASSWORD;
-        let address = simulated_client_address();
-        let post = |path: &str, token: Option<&str>, body: &Value| {
-            self.post(path, token, body)
-                .header(CLIENT_ADDRESS, &address)
-        };
         let mut samples = Vec::new();
         let mut timed = |step: Step, (took, cache, origin_ms, edge_ms): Timing| {
             let email = email.clone();
@@ -114,11 +108,15 @@ impl User {
 
         let sign_up =
             json!({"email": email, "name": "Bench User", "password": password, "city": city});
-        let (timing, _) = self.send(post("/api/v1/users", None, &sign_up)).await?;
+        let (timing, _) = self
+            .send(self.post("/api/v1/users", None, &sign_up))
+            .await?;
         timed(Step::SignUp, timing);
 
         let log_in = json!({"email": email, "password": password});
-        let (timing, session) = self.send(post("/api/v1/sessions", None, &log_in)).await?;
+        let (timing, session) = self
+            .send(self.post("/api/v1/sessions", None, &log_in))
+            .await?;
         timed(Step::LogIn, timing);
         let token = text(&session, "token")?;
 
@@ -130,17 +128,17 @@ impl User {
 
         let vehicle = json!({"type": "scooter", "last_location": "Bench Square 1", "color": "red"});
         let path = format!("/api/v1/cities/{city}/vehicles");
-        let (timing, vehicle) = self.send(post(&path, Some(&token), &vehicle)).await?;
+        let (timing, vehicle) = self.send(self.post(&path, Some(&token), &vehicle)).await?;
         timed(Step::AddVehicle, timing);
 
         let ride = json!({"vehicle_id": text(&vehicle, "id")?});
         let path = format!("/api/v1/cities/{city}/rides");
-        let (timing, ride) = self.send(post(&path, Some(&token), &ride)).await?;
+        let (timing, ride) = self.send(self.post(&path, Some(&token), &ride)).await?;
         timed(Step::StartRide, timing);
 
         let end = json!({"location": "Bench Square 2"});
         let path = format!("/api/v1/cities/{city}/rides/{}/end", text(&ride, "id")?);
-        let (timing, _) = self.send(post(&path, Some(&token), &end)).await?;
+        let (timing, _) = self.send(self.post(&path, Some(&token), &end)).await?;
         timed(Step::EndRide, timing);
 
         let rides = self
@@ -161,10 +159,7 @@ impl User {
         home_city: Option<&str>,
     ) -> Result<(Duration, Option<f64>)> {
         let body = json!({"email": email, "password": password});
-        // A traveller logs in from an address of their own (the edge's per-address limit).
-        let mut request = self
-            .post("/api/v1/sessions", None, &body)
-            .header(CLIENT_ADDRESS, simulated_client_address());
+        let mut request = self.post("/api/v1/sessions", None, &body);
         if let Some(city) = home_city {
             request = request.header("cookie", format!("{HOME_COOKIE}={city}"));
         }
@@ -176,8 +171,14 @@ impl User {
         format!("{}{path}", self.edge)
     }
 
+    /// A POST from an address of its own: the bench stands for many people, and the edge's
+    /// per-address limits on sign-up and log-in would otherwise refuse its journeys.
     fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::RequestBuilder {
-        let request = self.client.post(self.url(path)).json(body);
+        let request = self
+            .client
+            .post(self.url(path))
+            .header(CLIENT_ADDRESS, simulated_client_address())
+            .json(body);
         match token {
             Some(token) => request.bearer_auth(token),
             None => request,
