@@ -28,6 +28,15 @@ impl Runtime {
             Runtime::WranglerDev => "wrangler dev",
         }
     }
+
+    /// One letter for emails' local parts (64 characters at most), distinct per runtime: both
+    /// labels begin with `w`, and a shared tag made the second runtime's sign-ups 409s.
+    pub fn letter(self) -> char {
+        match self {
+            Runtime::Workerd => 'w',
+            Runtime::WranglerDev => 'd',
+        }
+    }
 }
 
 /// roam's edge, running.

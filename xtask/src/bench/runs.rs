@@ -37,7 +37,7 @@ pub async fn journeys(
                 Runtime::WranglerDev => dev_iterations,
             };
             // Short: the tag goes into an email's local part (64 characters at most).
-            let tag = format!("{tag}-{}", &runtime.label()[..1]);
+            let tag = format!("{tag}-{}", runtime.letter());
             let label = format!("{name}, edge in {}", runtime.label());
             let samples = city_journeys(stack, edge, city, n, model, (&label, &tag)).await?;
             let key = (name.clone(), city.clone());
