@@ -4,9 +4,8 @@
 use std::time::{Duration, Instant};
 
 use roam_origin::Config;
-use serde_json::json;
 
-use crate::helpers::{assert_problem, email_claimed_on, spawn_stack_with};
+use crate::helpers::{assert_problem, email_claimed_on, spawn_stack_with, PASSWORD};
 
 fn quick_locks(config: &mut Config) {
     config.login_lock.free_failures = 3;
@@ -18,18 +17,8 @@ fn quick_locks(config: &mut Config) {
 async fn failed_log_ins_lock_the_account_and_a_success_clears_them() {
     let stack = spawn_stack_with(quick_locks).await;
     let email = email_claimed_on("us-west");
-    let body =
-        json!({"email": email, "name": "Guessed", "password": "correct horse", "city": "rome"});
-    let r = stack
-        .origin("eu-west")
-        .post("/api/v1/users", body)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let log_in = |password: &str, via: &str| {
-        let body = json!({"email": email, "password": password});
-        stack.origin(via).post("/api/v1/sessions", body).send()
-    };
+    stack.sign_up("eu-west", &email, "Guessed", "rome").await;
+    let log_in = |password: &str, via: &str| stack.origin(via).log_in(&email, password).send();
     // Three free failures, through any region: counted at the home (eu-west).
     for via in ["eu-west", "us-east", "us-west"] {
         assert_problem(&log_in("guess", via).await, 401, "a free failure");
@@ -43,10 +32,10 @@ async fn failed_log_ins_lock_the_account_and_a_success_clears_them() {
             .await,
         1
     );
-    let r = log_in("correct horse", "eu-west").await;
+    let r = log_in(PASSWORD, "eu-west").await;
     assert_problem(&r, 429, "even the right password waits out the lock");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let r = log_in("correct horse", "us-west").await;
+    let r = log_in(PASSWORD, "us-west").await;
     assert_eq!(r.status, 200, "after the lock: {}", r.text());
     assert_eq!(
         stack.count_local("eu-west", "login_failures", "true").await,
@@ -60,26 +49,14 @@ async fn failed_log_ins_lock_the_account_and_a_success_clears_them() {
 async fn a_failed_log_in_takes_the_floor_whether_or_not_the_email_exists() {
     let stack = spawn_stack_with(quick_locks).await;
     let email = email_claimed_on("us-west");
-    let body =
-        json!({"email": email, "name": "Timed", "password": "correct horse", "city": "rome"});
-    let r = stack
-        .origin("eu-west")
-        .post("/api/v1/users", body)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
+    stack.sign_up("eu-west", &email, "Timed", "rome").await;
     for (who, via) in [
         (email.as_str(), "eu-west"),
         (email.as_str(), "us-east"),
         ("nobody@example.com", "eu-west"),
     ] {
         let started = Instant::now();
-        let body = json!({"email": who, "password": "wrong horse"});
-        let r = stack
-            .origin(via)
-            .post("/api/v1/sessions", body)
-            .send()
-            .await;
+        let r = stack.origin(via).log_in(who, "wrong horse").send().await;
         assert_problem(&r, 401, who);
         let took = started.elapsed();
         assert!(
@@ -189,10 +166,9 @@ async fn one_open_ride_per_user_whichever_region_and_it_ends_by_itself() {
     let (_, owner) = stack.user("paris").await;
     let (_, rider) = stack.user("rome").await;
     let start = |city: &'static str, vehicle: uuid::Uuid, via: &'static str| {
-        let path = format!("/api/v1/cities/{city}/rides");
         stack
             .origin(via)
-            .post(&path, json!({"vehicle_id": vehicle}))
+            .start_ride(city, vehicle)
             .token(&rider)
             .send()
     };
@@ -233,8 +209,7 @@ async fn one_open_ride_per_user_whichever_region_and_it_ends_by_itself() {
     }
     let mine = stack
         .origin("eu-west")
-        .get("/api/v1/me/rides")
-        .token(&rider)
+        .my_rides(&rider)
         .header("x-roam-recent-writes", "us-east")
         .send()
         .await;
@@ -263,10 +238,9 @@ async fn a_user_adds_a_bounded_number_of_vehicles_per_hour() {
     for _ in 0..3 {
         stack.vehicle("rome", &token).await;
     }
-    let body = json!({"type": "bike", "last_location": "Piazza Navona"});
     let r = stack
         .origin("eu-west")
-        .post("/api/v1/cities/paris/vehicles", body)
+        .add_vehicle("paris", "bike", "Piazza Navona")
         .token(&token)
         .send()
         .await;

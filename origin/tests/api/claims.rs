@@ -10,10 +10,11 @@ use roam_origin::Config;
 use roam_shared::email_claim::{claim_region, ClaimKey};
 use roam_shared::RegionMap;
 use roam_wan::Link;
-use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{assert_problem, email_claimed_on, spawn_stack, TestStack, REGIONS};
+use crate::helpers::{
+    assert_problem, email_claimed_on, fresh_email, spawn_stack, TestStack, PASSWORD, REGIONS,
+};
 
 fn hash(email: &str) -> String {
     ClaimKey::development().hash(email)
@@ -40,12 +41,10 @@ async fn a_sign_up_whose_answer_is_lost_after_its_commit_keeps_the_claim() {
         .insert(("eu-west".into(), "us-east".into()), through_link);
     stack.start_origins(RegionMap::builtin()).await;
     let email = email_claimed_on("us-west");
-    let body =
-        json!({"email": email, "name": "Lost", "password": "correct horse", "city": "new-york"});
     let sign_up = |key: &'static str, via: &str| {
         stack
             .origin(via)
-            .post("/api/v1/users", body.clone())
+            .sign_up(&email, "Lost", "new-york")
             .key(key)
             .send()
     };
@@ -99,12 +98,10 @@ async fn a_retry_with_the_same_key_adopts_the_claim_its_first_attempt_left() {
     .execute(stack.node("us-east"))
     .await
     .unwrap();
-    let body =
-        json!({"email": email, "name": "Again", "password": "correct horse", "city": "rome"});
     let send = |key: &'static str| {
         stack
             .origin("eu-west")
-            .post("/api/v1/users", body.clone())
+            .sign_up(&email, "Again", "rome")
             .key(key)
             .send()
     };
@@ -126,15 +123,7 @@ async fn reconcile_keeps_and_reports_a_claim_whose_place_another_user_holds() {
     let stack = spawn_stack().await;
     let map = RegionMap::builtin();
     let email = email_claimed_on("us-east");
-    let body =
-        json!({"email": email, "name": "First", "password": "correct horse", "city": "rome"});
-    let r = stack
-        .origin("eu-west")
-        .post("/api/v1/users", body)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let first: Uuid = r.json()["id"].as_str().unwrap().parse().unwrap();
+    let first = stack.sign_up("eu-west", &email, "First", "rome").await;
     // A claim for the same email on eu-west's node, for another user, as a different region
     // list would have placed it: two accounts, one email.
     let second = Uuid::new_v4();
@@ -197,26 +186,15 @@ async fn reconcile_everywhere(stack: &TestStack, keys: &ClaimKeys) {
 async fn a_rotated_claim_key_keeps_every_email_taken() {
     let mut stack = spawn_stack().await;
     let map = RegionMap::builtin();
-    let email = format!("{}@example.com", Uuid::new_v4().simple());
-    let body =
-        json!({"email": email, "name": "Rotated", "password": "correct horse", "city": "rome"});
-    let r = stack
-        .origin("eu-west")
-        .post("/api/v1/users", body.clone())
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
+    let email = fresh_email();
+    stack.sign_up("eu-west", &email, "Rotated", "rome").await;
     let check = |stack: &TestStack, when: &'static str| {
-        let (body, email) = (body.clone(), email.clone());
         let (sign_up, log_in) = (
-            stack.origin("us-west").post("/api/v1/users", body).send(),
             stack
-                .origin("us-east")
-                .post(
-                    "/api/v1/sessions",
-                    json!({"email": email, "password": "correct horse"}),
-                )
+                .origin("us-west")
+                .sign_up(&email, "Rotated", "rome")
                 .send(),
+            stack.origin("us-east").log_in(&email, PASSWORD).send(),
         );
         async move {
             assert_problem(&sign_up.await, 409, when);

@@ -1,10 +1,13 @@
-//! A client that signs requests the way the edge does (or, on purpose, does not).
+//! A client that signs requests the way the edge does (or, on purpose, does not), and the
+//! API's requests by name.
+
+use std::fmt::Display;
 
 use roam_shared::signature::{self, SharedSecret, SignedParts, DEV_SECRET};
-use serde_json::Value;
+use serde_json::{json, Value};
 use uuid::Uuid;
 
-use crate::helpers::TestOrigin;
+use crate::helpers::{TestOrigin, PASSWORD};
 
 /// How a request is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +52,62 @@ impl Resp {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `id` of the created resource.
+    pub fn id(&self) -> Uuid {
+        self.json()["id"].as_str().unwrap().parse().unwrap()
+    }
+}
+
+/// The API's requests by name, unsent (add a token, a key, a header; then `send`).
+impl TestOrigin {
+    /// A sign-up of `email` as `name`, at home in `city`.
+    pub fn sign_up(&self, email: &str, name: &str, city: &str) -> Req {
+        let body = json!({"email": email, "name": name, "password": PASSWORD, "city": city});
+        self.post("/api/v1/users", body)
+    }
+
+    pub fn log_in(&self, email: &str, password: &str) -> Req {
+        self.post(
+            "/api/v1/sessions",
+            json!({"email": email, "password": password}),
+        )
+    }
+
+    /// Ends the session of the token it is sent with.
+    pub fn log_out(&self) -> Req {
+        self.request("DELETE", "/api/v1/sessions")
+    }
+
+    /// Ends every session of the token's user.
+    pub fn log_out_everywhere(&self) -> Req {
+        self.request("DELETE", "/api/v1/me/sessions")
+    }
+
+    /// A new vehicle of `kind` at `location` in `city`.
+    pub fn add_vehicle(&self, city: &str, kind: &str, location: &str) -> Req {
+        let body = json!({"type": kind, "last_location": location});
+        self.post(&format!("/api/v1/cities/{city}/vehicles"), body)
+    }
+
+    pub fn start_ride(&self, city: &str, vehicle: Uuid) -> Req {
+        self.post(
+            &format!("/api/v1/cities/{city}/rides"),
+            json!({"vehicle_id": vehicle}),
+        )
+    }
+
+    pub fn end_ride(&self, city: &str, ride: impl Display, location: &str) -> Req {
+        self.post(
+            &format!("/api/v1/cities/{city}/rides/{ride}/end"),
+            json!({"location": location}),
+        )
+    }
+
+    /// The signed-in user's rides.
+    pub fn my_rides(&self, token: &str) -> Req {
+        self.get("/api/v1/me/rides").token(token)
     }
 }
 
@@ -170,4 +229,17 @@ pub fn assert_problem(r: &Resp, status: u16, context: &str) {
         "{context}: content type"
     );
     assert_eq!(r.json()["status"], status, "{context}: body {}", r.text());
+}
+
+/// Asserts every one of `responses` is a 201 with the first one's body: one effect, one answer.
+#[track_caller]
+pub fn assert_all_one_201(responses: &[Resp]) {
+    for r in responses {
+        assert_eq!(
+            (r.status, &r.body),
+            (201, &responses[0].body),
+            "{}",
+            r.text()
+        );
+    }
 }

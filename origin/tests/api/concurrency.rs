@@ -1,9 +1,8 @@
 //! Correct under concurrency: one winner per vehicle, one effect per idempotency key.
 
 use futures::future::join_all;
-use serde_json::json;
 
-use crate::helpers::{spawn_stack, REGIONS};
+use crate::helpers::{assert_all_one_201, spawn_stack, REGIONS};
 
 #[tokio::test]
 async fn fifty_concurrent_starts_on_one_vehicle_give_one_ride() {
@@ -14,10 +13,7 @@ async fn fifty_concurrent_starts_on_one_vehicle_give_one_ride() {
     let requests = (0..50).map(|i| {
         stack
             .origin(REGIONS[i % 3])
-            .post(
-                "/api/v1/cities/seattle/rides",
-                json!({"vehicle_id": vehicle}),
-            )
+            .start_ride("seattle", vehicle)
             .token(&token)
             .send()
     });
@@ -42,14 +38,13 @@ async fn fifty_concurrent_starts_on_one_vehicle_give_one_ride() {
 async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
     let stack = spawn_stack().await;
     let (_, token) = stack.user("amsterdam").await;
-    let body = json!({"type": "skateboard", "last_location": "Dam Square"});
     // Through the home origin (local partition) and through a far one (foreign partition).
     for via in ["eu-west", "us-west"] {
         let key = format!("vehicle-{via}");
         let requests = (0..10).map(|_| {
             stack
                 .origin(via)
-                .post("/api/v1/cities/amsterdam/vehicles", body.clone())
+                .add_vehicle("amsterdam", "skateboard", "Dam Square")
                 .token(&token)
                 .key(&key)
                 .send()
@@ -85,7 +80,7 @@ async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
         // Later: the same answer again; the same key with another body is refused.
         let again = stack
             .origin("us-east")
-            .post("/api/v1/cities/amsterdam/vehicles", body.clone())
+            .add_vehicle("amsterdam", "skateboard", "Dam Square")
             .token(&token)
             .key(&key)
             .send()
@@ -94,10 +89,9 @@ async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
             (again.status, again.json()["id"].as_str()),
             (201, Some(id.as_str()))
         );
-        let other = json!({"type": "bike", "last_location": "Dam Square"});
         let r = stack
             .origin(via)
-            .post("/api/v1/cities/amsterdam/vehicles", other)
+            .add_vehicle("amsterdam", "bike", "Dam Square")
             .token(&token)
             .key(&key)
             .send()
@@ -116,20 +110,12 @@ async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
     let requests = (0..10).map(|i| {
         stack
             .origin(REGIONS[i % 3])
-            .post("/api/v1/cities/paris/rides", json!({"vehicle_id": vehicle}))
+            .start_ride("paris", vehicle)
             .token(&token)
             .key("ride-once")
             .send()
     });
-    let responses = join_all(requests).await;
-    for r in &responses {
-        assert_eq!(
-            (r.status, &r.body),
-            (201, &responses[0].body),
-            "{}",
-            r.text()
-        );
-    }
+    assert_all_one_201(&join_all(requests).await);
     assert_eq!(
         stack
             .count_local("eu-west", "rides", &format!("vehicle_id = '{vehicle}'"))
@@ -164,10 +150,7 @@ async fn start_while_the_home_node_holds_the_row(
         .unwrap();
     let request = stack
         .origin("us-east")
-        .post(
-            "/api/v1/cities/seattle/rides",
-            json!({"vehicle_id": vehicle}),
-        )
+        .start_ride("seattle", vehicle)
         .token(token)
         .send();
     let request = tokio::spawn(request);

@@ -1,6 +1,7 @@
 //! `spawn_stack()`: a fresh database on every node of the test cluster, migrated with the
 //! map's topology, and an in-process origin per region on port 0. Requests are signed the
-//! way the edge signs them.
+//! way the edge signs them. (Past 300 lines: the stack, its origins and the steps every
+//! scenario shares — sign up, log in, a vehicle, a ride — in one place.)
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -11,14 +12,22 @@ use roam_origin::{Application, Config};
 use roam_shared::RegionMap;
 use roam_stack::pg::secure::SecureAccess;
 use roam_stack::pg::{test_cluster, PgCluster, PgNode};
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
-pub use crate::client::{assert_problem, Req, Resp, Signing};
+pub use crate::client::{assert_all_one_201, assert_problem, Req, Resp, Signing};
 use uuid::Uuid;
 
 pub const REGIONS: [&str; 3] = ["us-east", "us-west", "eu-west"];
+
+/// Every test user's password.
+pub const PASSWORD: &str = "correct horse";
+
+/// A fresh email, its claim wherever its hash puts it.
+pub fn fresh_email() -> String {
+    format!("{}@example.com", Uuid::new_v4().simple())
+}
 
 /// A fresh email whose claim (under the development key) lives on `region`'s node.
 pub fn email_claimed_on(region: &str) -> String {
@@ -232,6 +241,19 @@ impl TestStack {
             .expect("count")
     }
 
+    /// Waits (up to 20 s) until `region`'s node has at least `rows` rider_regions rows: the
+    /// rider_region jobs have told it where its riders rode.
+    pub async fn until_rider_regions(&self, region: &str, rows: i64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.count_local(region, "rider_regions", "true").await < rows {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{region}: fewer than {rows} rider_regions rows: the rider_region jobs never ran"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// How many statements a region's node has run in this test's database that mention any
     /// of `tables` (from pg_stat_statements: counts are exact where timings are not).
     pub async fn statement_calls(&self, region: &str, tables: &[&str]) -> i64 {
@@ -247,20 +269,42 @@ impl TestStack {
         .expect("pg_stat_statements")
     }
 
-    /// Signs up and logs in a user whose home is `city`; returns (user id, token).
-    pub async fn user(&self, city: &str) -> (Uuid, String) {
-        let email = format!("{}@example.com", Uuid::new_v4().simple());
-        let origin = &self.origins[0];
-        let body = json!({"email": email, "name": "Test Rider", "password": "correct horse", "city": city});
-        let r = origin.post("/api/v1/users", body).send().await;
+    /// Signs `email` up through `via`'s origin as `name`, at home in `city`; asserts the 201
+    /// and returns the user's id.
+    pub async fn sign_up(&self, via: &str, email: &str, name: &str, city: &str) -> Uuid {
+        let r = self.origin(via).sign_up(email, name, city).send().await;
         assert_eq!(r.status, 201, "{}", r.text());
-        let r = origin
-            .post(
-                "/api/v1/sessions",
-                json!({"email": email, "password": "correct horse"}),
-            )
+        r.id()
+    }
+
+    /// Logs `email` in through `via`'s origin with [`PASSWORD`]; asserts the 200 and returns
+    /// the token.
+    pub async fn log_in(&self, via: &str, email: &str) -> String {
+        let r = self.origin(via).log_in(email, PASSWORD).send().await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["token"].as_str().unwrap().to_string()
+    }
+
+    /// Starts a ride on `vehicle` of `city` through `via`'s origin; asserts the 201 and returns
+    /// the ride's id.
+    pub async fn start_ride(&self, via: &str, city: &str, vehicle: Uuid, token: &str) -> Uuid {
+        let r = self
+            .origin(via)
+            .start_ride(city, vehicle)
+            .token(token)
             .send()
             .await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.id()
+    }
+
+    /// Signs up and logs in a user whose home is `city`; returns (user id, token).
+    pub async fn user(&self, city: &str) -> (Uuid, String) {
+        let email = fresh_email();
+        let origin = &self.origins[0];
+        let r = origin.sign_up(&email, "Test Rider", city).send().await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        let r = origin.log_in(&email, PASSWORD).send().await;
         assert_eq!(r.status, 200, "{}", r.text());
         let id = r.json()["user"]["id"].as_str().unwrap().parse().unwrap();
         (id, r.json()["token"].as_str().unwrap().to_string())
@@ -273,15 +317,14 @@ impl TestStack {
             .unwrap()
             .name
             .clone();
-        let body = json!({"type": "scooter", "last_location": format!("1 Main St, {city}")});
         let r = self
             .origin(&home)
-            .post(&format!("/api/v1/cities/{city}/vehicles"), body)
+            .add_vehicle(city, "scooter", &format!("1 Main St, {city}"))
             .token(token)
             .send()
             .await;
         assert_eq!(r.status, 201, "{}", r.text());
-        r.json()["id"].as_str().unwrap().parse().unwrap()
+        r.id()
     }
 
     /// Stops the origins, closes the pools, drops the databases.

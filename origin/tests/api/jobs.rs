@@ -32,26 +32,20 @@ async fn config(stack: &TestStack, region: &str, workers: usize) -> Config {
     config
 }
 
+/// us-east's origin runs no jobs: they wait on its node for an origin the test starts.
+pub fn no_workers_in_us_east(config: &mut Config) {
+    if config.region == "us-east" {
+        config.jobs.workers = 0;
+    }
+}
+
 /// Starts a ride on a new vehicle of `city` and ends it through `via`; returns the ride id.
 async fn ride(stack: &TestStack, via: &str, city: &str, token: &str) -> Uuid {
     let vehicle = stack.vehicle(city, token).await;
+    let id = stack.start_ride(via, city, vehicle, token).await;
     let r = stack
         .origin(via)
-        .post(
-            &format!("/api/v1/cities/{city}/rides"),
-            json!({"vehicle_id": vehicle}),
-        )
-        .token(token)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let id: Uuid = r.json()["id"].as_str().unwrap().parse().unwrap();
-    let r = stack
-        .origin(via)
-        .post(
-            &format!("/api/v1/cities/{city}/rides/{id}/end"),
-            json!({"location": "2 Harbor Rd"}),
-        )
+        .end_ride(city, id, "2 Harbor Rd")
         .token(token)
         .send()
         .await;
@@ -66,12 +60,7 @@ async fn ride(stack: &TestStack, via: &str, city: &str, token: &str) -> Uuid {
 
 /// The user's rides as `/me/rides` on `via` shows them, by id.
 async fn my_rides(stack: &TestStack, via: &str, token: &str) -> Vec<Value> {
-    let r = stack
-        .origin(via)
-        .get("/api/v1/me/rides")
-        .token(token)
-        .send()
-        .await;
+    let r = stack.origin(via).my_rides(token).send().await;
     assert_eq!(r.status, 200, "{}", r.text());
     r.json()["rides"].as_array().unwrap().clone()
 }
@@ -153,12 +142,7 @@ async fn an_ended_ride_gets_its_fare_and_its_location_history() {
 async fn a_ride_ended_through_another_region_is_run_by_its_home_regions_workers() {
     // us-east's origin runs no jobs at first: the job must wait on us-east's node, untouched
     // by the eu-west origin that ended the ride.
-    let mut stack = spawn_stack_with(|c| {
-        if c.region == "us-east" {
-            c.jobs.workers = 0;
-        }
-    })
-    .await;
+    let mut stack = spawn_stack_with(no_workers_in_us_east).await;
     let (_, token) = stack.user("boston").await;
     let id = ride(&stack, "eu-west", "boston", &token).await;
     let filter =
@@ -189,12 +173,7 @@ async fn a_ride_ended_through_another_region_is_run_by_its_home_regions_workers(
 #[tokio::test]
 async fn jobs_pending_when_an_origin_dies_each_take_effect_once_after_restart() {
     const RIDES: usize = 12;
-    let stack = spawn_stack_with(|c| {
-        if c.region == "us-east" {
-            c.jobs.workers = 0;
-        }
-    })
-    .await;
+    let stack = spawn_stack_with(no_workers_in_us_east).await;
     let (_, token) = stack.user("boston").await;
     let mut ids = Vec::new();
     for _ in 0..RIDES {
@@ -266,12 +245,7 @@ async fn jobs_pending_when_an_origin_dies_each_take_effect_once_after_restart() 
 
 #[tokio::test]
 async fn a_graceful_stop_finishes_the_job_in_hand() {
-    let stack = spawn_stack_with(|c| {
-        if c.region == "us-east" {
-            c.jobs.workers = 0;
-        }
-    })
-    .await;
+    let stack = spawn_stack_with(no_workers_in_us_east).await;
     let (_, token) = stack.user("boston").await;
     let id = ride(&stack, "us-east", "boston", &token).await;
     let node = stack.node("us-east").clone();
@@ -384,12 +358,7 @@ async fn a_poison_job_is_set_aside_with_its_error_and_blocks_nothing() {
 
 #[tokio::test]
 async fn running_a_job_twice_changes_nothing() {
-    let stack = spawn_stack_with(|c| {
-        if c.region == "us-east" {
-            c.jobs.workers = 0;
-        }
-    })
-    .await;
+    let stack = spawn_stack_with(no_workers_in_us_east).await;
     let (_, token) = stack.user("boston").await;
     let id = ride(&stack, "us-east", "boston", &token).await;
     let node = stack.node("us-east");

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use roam_origin::Config;
 use roam_stack::pg::test_cluster;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::helpers::{spawn_stack, spawn_stack_with, TestOrigin, TestStack};
+use crate::jobs::no_workers_in_us_east;
 
 const BACKLOG: i64 = 2_000;
 const RIDES: usize = 40;
@@ -24,12 +24,7 @@ async fn origin_with_workers(stack: &TestStack, workers: usize) -> TestOrigin {
 #[tokio::test]
 async fn jobs_per_second_of_one_origin_draining_a_backlog() {
     for workers in [2, 4] {
-        let stack = spawn_stack_with(|c| {
-            if c.region == "us-east" {
-                c.jobs.workers = 0;
-            }
-        })
-        .await;
+        let stack = spawn_stack_with(no_workers_in_us_east).await;
         let node = stack.node("us-east");
         let (rider, vehicle) = (Uuid::new_v4(), Uuid::new_v4());
         for sql in [
@@ -97,25 +92,18 @@ async fn delay_from_ride_end_to_fare_with_the_default_settings() {
     for _ in 0..RIDES {
         let vehicle = stack.vehicle("boston", &token).await;
         let r = origin
-            .post(
-                "/api/v1/cities/boston/rides",
-                json!({"vehicle_id": vehicle}),
-            )
+            .start_ride("boston", vehicle)
             .token(&token)
             .send()
             .await;
-        let id = r.json()["id"].as_str().unwrap().to_string();
+        let id = r.id();
         let r = origin
-            .post(
-                &format!("/api/v1/cities/boston/rides/{id}/end"),
-                json!({"location": "2 Elm St"}),
-            )
+            .end_ride("boston", id, "2 Elm St")
             .token(&token)
             .send()
             .await;
         assert_eq!(r.status, 200, "{}", r.text());
         let ended = Instant::now();
-        let id: Uuid = id.parse().unwrap();
         loop {
             let fare: Option<i64> = sqlx::query_scalar(
                 "SELECT fare_cents FROM rides WHERE city = 'boston' AND id = $1",

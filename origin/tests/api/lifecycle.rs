@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use crate::helpers::{assert_problem, spawn_stack, spawn_stack_with};
 
 /// Holds the vehicle's row lock on its node until the returned sender fires.
@@ -32,16 +30,15 @@ async fn a_request_over_the_timeout_gets_504_and_writes_nothing() {
     let (_, token) = stack.user("boston").await;
     let vehicle = stack.vehicle("boston", &token).await;
     let release = lock_vehicle(stack.node("us-east"), vehicle).await;
-    let r = stack
-        .origin("us-east")
-        .post(
-            "/api/v1/cities/boston/rides",
-            json!({"vehicle_id": vehicle}),
-        )
-        .token(&token)
-        .key("slow-ride")
-        .send()
-        .await;
+    let slow_ride = || {
+        stack
+            .origin("us-east")
+            .start_ride("boston", vehicle)
+            .token(&token)
+            .key("slow-ride")
+            .send()
+    };
+    let r = slow_ride().await;
     assert_problem(&r, 504, "blocked on a row lock");
     release.send(()).unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -53,16 +50,7 @@ async fn a_request_over_the_timeout_gets_504_and_writes_nothing() {
         0
     );
     // The same key later runs for real.
-    let r = stack
-        .origin("us-east")
-        .post(
-            "/api/v1/cities/boston/rides",
-            json!({"vehicle_id": vehicle}),
-        )
-        .token(&token)
-        .key("slow-ride")
-        .send()
-        .await;
+    let r = slow_ride().await;
     assert_eq!(r.status, 201, "{}", r.text());
     stack.cleanup().await;
 }
@@ -75,12 +63,7 @@ async fn shutdown_lets_the_request_in_flight_finish() {
     let release = lock_vehicle(stack.node("us-west"), vehicle).await;
     let in_flight = {
         let origin = stack.origin("us-west");
-        let request = origin
-            .post(
-                "/api/v1/cities/seattle/rides",
-                json!({"vehicle_id": vehicle}),
-            )
-            .token(&token);
+        let request = origin.start_ride("seattle", vehicle).token(&token);
         tokio::spawn(request.send())
     };
     tokio::time::sleep(Duration::from_millis(300)).await;

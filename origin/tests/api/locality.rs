@@ -3,8 +3,6 @@
 //! statement on another region's node; a rider who rode elsewhere costs exactly the regions
 //! they rode in; a traveller's log-in asks the claim's node and the home node, nobody else.
 
-use serde_json::json;
-
 use crate::helpers::{email_claimed_on, spawn_stack, TestStack, REGIONS};
 
 /// The tables a user's requests touch.
@@ -39,32 +37,14 @@ fn ran_on(deltas: &[(&'static str, i64)], region: &str) -> i64 {
     deltas.iter().find(|(r, _)| *r == region).map_or(0, |d| d.1)
 }
 
-async fn sign_up(stack: &TestStack, via: &str, email: &str, city: &str) {
-    let body =
-        json!({"email": email, "name": "Locality", "password": "correct horse", "city": city});
-    let r = stack.origin(via).post("/api/v1/users", body).send().await;
-    assert_eq!(r.status, 201, "{}", r.text());
-}
-
-async fn log_in(stack: &TestStack, via: &str, email: &str) -> String {
-    let body = json!({"email": email, "password": "correct horse"});
-    let r = stack
-        .origin(via)
-        .post("/api/v1/sessions", body)
-        .send()
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["token"].as_str().unwrap().to_string()
-}
-
 #[tokio::test]
 async fn a_log_in_at_home_and_a_home_riders_history_never_leave_the_region() {
     let stack = spawn_stack().await;
     // The claim on another node, so a log-in that asked the claim would show there.
     let email = email_claimed_on("us-east");
-    sign_up(&stack, "eu-west", &email, "rome").await;
+    stack.sign_up("eu-west", &email, "Locality", "rome").await;
     let before = snapshot(&stack).await;
-    let token = log_in(&stack, "eu-west", &email).await;
+    let token = stack.log_in("eu-west", &email).await;
     let deltas = since(&stack, &before).await;
     assert!(ran_on(&deltas, "eu-west") >= 1, "{deltas:?}");
     assert_eq!(
@@ -75,18 +55,11 @@ async fn a_log_in_at_home_and_a_home_riders_history_never_leave_the_region() {
     assert_eq!(ran_on(&deltas, "us-west"), 0, "{deltas:?}");
 
     let vehicle = stack.vehicle("rome", &token).await;
-    let r = stack
-        .origin("eu-west")
-        .post("/api/v1/cities/rome/rides", json!({"vehicle_id": vehicle}))
-        .token(&token)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
+    stack.start_ride("eu-west", "rome", vehicle, &token).await;
     let before = snapshot(&stack).await;
     let r = stack
         .origin("eu-west")
-        .get("/api/v1/me/rides")
-        .token(&token)
+        .my_rides(&token)
         .header("x-roam-recent-writes", "eu-west")
         .send()
         .await;
@@ -110,26 +83,18 @@ async fn a_log_in_at_home_and_a_home_riders_history_never_leave_the_region() {
 async fn a_rider_who_rode_elsewhere_costs_one_statement_per_region_ridden_in() {
     let stack = spawn_stack().await;
     let email = email_claimed_on("eu-west");
-    sign_up(&stack, "eu-west", &email, "rome").await;
-    let token = log_in(&stack, "eu-west", &email).await;
+    stack.sign_up("eu-west", &email, "Locality", "rome").await;
+    let token = stack.log_in("eu-west", &email).await;
     let (_, owner) = stack.user("boston").await;
     let vehicle = stack.vehicle("new-york", &owner).await;
-    let r = stack
-        .origin("us-east")
-        .post(
-            "/api/v1/cities/new-york/rides",
-            json!({"vehicle_id": vehicle}),
-        )
-        .token(&token)
-        .send()
+    stack
+        .start_ride("us-east", "new-york", vehicle, &token)
         .await;
-    assert_eq!(r.status, 201, "{}", r.text());
     // Read-your-writes before the job has run: the bookmark names us-east.
     let before = snapshot(&stack).await;
     let r = stack
         .origin("eu-west")
-        .get("/api/v1/me/rides")
-        .token(&token)
+        .my_rides(&token)
         .header("x-roam-recent-writes", "us-east")
         .send()
         .await;
@@ -146,21 +111,9 @@ async fn a_rider_who_rode_elsewhere_costs_one_statement_per_region_ridden_in() {
         "never a region without rides: {deltas:?}"
     );
     // Once the job has told the rider's home, no bookmark is needed, and still only us-east.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while stack.count_local("eu-west", "rider_regions", "true").await < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the rider_region job never ran"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    stack.until_rider_regions("eu-west", 1).await;
     let before = snapshot(&stack).await;
-    let r = stack
-        .origin("eu-west")
-        .get("/api/v1/me/rides")
-        .token(&token)
-        .send()
-        .await;
+    let r = stack.origin("eu-west").my_rides(&token).send().await;
     assert_eq!(
         r.json()["rides"].as_array().map(Vec::len),
         Some(1),
@@ -177,9 +130,9 @@ async fn a_rider_who_rode_elsewhere_costs_one_statement_per_region_ridden_in() {
 async fn a_travellers_log_in_asks_the_claims_node_and_home_only() {
     let stack = spawn_stack().await;
     let email = email_claimed_on("us-west");
-    sign_up(&stack, "eu-west", &email, "rome").await;
+    stack.sign_up("eu-west", &email, "Locality", "rome").await;
     let before = snapshot(&stack).await;
-    log_in(&stack, "us-east", &email).await;
+    stack.log_in("us-east", &email).await;
     let deltas = since(&stack, &before).await;
     assert_eq!(ran_on(&deltas, "us-west"), 1, "the claim, once: {deltas:?}");
     assert_eq!(

@@ -74,10 +74,7 @@ async fn my_rides_come_from_every_region_and_rides_end_once_by_their_rider() {
         let vehicle = stack.vehicle(city, &other).await;
         let r = stack
             .origin(via)
-            .post(
-                &format!("/api/v1/cities/{city}/rides"),
-                json!({"vehicle_id": vehicle}),
-            )
+            .start_ride(city, vehicle)
             .token(&token)
             .send()
             .await;
@@ -87,10 +84,9 @@ async fn my_rides_come_from_every_region_and_rides_end_once_by_their_rider() {
         let id = r.json()["id"].as_str().unwrap().to_string();
         if city != "rome" {
             // One open ride at a time: end it before the next (the last is ended below).
-            let end = format!("/api/v1/cities/{city}/rides/{id}/end");
             let r = stack
                 .origin(via)
-                .post(&end, json!({"location": "Back again"}))
+                .end_ride(city, &id, "Back again")
                 .token(&token)
                 .send()
                 .await;
@@ -99,7 +95,7 @@ async fn my_rides_come_from_every_region_and_rides_end_once_by_their_rider() {
         rides.push((city, vehicle, id));
     }
     let list = |region: &'static str, recent: Option<&'static str>| {
-        let mut request = stack.origin(region).get("/api/v1/me/rides").token(&token);
+        let mut request = stack.origin(region).my_rides(&token);
         if let Some(regions) = recent {
             request = request.header("x-roam-recent-writes", regions);
         }
@@ -115,14 +111,7 @@ async fn my_rides_come_from_every_region_and_rides_end_once_by_their_rider() {
         assert!(listed.iter().all(|r| r["rider_id"] == rider.to_string()));
     }
     // Once the rides' regions have told boston's node (the job queue), no bookmark is needed.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while stack.count_local("us-east", "rider_regions", "true").await < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "rider_regions never filled"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    stack.until_rider_regions("us-east", 2).await;
     for region in REGIONS {
         let listed = list(region, None).await.json()["rides"].clone();
         assert_eq!(
@@ -132,29 +121,20 @@ async fn my_rides_come_from_every_region_and_rides_end_once_by_their_rider() {
         );
     }
     let (city, vehicle, ride) = &rides[2];
-    let path = format!("/api/v1/cities/{city}/rides/{ride}/end");
-    let r = stack
-        .origin("us-east")
-        .post(&path, json!({"location": "Colosseo"}))
-        .token(&other)
-        .send()
-        .await;
+    let end = |via: &str, location: &str, token: &str| {
+        stack
+            .origin(via)
+            .end_ride(city, ride, location)
+            .token(token)
+            .send()
+    };
+    let r = end("us-east", "Colosseo", &other).await;
     assert_eq!(r.status, 403, "{}", r.text());
-    let r = stack
-        .origin("us-east")
-        .post(&path, json!({"location": "Colosseo"}))
-        .token(&token)
-        .send()
-        .await;
+    let r = end("us-east", "Colosseo", &token).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["end_location"], "Colosseo");
     assert!(r.json()["end_time"].is_string());
-    let r = stack
-        .origin("eu-west")
-        .post(&path, json!({"location": "Trevi"}))
-        .token(&token)
-        .send()
-        .await;
+    let r = end("eu-west", "Trevi", &token).await;
     assert_eq!(r.status, 409, "{}", r.text());
     let v = stack
         .origin("eu-west")

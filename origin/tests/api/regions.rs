@@ -3,9 +3,8 @@
 
 use roam_shared::RegionMap;
 use roam_stack::pg::test_cluster;
-use serde_json::json;
 
-use crate::helpers::spawn_stack_for;
+use crate::helpers::{spawn_stack_for, PASSWORD};
 
 /// The built-in map without us-west (its cities and fallbacks go too).
 fn without_us_west() -> RegionMap {
@@ -32,14 +31,7 @@ async fn adding_a_region_and_re_running_the_migration_adds_it() {
     let mut emails = Vec::new();
     for i in 0..12 {
         let email = format!("early{i}@example.com");
-        let body =
-            json!({"email": email, "name": "Early", "password": "correct horse", "city": "boston"});
-        let r = stack
-            .origin("us-east")
-            .post("/api/v1/users", body)
-            .send()
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text());
+        stack.sign_up("us-east", &email, "Early", "boston").await;
         emails.push(email);
     }
     let r = stack
@@ -68,10 +60,9 @@ async fn adding_a_region_and_re_running_the_migration_adds_it() {
     stack.start_origins(full).await;
 
     let (_, token) = stack.user("rome").await;
-    let body = json!({"type": "bike", "last_location": "Pike Place"});
     let r = stack
         .origin("eu-west")
-        .post("/api/v1/cities/seattle/vehicles", body)
+        .add_vehicle("seattle", "bike", "Pike Place")
         .token(&token)
         .send()
         .await;
@@ -84,18 +75,11 @@ async fn adding_a_region_and_re_running_the_migration_adds_it() {
     );
     assert_eq!(stack.count_local("us-east", "vehicles", "true").await, 0);
     for email in &emails {
-        let r = stack
-            .origin("us-west")
-            .post(
-                "/api/v1/sessions",
-                json!({"email": email, "password": "correct horse"}),
-            )
-            .send()
-            .await;
+        let r = stack.origin("us-west").log_in(email, PASSWORD).send().await;
         assert_eq!(r.status, 200, "{email} can still log in: {}", r.text());
         let r = stack
             .origin("eu-west")
-            .post("/api/v1/users", json!({"email": email, "name": "Late", "password": "correct horse", "city": "seattle"}))
+            .sign_up(email, "Late", "seattle")
             .send()
             .await;
         assert_eq!(r.status, 409, "{email} is still taken: {}", r.text());
@@ -121,10 +105,9 @@ async fn adding_a_city_to_a_region_and_re_running_the_migration_widens_its_parti
     stack.migrate(&map).await;
     stack.start_origins(&map).await;
 
-    let body = json!({"type": "scooter", "last_location": "Rittenhouse Square"});
     let r = stack
         .origin("eu-west")
-        .post("/api/v1/cities/philadelphia/vehicles", body)
+        .add_vehicle("philadelphia", "scooter", "Rittenhouse Square")
         .token(&token)
         .send()
         .await;

@@ -10,10 +10,9 @@ use roam_origin::schema::reconcile::reconcile_claims;
 use roam_shared::email_claim::{claim_region, ClaimKey};
 use roam_shared::RegionMap;
 use roam_stack::pg::test_cluster;
-use serde_json::json;
 use uuid::Uuid;
 
-use crate::helpers::{spawn_stack, TestStack, REGIONS};
+use crate::helpers::{spawn_stack, TestStack, PASSWORD, REGIONS};
 
 /// Rows of `region`'s own tables (not foreign ones) whose text, JSON or byte columns contain
 /// `needle`, as `table.column` per hit.
@@ -64,33 +63,17 @@ async fn email_name_and_password_hash_are_stored_only_on_the_home_node() {
         // Signed up through another region's origin, logged in as a traveller, and riding
         // in another region: every path that could leave a copy behind.
         let via = REGIONS[(i + 1) % 3];
-        let body = json!({"email": email, "name": format!("Resident {marker}"),
-                          "password": "correct horse", "city": city});
         let key = Uuid::new_v4().simple().to_string();
         let r = stack
             .origin(via)
-            .post("/api/v1/users", body)
+            .sign_up(&email, &format!("Resident {marker}"), city)
             .key(&key)
             .send()
             .await;
         assert_eq!(r.status, 201, "{}", r.text());
-        let log_in = json!({"email": email, "password": "correct horse"});
-        let r = stack
-            .origin(REGIONS[(i + 2) % 3])
-            .post("/api/v1/sessions", log_in)
-            .send()
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text());
-        let token = r.json()["token"].as_str().unwrap().to_string();
+        let token = stack.log_in(REGIONS[(i + 2) % 3], &email).await;
         let vehicle = stack.vehicle(away, &owner).await;
-        let path = format!("/api/v1/cities/{away}/rides");
-        let r = stack
-            .origin(via)
-            .post(&path, json!({"vehicle_id": vehicle}))
-            .token(&token)
-            .send()
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text());
+        stack.start_ride(via, away, vehicle, &token).await;
         people.push((home, marker));
     }
     for (home, marker) in &people {
@@ -178,7 +161,7 @@ async fn the_previous_versions_plaintext_claims_are_hashed_then_dropped() {
     let mut stack = TestStack::unmigrated(test_cluster().await, |c| c.argon2_memory_kib = 256);
     previous_version(&mut stack, map).await;
     let hash = roam_origin::password::Hasher::unbounded_wait(256)
-        .hash("correct horse".into())
+        .hash(PASSWORD.into())
         .await
         .unwrap();
     let mut emails = Vec::new();
@@ -239,14 +222,7 @@ async fn the_previous_versions_plaintext_claims_are_hashed_then_dropped() {
             "{email}"
         );
         for region in REGIONS {
-            let r = stack
-                .origin(region)
-                .post(
-                    "/api/v1/sessions",
-                    json!({"email": email, "password": "correct horse"}),
-                )
-                .send()
-                .await;
+            let r = stack.origin(region).log_in(email, PASSWORD).send().await;
             assert_eq!(
                 r.status,
                 200,
@@ -254,11 +230,9 @@ async fn the_previous_versions_plaintext_claims_are_hashed_then_dropped() {
                 r.text()
             );
         }
-        let body =
-            json!({"email": email, "name": "New", "password": "correct horse", "city": "new-york"});
         let r = stack
             .origin("us-east")
-            .post("/api/v1/users", body)
+            .sign_up(email, "New", "new-york")
             .send()
             .await;
         assert_eq!(r.status, 409, "{email} is still taken: {}", r.text());

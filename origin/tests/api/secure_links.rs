@@ -5,7 +5,6 @@
 use roam_shared::RegionMap;
 use roam_stack::pg::secure::{secure_cluster, SecureAccess};
 use roam_stack::pg::{reap_when_gone, PgCluster};
-use serde_json::json;
 use sqlx::postgres::PgDatabaseError;
 use sqlx::Connection;
 
@@ -70,21 +69,8 @@ async fn origins_and_links_reach_their_nodes_only_over_tls_with_a_password() {
     // A Roman signs up through us-east: the claim is written at its region and the account in
     // Rome's, both through us-east's cross-region pools; then logs in at home.
     let email = email_claimed_on("us-west");
-    let body =
-        json!({"email": email, "name": "Tullia", "password": "correct horse", "city": "rome"});
-    let r = stack
-        .origin("us-east")
-        .post("/api/v1/users", body)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let login = json!({"email": email, "password": "correct horse"});
-    let r = stack
-        .origin("eu-west")
-        .post("/api/v1/sessions", login)
-        .send()
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    stack.sign_up("us-east", &email, "Tullia", "rome").await;
+    stack.log_in("eu-west", &email).await;
 
     // postgres_fdw reads the Roman's row from us-east through its link (as the role, over TLS).
     let through_link: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email = $1")

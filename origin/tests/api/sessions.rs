@@ -6,33 +6,8 @@ use std::time::{Duration, Instant};
 
 use roam_shared::RegionMap;
 use roam_wan::Link;
-use serde_json::json;
 
-use crate::helpers::{assert_problem, spawn_stack, TestStack, REGIONS};
-
-async fn log_in(stack: &TestStack, email: &str) -> String {
-    let body = json!({"email": email, "password": "correct horse"});
-    let r = stack
-        .origin("eu-west")
-        .post("/api/v1/sessions", body)
-        .send()
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()["token"].as_str().unwrap().to_string()
-}
-
-async fn sign_up(stack: &TestStack) -> String {
-    let email = format!("{}@example.com", uuid::Uuid::new_v4().simple());
-    let body =
-        json!({"email": email, "name": "Ended", "password": "correct horse", "city": "rome"});
-    let r = stack
-        .origin("eu-west")
-        .post("/api/v1/users", body)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    email
-}
+use crate::helpers::{assert_problem, fresh_email, spawn_stack, TestStack, REGIONS};
 
 /// Adds a vehicle in a city of `region` through that region's origin: the status.
 async fn add_vehicle(stack: &TestStack, region: &str, token: &str) -> u16 {
@@ -42,11 +17,9 @@ async fn add_vehicle(stack: &TestStack, region: &str, token: &str) -> u16 {
         .unwrap()
         .slug
         .clone();
-    let body = json!({"type": "bike", "last_location": "Somewhere 1"});
-    let path = format!("/api/v1/cities/{city}/vehicles");
     stack
         .origin(region)
-        .post(&path, body)
+        .add_vehicle(&city, "bike", "Somewhere 1")
         .token(token)
         .send()
         .await
@@ -56,17 +29,16 @@ async fn add_vehicle(stack: &TestStack, region: &str, token: &str) -> u16 {
 #[tokio::test]
 async fn a_token_used_after_log_out_is_refused_everywhere() {
     let stack = spawn_stack().await;
-    let email = sign_up(&stack).await;
-    let (ended, kept) = (log_in(&stack, &email).await, log_in(&stack, &email).await);
+    let email = fresh_email();
+    stack.sign_up("eu-west", &email, "Ended", "rome").await;
+    let (ended, kept) = (
+        stack.log_in("eu-west", &email).await,
+        stack.log_in("eu-west", &email).await,
+    );
     for region in REGIONS {
         assert_eq!(add_vehicle(&stack, region, &ended).await, 201, "{region}");
     }
-    let r = stack
-        .origin("eu-west")
-        .request("DELETE", "/api/v1/sessions")
-        .token(&ended)
-        .send()
-        .await;
+    let r = stack.origin("eu-west").log_out().token(&ended).send().await;
     assert_eq!(r.status, 204, "{}", r.text());
     for region in REGIONS {
         assert_eq!(
@@ -80,18 +52,13 @@ async fn a_token_used_after_log_out_is_refused_everywhere() {
             "{region}: another session"
         );
     }
-    let r = stack
-        .origin("eu-west")
-        .get("/api/v1/me/rides")
-        .token(&ended)
-        .send()
-        .await;
+    let r = stack.origin("eu-west").my_rides(&ended).send().await;
     assert_problem(&r, 401, "private reads check it too");
 
     // Log out everywhere: every session issued until now ends; a later log-in works.
     let r = stack
         .origin("eu-west")
-        .request("DELETE", "/api/v1/me/sessions")
+        .log_out_everywhere()
         .token(&kept)
         .send()
         .await;
@@ -100,7 +67,7 @@ async fn a_token_used_after_log_out_is_refused_everywhere() {
         assert_eq!(add_vehicle(&stack, region, &kept).await, 401, "{region}");
     }
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let fresh = log_in(&stack, &email).await;
+    let fresh = stack.log_in("eu-west", &email).await;
     assert_eq!(add_vehicle(&stack, "us-east", &fresh).await, 201);
     stack.cleanup().await;
 }
@@ -115,15 +82,11 @@ async fn a_region_unreachable_at_log_out_gets_the_revocation_when_it_is_back() {
         .peer_urls
         .insert(("eu-west".into(), "us-west".into()), through_link);
     stack.start_origins(RegionMap::builtin()).await;
-    let email = sign_up(&stack).await;
-    let token = log_in(&stack, &email).await;
+    let email = fresh_email();
+    stack.sign_up("eu-west", &email, "Ended", "rome").await;
+    let token = stack.log_in("eu-west", &email).await;
     link.cut();
-    let r = stack
-        .origin("eu-west")
-        .request("DELETE", "/api/v1/sessions")
-        .token(&token)
-        .send()
-        .await;
+    let r = stack.origin("eu-west").log_out().token(&token).send().await;
     assert_eq!(r.status, 204, "the home and us-east took it: {}", r.text());
     assert_eq!(add_vehicle(&stack, "us-east", &token).await, 401);
     assert_eq!(

@@ -3,7 +3,7 @@
 use futures::future::join_all;
 use serde_json::json;
 
-use crate::helpers::{assert_problem, spawn_stack};
+use crate::helpers::{assert_all_one_201, assert_problem, spawn_stack, PASSWORD};
 
 #[tokio::test]
 async fn one_email_signed_up_through_three_regions_at_once_gives_one_account() {
@@ -15,11 +15,7 @@ async fn one_email_signed_up_through_three_regions_at_once_gives_one_account() {
             ("us-west", "seattle"),
             ("eu-west", "rome"),
         ]
-        .map(|(via, city)| {
-            let body =
-                json!({"email": email, "name": "Racer", "password": "correct horse", "city": city});
-            stack.origin(via).post("/api/v1/users", body).send()
-        });
+        .map(|(via, city)| stack.origin(via).sign_up(&email, "Racer", city).send());
         let responses = join_all(attempts).await;
         let mut statuses: Vec<u16> = responses.iter().map(|r| r.status).collect();
         statuses.sort_unstable();
@@ -39,10 +35,7 @@ async fn one_email_signed_up_through_three_regions_at_once_gives_one_account() {
         // The winner can log in through any origin, whatever its case.
         let r = stack
             .origin("us-west")
-            .post(
-                "/api/v1/sessions",
-                json!({"email": email.to_uppercase(), "password": "correct horse"}),
-            )
+            .log_in(&email.to_uppercase(), PASSWORD)
             .send()
             .await;
         assert_eq!(r.status, 200, "{}", r.text());
@@ -96,18 +89,12 @@ async fn sign_up_defaults_the_city_and_log_in_refuses_alike() {
     assert_problem(&r, 422, "undetected city");
     let wrong_password = stack
         .origin("us-east")
-        .post(
-            "/api/v1/sessions",
-            json!({"email": "ada@example.com", "password": "wrong horse"}),
-        )
+        .log_in("ada@example.com", "wrong horse")
         .send()
         .await;
     let unknown = stack
         .origin("us-east")
-        .post(
-            "/api/v1/sessions",
-            json!({"email": "nobody@example.com", "password": "wrong horse"}),
-        )
+        .log_in("nobody@example.com", "wrong horse")
         .send()
         .await;
     assert_problem(&wrong_password, 401, "wrong password");
@@ -115,11 +102,7 @@ async fn sign_up_defaults_the_city_and_log_in_refuses_alike() {
         wrong_password.body, unknown.body,
         "no hint which one was wrong"
     );
-    let r = stack
-        .origin("us-east")
-        .request("DELETE", "/api/v1/sessions")
-        .send()
-        .await;
+    let r = stack.origin("us-east").log_out().send().await;
     assert_eq!(r.status, 204);
     stack.cleanup().await;
 }
@@ -127,24 +110,15 @@ async fn sign_up_defaults_the_city_and_log_in_refuses_alike() {
 #[tokio::test]
 async fn a_retried_sign_up_is_answered_once_even_concurrently() {
     let stack = spawn_stack().await;
-    let body = json!({"email": "twice@example.com", "name": "Twice", "password": "correct horse", "city": "paris"});
     let via = ["us-east", "us-west", "eu-west", "us-east", "eu-west"];
     let attempts = via.map(|region| {
         stack
             .origin(region)
-            .post("/api/v1/users", body.clone())
+            .sign_up("twice@example.com", "Twice", "paris")
             .key("sign-up-once")
             .send()
     });
-    let responses = join_all(attempts).await;
-    for r in &responses {
-        assert_eq!(
-            (r.status, &r.body),
-            (201, &responses[0].body),
-            "{}",
-            r.text()
-        );
-    }
+    assert_all_one_201(&join_all(attempts).await);
     assert_eq!(
         stack
             .count_local("eu-west", "users", "email = 'twice@example.com'")
@@ -152,19 +126,14 @@ async fn a_retried_sign_up_is_answered_once_even_concurrently() {
         1
     );
     // A different sign-up reusing the key is refused; the claim it made is released.
-    let other = json!({"email": "third@example.com", "name": "Third", "password": "correct horse", "city": "paris"});
-    let r = stack
-        .origin("us-east")
-        .post("/api/v1/users", other.clone())
-        .key("sign-up-once")
-        .send()
-        .await;
+    let other = || {
+        stack
+            .origin("us-east")
+            .sign_up("third@example.com", "Third", "paris")
+    };
+    let r = other().key("sign-up-once").send().await;
     assert_problem(&r, 422, "key reused for another sign-up");
-    let r = stack
-        .origin("us-east")
-        .post("/api/v1/users", other)
-        .send()
-        .await;
+    let r = other().send().await;
     assert_eq!(
         r.status,
         201,
@@ -202,11 +171,7 @@ async fn an_orphaned_claim_blocks_an_email_only_until_it_is_stale() {
             .await
             .unwrap();
     }
-    let sign_up = |email: &str| {
-        let body =
-            json!({"email": email, "name": "N", "password": "correct horse", "city": "rome"});
-        stack.origin("us-west").post("/api/v1/users", body).send()
-    };
+    let sign_up = |email: &str| stack.origin("us-west").sign_up(email, "N", "rome").send();
     assert_problem(
         &sign_up("fresh@example.com").await,
         409,
