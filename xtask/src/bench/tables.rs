@@ -63,14 +63,7 @@ pub fn tabulate(
                 floor_single: floors(&ss, &single),
                 floor_multi: floors(&ms, &multi),
                 served_multi: verdicts(&ms),
-                origin_multi: {
-                    let origin: Vec<Duration> = ms
-                        .iter()
-                        .filter_map(|x| x.origin_ms)
-                        .map(|v| Duration::from_secs_f64(v / 1000.0))
-                        .collect();
-                    Summary::of(&origin).map(|s| s.p50)
-                },
+                origin_multi: origin_p50(&ms),
             });
         }
         tables.push(CityTable {
@@ -81,6 +74,16 @@ pub fn tabulate(
         });
     }
     Ok(tables)
+}
+
+/// The median time the edge spent waiting on origins, over the samples that say.
+fn origin_p50(samples: &[Sample]) -> Option<Duration> {
+    let origin: Vec<Duration> = samples
+        .iter()
+        .filter_map(|x| x.origin_ms)
+        .map(|v| Duration::from_secs_f64(v / 1000.0))
+        .collect();
+    Summary::of(&origin).map(|s| s.p50)
 }
 
 /// `hit ×19, miss ×1`: the edge's cache verdicts.
