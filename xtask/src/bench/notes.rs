@@ -41,7 +41,7 @@ one in 100 others get one, and logging is 6.6 % (the request's span and the hand
 `#[instrument]` span, formatted by the fmt subscriber when created). The signature check was \
 2.1 % and is 1.1 % (the HMAC keyed once per process, no per-request key derivation or string). \
 What is left is in origin/src, outside this work: the pool acquire per request and the \
-handler's own span (vehicles.rs, db.rs), and the kernel's share, which `pgbench -S` pays too but \
+handler's own span (now http/vehicles.rs and storage/), and the kernel's share, which `pgbench -S` pays too but \
 over one connection per client and no HTTP.\n";
 
 pub const LOAD_HOW: &str = "An open-loop generator sends requests at a \

@@ -28,12 +28,16 @@ const SUBTREES: [(&str, &[&str]); 7] = [
         &["tracing_subscriber", "tracing_core", "tracing::span"],
     ),
     (
-        "the signature check (signing.rs, HMAC-SHA256)",
-        &["roam_origin::signing", "roam_shared::signature"],
+        "the signature check (http/signature.rs, HMAC-SHA256)",
+        &["roam_origin::http::signature", "roam_shared::signature"],
     ),
     (
-        "metrics and the observe middleware (telemetry.rs)",
-        &["roam_origin::telemetry::observe", "metrics"],
+        "metrics, the trace scope and the observe middleware (http/middleware.rs, telemetry/)",
+        &[
+            "roam_origin::http::middleware::observe",
+            "roam_origin::telemetry",
+            "metrics",
+        ],
     ),
     (
         "the handler's query (sqlx, the PostgreSQL protocol)",
