@@ -68,8 +68,9 @@ fn start() {
 /// no task, no promise and two crossings into JavaScript in all (read the request, build the
 /// response; see [`glue`]). A panic there would reach workerd as an exception (its own 500)
 /// instead of our problem+json; the path holds no operation that can panic. It carries no
-/// trace either (no `traceresponse`): nothing stands behind it to trace, and a trace's random
-/// ids would cost it more crossings. Every other route begins a [`Trace`].
+/// trace either (no `traceresponse`): nothing stands behind it to trace, and it stays the
+/// bare answer the bench compares with a JavaScript worker's. Every other route begins a
+/// [`Trace`].
 #[wasm_bindgen]
 pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) -> JsValue {
     let facts = RequestFacts::read(&req);
@@ -100,8 +101,8 @@ pub fn fetch(req: web_sys::Request, env: Env, ctx: worker::worker_sys::Context) 
 /// fault), to workerd, with the request id and, when the request has a trace, its
 /// `traceresponse` (and the trace id in a problem body).
 fn answer(response: Result<Response>, request_id: &str, trace: Option<&Trace>) -> JsValue {
-    let trace_id = trace.map(Trace::trace_id);
     let response = response.or_else(|error| {
+        let trace_id = trace.map(Trace::trace_id);
         if error.is_server_fault() {
             let trace = trace_id.as_deref().unwrap_or("none");
             console_error!("request {request_id} (trace {trace}): {error}");
