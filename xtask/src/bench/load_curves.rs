@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::baselines::{self, Baseline};
 use super::edges::{Edge, Runtime};
 use super::load::{self, saturated, Curve, Step};
+use super::origin_read::seeded_vehicle_path;
 
 /// Seconds per step for reads and for writes (each write needs a rider of its own).
 const READ_STEP: Duration = Duration::from_secs(3);
@@ -242,18 +243,9 @@ pub async fn measure(stack: &Stack, edge: &Edge) -> Result<Vec<Curve>> {
     )?);
     drop(js);
 
-    let listed: Value = reqwest::Client::new()
-        .get(&roam_url)
-        .header(CF_BLOB, &blob)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let vehicle = listed["vehicles"][0]["id"]
-        .as_str()
-        .context("no seeded vehicle in new-york")?;
+    let blob_line = format!("{CF_BLOB}: {blob}");
+    let path = seeded_vehicle_path(&reqwest::Client::new(), &edge.url(), Some(&blob_line)).await?;
     let origin = stack.origin("us-east").context("no us-east origin")?;
-    let path = format!("/api/v1/cities/new-york/vehicles/{vehicle}");
     let secret = stack.options.secret.clone();
     let sign = || signed(&secret, &path);
     let origin_url = format!("{}{path}", origin.url());

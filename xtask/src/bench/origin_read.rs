@@ -12,6 +12,26 @@ use super::compare::{self, WRK};
 use super::edges::Edge;
 use super::throughput::{verdict, Line};
 
+/// The path of one seeded New York vehicle, found through the edge (as a user presenting
+/// `blob`, an `MF-CF-Blob` header line, if given).
+pub async fn seeded_vehicle_path(
+    client: &reqwest::Client,
+    edge_url: &str,
+    blob: Option<&str>,
+) -> Result<String> {
+    let list = format!("{edge_url}/api/v1/cities/new-york/vehicles?status=available");
+    let mut request = client.get(&list);
+    if let Some(line) = blob {
+        let (name, value) = line.split_once(": ").context("a header line")?;
+        request = request.header(name, value);
+    }
+    let listed: Value = request.send().await?.json().await?;
+    let vehicle = listed["vehicles"][0]["id"]
+        .as_str()
+        .context("no seeded vehicle in new-york")?;
+    Ok(format!("/api/v1/cities/new-york/vehicles/{vehicle}"))
+}
+
 /// An origin's primary-key read (signed GET straight to it) against `pgbench -S`.
 pub async fn lines(
     stack: &Stack,
@@ -20,22 +40,7 @@ pub async fn lines(
     blob: &str,
 ) -> Result<Vec<Line>> {
     let origin = stack.origin("us-east").context("no us-east origin")?;
-    let list = format!(
-        "{}/api/v1/cities/new-york/vehicles?status=available",
-        edge.url()
-    );
-    let (name, value) = blob.split_once(": ").context("a header line")?;
-    let listed: Value = client
-        .get(&list)
-        .header(name, value)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let vehicle = listed["vehicles"][0]["id"]
-        .as_str()
-        .context("no seeded vehicle in new-york")?;
-    let path = format!("/api/v1/cities/new-york/vehicles/{vehicle}");
+    let path = seeded_vehicle_path(client, &edge.url(), Some(blob)).await?;
     let signed = signed_get(&stack.options.secret, &path)?;
     let (pk, _) = compare::wrk(&format!("{}{path}", origin.url()), &signed)?;
     let node = stack.cluster.node("us-east").context("no us-east node")?;

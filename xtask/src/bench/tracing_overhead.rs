@@ -14,10 +14,9 @@ use axum::body::Bytes;
 use axum::routing::post;
 use roam_stack::origin::{OriginOptions, OriginProcess};
 use roam_stack::Stack;
-use serde_json::Value;
 
 use super::compare::{self, WRK};
-use super::origin_read::signed_get;
+use super::origin_read::{seeded_vehicle_path, signed_get};
 use super::throughput::Line;
 
 /// A sink for OTLP/HTTP exports: answers 200 to each, drops what it is sent and counts the
@@ -56,22 +55,6 @@ async fn extra_origin(stack: &Stack, name: &str, env: &[(&str, &str)]) -> Result
     OriginProcess::start(options).await
 }
 
-/// The path of one seeded New York vehicle (read through the edge: the throughput section's).
-async fn vehicle_path(edge_url: &str) -> Result<String> {
-    let listed: Value = reqwest::Client::new()
-        .get(format!(
-            "{edge_url}/api/v1/cities/new-york/vehicles?status=available"
-        ))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let vehicle = listed["vehicles"][0]["id"]
-        .as_str()
-        .context("no seeded vehicle in new-york")?;
-    Ok(format!("/api/v1/cities/new-york/vehicles/{vehicle}"))
-}
-
 /// The export-on ÷ export-off line.
 pub async fn measure(stack: &Stack, edge_url: &str) -> Result<Vec<Line>> {
     let (sink_url, exports, sink_task) = sink().await?;
@@ -94,7 +77,7 @@ pub async fn measure(stack: &Stack, edge_url: &str) -> Result<Vec<Line>> {
         ],
     )
     .await?;
-    let path = vehicle_path(edge_url).await?;
+    let path = seeded_vehicle_path(&reqwest::Client::new(), edge_url, None).await?;
     let (mut off_rps, mut on_rps) = (Vec::new(), Vec::new());
     for _ in 0..2 {
         // Signed afresh each round: a signature is good for 30 s. No traceparent: each
