@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! roam-shared: what the edge (wasm32) and the origins (native) must agree on.
 //!
 //! Pure functions and types only, no I/O: the region map and geo routing, the API's

@@ -46,7 +46,7 @@ use journey::Sample;
 
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args)]
-pub struct BenchArgs {
+pub(crate) struct BenchArgs {
     /// Two journeys per city, debug build, report under test-output/bench/, and a check that
     /// the tables are well-formed (what the test command runs).
     #[arg(long)]
@@ -78,7 +78,7 @@ pub struct BenchArgs {
 
 /// The parts of the bench `--only` can pick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Part {
+pub(crate) enum Part {
     /// The MovR journeys, both topologies, both runtimes.
     Journeys,
     /// Loopback throughput: edge vs JavaScript in both runtimes, origin vs pgbench, writes.
@@ -105,7 +105,7 @@ fn topologies() -> [Topology; 2] {
     [Topology::single_region(), Topology::MultiRegion]
 }
 
-pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
+pub(crate) fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     bootstrap::run(root, false)?;
     if !args.short && (args.runs(Part::Load) || args.runs(Part::Profile)) {
         bootstrap::bench_tools()?;
@@ -167,7 +167,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
 
 /// What one bench run measured.
 #[derive(Default)]
-pub struct Measured {
+pub(crate) struct Measured {
     /// (topology name, city) → samples, the edge in plain workerd.
     pub samples: BTreeMap<(String, String), Vec<Sample>>,
     /// The same with the edge under `wrangler dev` (fewer journeys: the dev tool's column).

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use crate::util::{cmd, has_command, output_of};
 
 /// Everything, in the order later steps need it.
-pub fn run(root: &Path, with_browser: bool) -> Result<()> {
+pub(crate) fn run(root: &Path, with_browser: bool) -> Result<()> {
     wasm_target()?;
     let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
     cargo_tool(
@@ -33,12 +33,12 @@ pub fn run(root: &Path, with_browser: bool) -> Result<()> {
 }
 
 /// The open-loop load generator of `cargo xtask bench` (its load part), from crates.io.
-pub const OHA_VERSION: &str = "1.16.0";
+pub(crate) const OHA_VERSION: &str = "1.16.0";
 
 /// What only the bench needs: `oha` (at [`OHA_VERSION`]) for its load part and `perf` (Debian)
 /// for `--only profile`. `cargo xtask bootstrap` and the bench install them; the test
 /// command does not.
-pub fn bench_tools() -> Result<()> {
+pub(crate) fn bench_tools() -> Result<()> {
     cargo_tool("oha", "oha", OHA_VERSION)?;
     if !has_command("perf") {
         apt_install(&["linux-perf"])?;
@@ -47,7 +47,7 @@ pub fn bench_tools() -> Result<()> {
 }
 
 /// The version Cargo.lock pins for `package`.
-pub fn locked_version(lock: &str, package: &str) -> Result<String> {
+pub(crate) fn locked_version(lock: &str, package: &str) -> Result<String> {
     let needle = format!("name = \"{package}\"\nversion = \"");
     let start = lock
         .find(&needle)

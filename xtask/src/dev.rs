@@ -18,7 +18,7 @@ use crate::util::cmd;
 
 /// Options of `cargo xtask dev`.
 #[derive(clap::Args)]
-pub struct DevArgs {
+pub(crate) struct DevArgs {
     /// Wipe the databases first (fresh schema and sample data).
     #[arg(long)]
     pub fresh: bool,
@@ -58,7 +58,7 @@ pub struct DevArgs {
 }
 
 /// Brings the stack up, prints where everything runs, waits for Ctrl-C, takes it down.
-pub fn run(root: &Path, args: &DevArgs) -> Result<()> {
+pub(crate) fn run(root: &Path, args: &DevArgs) -> Result<()> {
     let started = Instant::now();
     bootstrap::run(root, false)?;
     cmd(Command::new("cargo")

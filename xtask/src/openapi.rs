@@ -6,10 +6,10 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 
 /// Where the document is committed (the edge embeds it).
-pub const DOCUMENT: &str = "edge/openapi.json";
+pub(crate) const DOCUMENT: &str = "edge/openapi.json";
 
 /// Writes the document, or with `check` compares it with the committed one.
-pub fn run(root: &Path, check: bool) -> Result<()> {
+pub(crate) fn run(root: &Path, check: bool) -> Result<()> {
     let path = root.join(DOCUMENT);
     let generated = roam_shared::openapi::document_text();
     if check {

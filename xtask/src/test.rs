@@ -11,7 +11,7 @@ use crate::util::cmd;
 
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
-pub struct TestArgs {
+pub(crate) struct TestArgs {
     /// Skip the format and lint steps.
     #[arg(long)]
     pub no_lint: bool,
@@ -27,7 +27,7 @@ struct Step {
 }
 
 /// Runs every step; stops at the first failure and prints what ran.
-pub fn run(root: &Path, args: &TestArgs) -> Result<()> {
+pub(crate) fn run(root: &Path, args: &TestArgs) -> Result<()> {
     let mut steps: Vec<Step> = Vec::new();
     let mut step = |name: &'static str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
         eprintln!("\n==> {name}");

@@ -6,13 +6,13 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, Context, Result};
 
 /// The repository root (xtask's parent folder), whatever the current directory.
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     here.parent().map(PathBuf::from).unwrap_or(here)
 }
 
 /// Runs a command with inherited output; fails when it fails.
-pub fn cmd(command: &mut Command) -> Result<()> {
+pub(crate) fn cmd(command: &mut Command) -> Result<()> {
     let status = command
         .status()
         .with_context(|| format!("could not start {command:?}"))?;
@@ -23,7 +23,7 @@ pub fn cmd(command: &mut Command) -> Result<()> {
 }
 
 /// Runs a command and returns its stdout.
-pub fn output_of(command: &mut Command) -> Result<String> {
+pub(crate) fn output_of(command: &mut Command) -> Result<String> {
     let out = command
         .stderr(Stdio::null())
         .output()
@@ -35,7 +35,7 @@ pub fn output_of(command: &mut Command) -> Result<String> {
 }
 
 /// Whether `name` is on PATH.
-pub fn has_command(name: &str) -> bool {
+pub(crate) fn has_command(name: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {name}")])
         .stdout(Stdio::null())

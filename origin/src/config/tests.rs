@@ -150,7 +150,7 @@ fn peers_and_claim_keys_are_checked() {
     assert!(error(same).contains("ROAM_CLAIM_KEY_PREVIOUS"));
     let dev = Config::from_args(args()).unwrap();
     assert!(dev.claim_keys.current.is_development() && dev.claim_keys.previous.is_none());
-    assert!(!format!("{:?}", dev).contains("0123456789abcdef"));
+    assert!(!format!("{dev:?}").contains("0123456789abcdef"));
     let with_passwords = ServeArgs {
         database_url: "postgres://roam:hunter2@db:5432/roam".into(),
         peers: "us-east=postgres://roam:hunter3@peer:5432/roam".into(),

@@ -51,7 +51,7 @@ async fn path_params<S: Send + Sync>(
 }
 
 /// `{city}` of the path, known to the map.
-pub struct CityPath(pub String);
+pub(super) struct CityPath(pub String);
 
 impl<S> FromRequestParts<S> for CityPath
 where
@@ -67,7 +67,7 @@ where
 }
 
 /// `{city}` and `{id}` of the path.
-pub struct CityIdPath(pub String, pub Uuid);
+pub(super) struct CityIdPath(pub String, pub Uuid);
 
 impl<S> FromRequestParts<S> for CityIdPath
 where
@@ -86,15 +86,15 @@ where
 }
 
 /// The signed-in user: a valid session token in `authorization: Bearer` or the session cookie.
-pub struct Auth(pub SessionClaims);
+pub(super) struct Auth(pub SessionClaims);
 
 /// The session token of a request, if it carries one.
-pub fn session_token(parts: &Parts) -> Option<&str> {
+pub(super) fn session_token(parts: &Parts) -> Option<&str> {
     token_in(&parts.headers)
 }
 
 /// The session token in `authorization: Bearer` or the session cookie, if any.
-pub fn token_in(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn token_in(headers: &HeaderMap) -> Option<&str> {
     if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         return token::bearer(value);
     }
@@ -135,7 +135,7 @@ where
 
 /// The `idempotency-key` of a write and the hash of the request it came with.
 #[derive(Debug, Clone)]
-pub struct IdempotencyKey {
+pub(super) struct IdempotencyKey {
     /// The key (validated shape), if the request carried one.
     pub key: Option<String>,
     /// SHA-256 of method, path and query, caller and body digest.
@@ -144,7 +144,7 @@ pub struct IdempotencyKey {
 
 impl IdempotencyKey {
     /// The guard of a write in `city`, when the request carried a key.
-    pub fn guard(&self, city: &str) -> Option<Guard> {
+    pub(super) fn guard(&self, city: &str) -> Option<Guard> {
         Guard::new(self.key.as_deref(), &self.request_hash, city)
     }
 }
@@ -193,7 +193,7 @@ where
 }
 
 /// The geo tags the edge attached (signed, so trustworthy).
-pub struct Geo(pub GeoTags);
+pub(super) struct Geo(pub GeoTags);
 
 impl<S: Send + Sync> FromRequestParts<S> for Geo {
     type Rejection = Error;

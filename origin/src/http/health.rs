@@ -20,7 +20,7 @@ use crate::storage::health::{NodeCheck, RegionHealth, EVERY};
 use crate::telemetry;
 
 /// The public health routes (and the edge's signed view of readiness).
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/ping", get(ping))
         .route("/healthz", get(healthz))
@@ -28,7 +28,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The admin listener's routes.
-pub fn admin_router() -> Router<AppState> {
+pub(super) fn admin_router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// A JSON body: 415 unless the content type is JSON, 400 when it does not parse, 422 naming
 /// the field when it parses but has the wrong shape. (413 happened earlier, when the
 /// signature check buffered the body.)
-pub struct Json<T>(pub T);
+pub(super) struct Json<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = Error;

@@ -21,7 +21,11 @@ use crate::telemetry::{http_metrics, request_log};
 
 /// Longer than the configured timeout: 504, and the transaction in flight is rolled back
 /// (dropping it does that).
-pub async fn timeout(State(config): State<Arc<Config>>, request: Request, next: Next) -> Response {
+pub(super) async fn timeout(
+    State(config): State<Arc<Config>>,
+    request: Request,
+    next: Next,
+) -> Response {
     match tokio::time::timeout(config.request_timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => Error::Timeout.into_response(),
@@ -30,7 +34,7 @@ pub async fn timeout(State(config): State<Arc<Config>>, request: Request, next: 
 
 /// Keeps a well-formed `x-request-id` (the edge's), else makes one; echoes it in the response.
 /// Reads the `traceparent` the request continues (the edge's, signed with the rest).
-pub async fn request_id(mut request: Request, next: Next) -> Response {
+pub(super) async fn request_id(mut request: Request, next: Next) -> Response {
     let traceparent = request
         .headers()
         .get(TRACEPARENT)
@@ -61,7 +65,7 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
 /// geo tags (and, for OpenTelemetry, a server span named after the route, continuing the
 /// edge's trace). Never the body or the authorization header, so passwords and tokens stay
 /// out of logs. The edge's span reports get none: they are about another request.
-pub fn make_span(region: &str, request: &Request) -> Span {
+pub(super) fn make_span(region: &str, request: &Request) -> Span {
     if request.uri().path() == EDGE_SPANS_PATH {
         return Span::none();
     }
@@ -99,7 +103,11 @@ pub fn make_span(region: &str, request: &Request) -> Span {
 /// `telemetry::request_log` keeps or samples them), `cache-control: no-store` on anything that
 /// did not choose otherwise, and the trace: the request runs in its [`context::scope`] and
 /// answers `traceresponse` and `server-timing` (`app`, each `db`).
-pub async fn observe(State(config): State<Arc<Config>>, request: Request, next: Next) -> Response {
+pub(super) async fn observe(
+    State(config): State<Arc<Config>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let matched = request
         .extensions()

@@ -25,7 +25,7 @@ use crate::storage::traced::OnNode;
 const MY_RIDES_LIMIT: i64 = 200;
 
 /// The ride history route.
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new().route("/api/v1/me/rides", get(mine))
 }
 

@@ -22,7 +22,7 @@ use crate::storage::open_rides::{self, Start};
 use crate::storage::{idempotency, rides};
 
 /// The ride routes.
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/cities/{city}/rides", post(start))
         .route("/api/v1/cities/{city}/rides/{id}/end", post(end))

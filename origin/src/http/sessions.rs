@@ -31,7 +31,7 @@ use crate::storage::accounts::{self, Credentials};
 use crate::storage::revocations::{self, Revocation};
 
 /// The session routes.
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/sessions", post(log_in).delete(log_out))
         .route("/api/v1/me/sessions", delete(log_out_everywhere))

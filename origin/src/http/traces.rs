@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::telemetry::edge_spans;
 
 /// The route.
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new().route(EDGE_SPANS_PATH, post(report))
 }
 

@@ -30,7 +30,7 @@ use crate::storage::idempotency::{self, Guard};
 use crate::storage::traced::OnNode;
 
 /// The user routes.
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new().route("/api/v1/users", post(sign_up))
 }
 

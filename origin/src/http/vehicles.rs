@@ -23,7 +23,7 @@ use crate::storage::idempotency;
 use crate::storage::traced::OnNode;
 
 /// The vehicle routes.
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/cities/{city}/vehicles", get(list).post(create))
         .route("/api/v1/cities/{city}/vehicles/{id}", get(read))

@@ -186,7 +186,7 @@ async fn claim_and_run(queue: &Queue) -> sqlx::Result<Option<Outcome>> {
 
 /// The wait before retry after `attempts` failures: `base` doubled per failure, capped, with
 /// jitter (half to all of it) so jobs that failed together do not retry together.
-pub fn backoff(base: Duration, attempts: u32) -> Duration {
+pub(super) fn backoff(base: Duration, attempts: u32) -> Duration {
     let exp = base.saturating_mul(1u32 << attempts.saturating_sub(1).min(20));
     let cap = exp.min(MAX_BACKOFF.max(base));
     cap.mul_f64(rand::thread_rng().gen_range(0.5..=1.0))

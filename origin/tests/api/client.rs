@@ -11,7 +11,7 @@ use crate::helpers::{TestOrigin, PASSWORD};
 
 /// How a request is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signing {
+pub(crate) enum Signing {
     Valid,
     Missing,
     /// Signed with another secret.
@@ -24,7 +24,7 @@ pub enum Signing {
     TamperedHeader,
 }
 
-pub struct Req {
+pub(crate) struct Req {
     client: reqwest::Client,
     address: String,
     method: &'static str,
@@ -35,27 +35,27 @@ pub struct Req {
     signing: Signing,
 }
 
-pub struct Resp {
+pub(crate) struct Resp {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
 }
 
 impl Resp {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// The `id` of the created resource.
-    pub fn id(&self) -> Uuid {
+    pub(crate) fn id(&self) -> Uuid {
         self.json()["id"].as_str().unwrap().parse().unwrap()
     }
 }
@@ -63,12 +63,12 @@ impl Resp {
 /// The API's requests by name, unsent (add a token, a key, a header; then `send`).
 impl TestOrigin {
     /// A sign-up of `email` as `name`, at home in `city`.
-    pub fn sign_up(&self, email: &str, name: &str, city: &str) -> Req {
+    pub(crate) fn sign_up(&self, email: &str, name: &str, city: &str) -> Req {
         let body = json!({"email": email, "name": name, "password": PASSWORD, "city": city});
         self.post("/api/v1/users", body)
     }
 
-    pub fn log_in(&self, email: &str, password: &str) -> Req {
+    pub(crate) fn log_in(&self, email: &str, password: &str) -> Req {
         self.post(
             "/api/v1/sessions",
             json!({"email": email, "password": password}),
@@ -76,29 +76,29 @@ impl TestOrigin {
     }
 
     /// Ends the session of the token it is sent with.
-    pub fn log_out(&self) -> Req {
+    pub(crate) fn log_out(&self) -> Req {
         self.request("DELETE", "/api/v1/sessions")
     }
 
     /// Ends every session of the token's user.
-    pub fn log_out_everywhere(&self) -> Req {
+    pub(crate) fn log_out_everywhere(&self) -> Req {
         self.request("DELETE", "/api/v1/me/sessions")
     }
 
     /// A new vehicle of `kind` at `location` in `city`.
-    pub fn add_vehicle(&self, city: &str, kind: &str, location: &str) -> Req {
+    pub(crate) fn add_vehicle(&self, city: &str, kind: &str, location: &str) -> Req {
         let body = json!({"type": kind, "last_location": location});
         self.post(&format!("/api/v1/cities/{city}/vehicles"), body)
     }
 
-    pub fn start_ride(&self, city: &str, vehicle: Uuid) -> Req {
+    pub(crate) fn start_ride(&self, city: &str, vehicle: Uuid) -> Req {
         self.post(
             &format!("/api/v1/cities/{city}/rides"),
             json!({"vehicle_id": vehicle}),
         )
     }
 
-    pub fn end_ride(&self, city: &str, ride: impl Display, location: &str) -> Req {
+    pub(crate) fn end_ride(&self, city: &str, ride: impl Display, location: &str) -> Req {
         self.post(
             &format!("/api/v1/cities/{city}/rides/{ride}/end"),
             json!({"location": location}),
@@ -106,13 +106,13 @@ impl TestOrigin {
     }
 
     /// The signed-in user's rides.
-    pub fn my_rides(&self, token: &str) -> Req {
+    pub(crate) fn my_rides(&self, token: &str) -> Req {
         self.get("/api/v1/me/rides").token(token)
     }
 }
 
 impl Req {
-    pub fn new(origin: &TestOrigin, method: &'static str, path: &str) -> Self {
+    pub(crate) fn new(origin: &TestOrigin, method: &'static str, path: &str) -> Self {
         let mut headers = vec![
             ("x-roam-country".to_string(), "US".to_string()),
             ("x-roam-colo".to_string(), "IAD".to_string()),
@@ -132,37 +132,37 @@ impl Req {
         }
     }
 
-    pub fn body(mut self, body: Vec<u8>, content_type: &str) -> Self {
+    pub(crate) fn body(mut self, body: Vec<u8>, content_type: &str) -> Self {
         self.body = body;
         self.content_type = Some(content_type.to_string());
         self
     }
 
-    pub fn no_content_type(mut self) -> Self {
+    pub(crate) fn no_content_type(mut self) -> Self {
         self.content_type = None;
         self
     }
 
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.retain(|(n, _)| n != name);
         self.headers.push((name.to_string(), value.to_string()));
         self
     }
 
-    pub fn key(self, key: &str) -> Self {
+    pub(crate) fn key(self, key: &str) -> Self {
         self.header("idempotency-key", key)
     }
 
-    pub fn token(self, token: &str) -> Self {
+    pub(crate) fn token(self, token: &str) -> Self {
         self.header("authorization", &format!("Bearer {token}"))
     }
 
-    pub fn signing(mut self, signing: Signing) -> Self {
+    pub(crate) fn signing(mut self, signing: Signing) -> Self {
         self.signing = signing;
         self
     }
 
-    pub async fn send(self) -> Resp {
+    pub(crate) async fn send(self) -> Resp {
         let now = chrono::Utc::now().timestamp();
         let timestamp = if self.signing == Signing::Stale {
             now - 120
@@ -221,7 +221,7 @@ impl Req {
 }
 
 /// Asserts a problem+json error of `status`.
-pub fn assert_problem(r: &Resp, status: u16, context: &str) {
+pub(crate) fn assert_problem(r: &Resp, status: u16, context: &str) {
     assert_eq!(r.status, status, "{context}: {}", r.text());
     assert_eq!(
         r.header("content-type"),
@@ -233,7 +233,7 @@ pub fn assert_problem(r: &Resp, status: u16, context: &str) {
 
 /// Asserts every one of `responses` is a 201 with the first one's body: one effect, one answer.
 #[track_caller]
-pub fn assert_all_one_201(responses: &[Resp]) {
+pub(crate) fn assert_all_one_201(responses: &[Resp]) {
     for r in responses {
         assert_eq!(
             (r.status, &r.body),

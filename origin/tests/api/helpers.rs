@@ -16,21 +16,21 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
-pub use crate::client::{assert_all_one_201, assert_problem, Req, Resp, Signing};
+pub(crate) use crate::client::{assert_all_one_201, assert_problem, Req, Resp, Signing};
 use uuid::Uuid;
 
-pub const REGIONS: [&str; 3] = ["us-east", "us-west", "eu-west"];
+pub(crate) const REGIONS: [&str; 3] = ["us-east", "us-west", "eu-west"];
 
 /// Every test user's password.
-pub const PASSWORD: &str = "correct horse";
+pub(crate) const PASSWORD: &str = "correct horse";
 
 /// A fresh email, its claim wherever its hash puts it.
-pub fn fresh_email() -> String {
+pub(crate) fn fresh_email() -> String {
     format!("{}@example.com", Uuid::new_v4().simple())
 }
 
 /// A fresh email whose claim (under the development key) lives on `region`'s node.
-pub fn email_claimed_on(region: &str) -> String {
+pub(crate) fn email_claimed_on(region: &str) -> String {
     let map = RegionMap::builtin();
     let key = roam_shared::email_claim::ClaimKey::development();
     (0..)
@@ -39,7 +39,7 @@ pub fn email_claimed_on(region: &str) -> String {
         .expect("some email")
 }
 
-pub struct TestOrigin {
+pub(crate) struct TestOrigin {
     pub region: String,
     pub address: String,
     /// The admin listener (`/readyz`, `/metrics`).
@@ -49,7 +49,7 @@ pub struct TestOrigin {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
-pub struct TestStack {
+pub(crate) struct TestStack {
     pub database: String,
     pub origins: Vec<TestOrigin>,
     /// A pool per node, for looking at the tables directly.
@@ -65,17 +65,17 @@ pub struct TestStack {
 }
 
 /// A stack on the shared test cluster.
-pub async fn spawn_stack() -> TestStack {
+pub(crate) async fn spawn_stack() -> TestStack {
     spawn_stack_on(test_cluster().await).await
 }
 
 /// A stack on the shared test cluster whose origins' configuration `configure` adjusts.
-pub async fn spawn_stack_with(configure: fn(&mut Config)) -> TestStack {
+pub(crate) async fn spawn_stack_with(configure: fn(&mut Config)) -> TestStack {
     spawn_stack_configured(test_cluster().await, configure).await
 }
 
 /// A stack on `cluster`.
-pub async fn spawn_stack_on(cluster: &'static PgCluster) -> TestStack {
+pub(crate) async fn spawn_stack_on(cluster: &'static PgCluster) -> TestStack {
     spawn_stack_configured(cluster, |_| {}).await
 }
 
@@ -87,7 +87,7 @@ async fn spawn_stack_configured(
 }
 
 /// A stack of the regions of `map` (a subset of the cluster's) on `cluster`.
-pub async fn spawn_stack_for(
+pub(crate) async fn spawn_stack_for(
     cluster: &'static PgCluster,
     map: &RegionMap,
     configure: fn(&mut Config),
@@ -100,7 +100,7 @@ pub async fn spawn_stack_for(
 
 impl TestStack {
     /// A stack with no database yet (`connect`, then set up, then `migrate`).
-    pub fn unmigrated(cluster: &'static PgCluster, configure: fn(&mut Config)) -> TestStack {
+    pub(crate) fn unmigrated(cluster: &'static PgCluster, configure: fn(&mut Config)) -> TestStack {
         TestStack {
             database: format!("t_{}", Uuid::new_v4().simple()),
             origins: Vec::new(),
@@ -113,7 +113,7 @@ impl TestStack {
     }
 
     /// Origins started from now on are configured by `configure`.
-    pub fn reconfigure(&mut self, configure: fn(&mut Config)) {
+    pub(crate) fn reconfigure(&mut self, configure: fn(&mut Config)) {
         self.configure = configure;
     }
 
@@ -128,7 +128,7 @@ impl TestStack {
             .collect()
     }
 
-    pub async fn connect(&mut self, map: &RegionMap) {
+    pub(crate) async fn connect(&mut self, map: &RegionMap) {
         let nodes = self.nodes_of(map);
         for node in &nodes {
             if !self.nodes.contains_key(&node.region) {
@@ -149,7 +149,7 @@ impl TestStack {
     }
 
     /// Creates the database where missing and migrates every node of `map` with it.
-    pub async fn migrate(&mut self, map: &RegionMap) {
+    pub(crate) async fn migrate(&mut self, map: &RegionMap) {
         self.connect(map).await;
         let nodes = self.nodes_of(map);
         for node in &nodes {
@@ -170,7 +170,7 @@ impl TestStack {
     }
 
     /// (Re)starts an origin per region of `map`.
-    pub async fn start_origins(&mut self, map: &RegionMap) {
+    pub(crate) async fn start_origins(&mut self, map: &RegionMap) {
         for origin in &mut self.origins {
             origin.stop().await;
         }
@@ -210,29 +210,29 @@ impl TestStack {
         }
     }
 
-    pub fn origin(&self, region: &str) -> &TestOrigin {
+    pub(crate) fn origin(&self, region: &str) -> &TestOrigin {
         self.origins
             .iter()
             .find(|o| o.region == region)
             .expect("no such origin")
     }
 
-    pub fn node(&self, region: &str) -> &PgPool {
+    pub(crate) fn node(&self, region: &str) -> &PgPool {
         &self.nodes[region]
     }
 
     /// The port of a region's node.
-    pub fn node_port(&self, region: &str) -> u16 {
+    pub(crate) fn node_port(&self, region: &str) -> u16 {
         self.cluster.node(region).expect("no such node").port
     }
 
     /// The URL of this test's database on a node reached at `port` (e.g. through a link).
-    pub fn database_url_at(&self, port: u16) -> String {
+    pub(crate) fn database_url_at(&self, port: u16) -> String {
         format!("postgres://postgres@127.0.0.1:{port}/{}", self.database)
     }
 
     /// Count of rows in one node's own table (not through any foreign table).
-    pub async fn count_local(&self, region: &str, table: &str, filter: &str) -> i64 {
+    pub(crate) async fn count_local(&self, region: &str, table: &str, filter: &str) -> i64 {
         let local = roam_origin::schema::names::local_table(table, region);
         let sql = format!("SELECT count(*) FROM ONLY {local} WHERE {filter}");
         sqlx::query_scalar(&sql)
@@ -243,7 +243,7 @@ impl TestStack {
 
     /// Waits (up to 20 s) until `region`'s node has at least `rows` rider_regions rows: the
     /// rider_region jobs have told it where its riders rode.
-    pub async fn until_rider_regions(&self, region: &str, rows: i64) {
+    pub(crate) async fn until_rider_regions(&self, region: &str, rows: i64) {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         while self.count_local(region, "rider_regions", "true").await < rows {
             assert!(
@@ -256,7 +256,7 @@ impl TestStack {
 
     /// How many statements a region's node has run in this test's database that mention any
     /// of `tables` (from pg_stat_statements: counts are exact where timings are not).
-    pub async fn statement_calls(&self, region: &str, tables: &[&str]) -> i64 {
+    pub(crate) async fn statement_calls(&self, region: &str, tables: &[&str]) -> i64 {
         let patterns: Vec<String> = tables.iter().map(|t| format!("%{t}%")).collect();
         sqlx::query_scalar(
             "SELECT COALESCE(sum(s.calls), 0)::bigint FROM pg_stat_statements s \
@@ -271,7 +271,7 @@ impl TestStack {
 
     /// Signs `email` up through `via`'s origin as `name`, at home in `city`; asserts the 201
     /// and returns the user's id.
-    pub async fn sign_up(&self, via: &str, email: &str, name: &str, city: &str) -> Uuid {
+    pub(crate) async fn sign_up(&self, via: &str, email: &str, name: &str, city: &str) -> Uuid {
         let r = self.origin(via).sign_up(email, name, city).send().await;
         assert_eq!(r.status, 201, "{}", r.text());
         r.id()
@@ -279,7 +279,7 @@ impl TestStack {
 
     /// Logs `email` in through `via`'s origin with [`PASSWORD`]; asserts the 200 and returns
     /// the token.
-    pub async fn log_in(&self, via: &str, email: &str) -> String {
+    pub(crate) async fn log_in(&self, via: &str, email: &str) -> String {
         let r = self.origin(via).log_in(email, PASSWORD).send().await;
         assert_eq!(r.status, 200, "{}", r.text());
         r.json()["token"].as_str().unwrap().to_string()
@@ -287,7 +287,13 @@ impl TestStack {
 
     /// Starts a ride on `vehicle` of `city` through `via`'s origin; asserts the 201 and returns
     /// the ride's id.
-    pub async fn start_ride(&self, via: &str, city: &str, vehicle: Uuid, token: &str) -> Uuid {
+    pub(crate) async fn start_ride(
+        &self,
+        via: &str,
+        city: &str,
+        vehicle: Uuid,
+        token: &str,
+    ) -> Uuid {
         let r = self
             .origin(via)
             .start_ride(city, vehicle)
@@ -299,7 +305,7 @@ impl TestStack {
     }
 
     /// Signs up and logs in a user whose home is `city`; returns (user id, token).
-    pub async fn user(&self, city: &str) -> (Uuid, String) {
+    pub(crate) async fn user(&self, city: &str) -> (Uuid, String) {
         let email = fresh_email();
         let origin = &self.origins[0];
         let r = origin.sign_up(&email, "Test Rider", city).send().await;
@@ -311,7 +317,7 @@ impl TestStack {
     }
 
     /// Adds a vehicle in `city` through the city's home origin; returns its id.
-    pub async fn vehicle(&self, city: &str, token: &str) -> Uuid {
+    pub(crate) async fn vehicle(&self, city: &str, token: &str) -> Uuid {
         let home = RegionMap::builtin()
             .home_region_of(city)
             .unwrap()
@@ -328,7 +334,7 @@ impl TestStack {
     }
 
     /// Stops the origins, closes the pools, drops the databases.
-    pub async fn cleanup(mut self) {
+    pub(crate) async fn cleanup(mut self) {
         for origin in &mut self.origins {
             origin.stop().await;
         }
@@ -346,7 +352,7 @@ impl TestStack {
 }
 
 impl TestOrigin {
-    pub async fn spawn(config: Config) -> Self {
+    pub(crate) async fn spawn(config: Config) -> Self {
         let region = config.region.clone();
         let app = Application::build(config).await.expect("build");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -369,26 +375,26 @@ impl TestOrigin {
         }
     }
 
-    pub fn client(&self) -> reqwest::Client {
+    pub(crate) fn client(&self) -> reqwest::Client {
         self.client.clone()
     }
 
     /// Asks it to stop (graceful shutdown) without waiting.
-    pub fn signal_stop(&mut self) {
+    pub(crate) fn signal_stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
     }
 
     /// Waits until it has stopped; false if it did not within `limit`.
-    pub async fn stopped_within(&mut self, limit: Duration) -> bool {
+    pub(crate) async fn stopped_within(&mut self, limit: Duration) -> bool {
         match self.task.take() {
             Some(task) => tokio::time::timeout(limit, task).await.is_ok(),
             None => true,
         }
     }
 
-    pub async fn stop(&mut self) {
+    pub(crate) async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -398,7 +404,7 @@ impl TestOrigin {
     }
 
     /// A GET on the admin listener, as its text.
-    pub async fn admin(&self, path: &str) -> (u16, String) {
+    pub(crate) async fn admin(&self, path: &str) -> (u16, String) {
         let r = self
             .client
             .get(format!("{}{path}", self.admin_address))
@@ -409,16 +415,16 @@ impl TestOrigin {
         (status, r.text().await.unwrap_or_default())
     }
 
-    pub fn get(&self, path: &str) -> Req {
+    pub(crate) fn get(&self, path: &str) -> Req {
         Req::new(self, "GET", path)
     }
 
     #[allow(clippy::needless_pass_by_value)] // json!(…) at every call site reads best
-    pub fn post(&self, path: &str, body: Value) -> Req {
+    pub(crate) fn post(&self, path: &str, body: Value) -> Req {
         Req::new(self, "POST", path).body(body.to_string().into_bytes(), "application/json")
     }
 
-    pub fn request(&self, method: &'static str, path: &str) -> Req {
+    pub(crate) fn request(&self, method: &'static str, path: &str) -> Req {
         Req::new(self, method, path)
     }
 }

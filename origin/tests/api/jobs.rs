@@ -33,7 +33,7 @@ async fn config(stack: &TestStack, region: &str, workers: usize) -> Config {
 }
 
 /// us-east's origin runs no jobs: they wait on its node for an origin the test starts.
-pub fn no_workers_in_us_east(config: &mut Config) {
+pub(crate) fn no_workers_in_us_east(config: &mut Config) {
     if config.region == "us-east" {
         config.jobs.workers = 0;
     }

@@ -16,7 +16,7 @@ use crate::process::{run, ManagedChild};
 pub const PACKAGES: [&str; 2] = ["pg-auto-failover-cli", "postgresql-15-auto-failover"];
 
 /// The `pg_autoctl` binary, if installed.
-pub fn program() -> Result<PathBuf> {
+pub(super) fn program() -> Result<PathBuf> {
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
@@ -45,7 +45,7 @@ pub fn is_installed() -> bool {
 
 /// `pg_autoctl` for one group: its environment, and the commands the stack runs.
 #[derive(Debug, Clone)]
-pub struct Autoctl {
+pub(super) struct Autoctl {
     program: PathBuf,
     env: Vec<(String, String)>,
     config_home: PathBuf,
@@ -53,7 +53,7 @@ pub struct Autoctl {
 
 impl Autoctl {
     /// `pg_autoctl` keeping its files under `dir` (which must be the server user's).
-    pub fn new(dir: &Path) -> Result<Self> {
+    pub(super) fn new(dir: &Path) -> Result<Self> {
         let config_home = dir.join("config");
         let mut env = vec![
             // pg_autoctl connects to the local server without a host; sockets are not where
@@ -83,7 +83,7 @@ impl Autoctl {
     }
 
     /// Whether `pg_autoctl create` has already run for `pgdata` (its configuration exists).
-    pub fn is_created(&self, pgdata: &Path) -> bool {
+    pub(super) fn is_created(&self, pgdata: &Path) -> bool {
         let relative = pgdata.strip_prefix("/").unwrap_or(pgdata);
         self.config_home
             .join("pg_autoctl")
@@ -93,7 +93,7 @@ impl Autoctl {
     }
 
     /// A `pg_autoctl` command with `args`.
-    pub fn command(&self, args: &[String]) -> Command {
+    pub(super) fn command(&self, args: &[String]) -> Command {
         let mut command = command_as_server_user(&self.program, &self.env);
         command.args(args);
         command
@@ -101,12 +101,12 @@ impl Autoctl {
 
     /// Starts a long-running `pg_autoctl` (a `create … --run` or a `run`) in a process group
     /// of its own, logging to `log`.
-    pub fn spawn(&self, name: &str, args: &[String], log: &Path) -> Result<ManagedChild> {
+    pub(super) fn spawn(&self, name: &str, args: &[String], log: &Path) -> Result<ManagedChild> {
         ManagedChild::spawn(name, self.command(args), log)
     }
 
     /// `pg_autoctl config set` on a running node: pg_autoctl reloads its service.
-    pub fn config_set(&self, pgdata: &Path, option: &str, value: &str) -> Result<()> {
+    pub(super) fn config_set(&self, pgdata: &Path, option: &str, value: &str) -> Result<()> {
         let args = [
             "config".to_string(),
             "set".into(),
@@ -124,7 +124,7 @@ impl Autoctl {
 }
 
 /// `--pgctl` for every pg_autoctl command that creates a node.
-pub fn pg_ctl_arg() -> Result<Vec<String>> {
+pub(super) fn pg_ctl_arg() -> Result<Vec<String>> {
     Ok(vec![
         "--pgctl".into(),
         bin_dir()?.join("pg_ctl").display().to_string(),

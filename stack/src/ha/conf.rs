@@ -14,7 +14,7 @@ use crate::pg::NODE_SETTINGS;
 const OWNED_BY_AUTOCTL: [&str; 2] = ["listen_addresses", "unix_socket_directories"];
 
 /// A data node's settings: a single node's ([`NODE_SETTINGS`]) plus what replication needs.
-pub fn data_node(socket_dir: &Path) -> Vec<String> {
+pub(super) fn data_node(socket_dir: &Path) -> Vec<String> {
     let mut lines: Vec<String> = NODE_SETTINGS
         .iter()
         .filter_map(|setting| setting.split_once('='))
@@ -26,7 +26,7 @@ pub fn data_node(socket_dir: &Path) -> Vec<String> {
 }
 
 /// The monitor's settings: small, and how fast it fails over.
-pub fn monitor(socket_dir: &Path, failover: &FailoverSettings) -> Vec<String> {
+pub(super) fn monitor(socket_dir: &Path, failover: &FailoverSettings) -> Vec<String> {
     let mut lines = vec![
         "shared_buffers = '16MB'".to_string(),
         "fsync = 'off'".into(),
@@ -50,7 +50,7 @@ fn common(socket_dir: &Path) -> Vec<String> {
 }
 
 /// Appends `lines` to `data_dir`'s `postgresql.auto.conf`.
-pub fn append(data_dir: &Path, lines: &[String]) -> Result<()> {
+pub(super) fn append(data_dir: &Path, lines: &[String]) -> Result<()> {
     use std::io::Write;
     let path = data_dir.join("postgresql.auto.conf");
     let mut file = std::fs::OpenOptions::new()

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 /// A user's place, as workerd's local dev reads it from `MF-CF-Blob`.
 #[derive(Debug, Clone, Copy)]
-pub struct Place {
+pub(crate) struct Place {
     /// The `request.cf` JSON.
     pub blob: &'static str,
     /// The city slug the user lives in.
@@ -26,19 +26,19 @@ pub struct Place {
 }
 
 /// A user in Rome.
-pub const ROME: Place = Place {
+pub(crate) const ROME: Place = Place {
     blob: r#"{"country":"IT","city":"Rome","colo":"FCO","latitude":"41.89","longitude":"12.49"}"#,
     city: "rome",
     region: "eu-west",
 };
 /// A user in Los Angeles.
-pub const LOS_ANGELES: Place = Place {
+pub(crate) const LOS_ANGELES: Place = Place {
     blob: r#"{"country":"US","city":"Los Angeles","colo":"LAX","latitude":"34.05","longitude":"-118.24"}"#,
     city: "los-angeles",
     region: "us-west",
 };
 /// A user in New York.
-pub const NEW_YORK: Place = Place {
+pub(crate) const NEW_YORK: Place = Place {
     blob: r#"{"country":"US","city":"New York","colo":"EWR","latitude":"40.71","longitude":"-74.01"}"#,
     city: "new-york",
     region: "us-east",
@@ -46,7 +46,7 @@ pub const NEW_YORK: Place = Place {
 
 /// An answer, read in full.
 #[derive(Debug)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Value,
@@ -54,7 +54,7 @@ pub struct Answer {
 
 impl Answer {
     /// A header's value ("" when absent).
-    pub fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
@@ -62,7 +62,7 @@ impl Answer {
     }
 
     /// Panics with the whole answer unless the status is `expected`.
-    pub fn expect(self, expected: u16) -> Self {
+    pub(crate) fn expect(self, expected: u16) -> Self {
         assert_eq!(
             self.status.as_u16(),
             expected,
@@ -74,7 +74,7 @@ impl Answer {
 
 /// A browser-less user of the edge: a place, and a session once logged in.
 #[derive(Debug, Clone)]
-pub struct User {
+pub(crate) struct User {
     pub http: reqwest::Client,
     pub base: String,
     pub place: Place,
@@ -85,7 +85,7 @@ pub struct User {
 
 impl User {
     /// A user at `place` talking to the edge at `base`.
-    pub fn new(base: &str, place: Place) -> Self {
+    pub(crate) fn new(base: &str, place: Place) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -100,7 +100,7 @@ impl User {
     }
 
     /// Sends a request (JSON body if any, extra headers) and reads the answer.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -141,16 +141,16 @@ impl User {
         }
     }
 
-    pub async fn get(&self, path: &str) -> Answer {
+    pub(crate) async fn get(&self, path: &str) -> Answer {
         self.send(Method::GET, path, None, &[]).await
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> Answer {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Answer {
         self.send(Method::POST, path, Some(body), &[]).await
     }
 
     /// A GET that presents the read-your-writes bookmark `write` returned.
-    pub async fn get_after(&self, path: &str, write: &Answer) -> Answer {
+    pub(crate) async fn get_after(&self, path: &str, write: &Answer) -> Answer {
         let bookmark = write.header("x-roam-bookmark");
         self.send(Method::GET, path, None, &[("x-roam-bookmark", bookmark)])
             .await
@@ -158,7 +158,7 @@ impl User {
 
     /// Signs up a fresh account (a unique email made from `who`) and logs in: afterwards
     /// every request carries its token. Returns the signed-up user's body.
-    pub async fn sign_up_and_log_in(&mut self, who: &str, password: &str) -> Value {
+    pub(crate) async fn sign_up_and_log_in(&mut self, who: &str, password: &str) -> Value {
         let email = email(who);
         let credentials = json!({"email": email, "password": password});
         let user = self
@@ -179,12 +179,12 @@ impl User {
 }
 
 /// A unique email for this run.
-pub fn email(who: &str) -> String {
+pub(crate) fn email(who: &str) -> String {
     format!("{who}-{}@example.com", uuid_like())
 }
 
 /// A random-enough hex id without another dependency.
-pub fn uuid_like() -> String {
+pub(crate) fn uuid_like() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -193,12 +193,12 @@ pub fn uuid_like() -> String {
 }
 
 /// Starts a stack (PostgreSQL nodes + origins, with sample data) for this test binary.
-pub async fn start_stack(name: &str) -> Stack {
+pub(crate) async fn start_stack(name: &str) -> Stack {
     start_stack_for(StackOptions::for_tests(name)).await
 }
 
 /// Starts a stack as `options` say, its origins dying with this test binary.
-pub async fn start_stack_for(options: StackOptions) -> Stack {
+pub(crate) async fn start_stack_for(options: StackOptions) -> Stack {
     let stack = match Stack::start(options).await {
         Ok(stack) => stack,
         Err(e) => panic!("could not start the stack: {e:#}"),
@@ -211,7 +211,7 @@ pub async fn start_stack_for(options: StackOptions) -> Stack {
 }
 
 /// Starts an edge (one PoP) in front of `origins`.
-pub async fn start_edge_for(
+pub(crate) async fn start_edge_for(
     name: &str,
     origins: BTreeMap<String, String>,
     secret: &str,
@@ -224,7 +224,7 @@ pub async fn start_edge_for(
 }
 
 /// How many rows of `table` with `id` sit in region `region`'s node's own (local) partition.
-pub async fn local_rows(stack: &Stack, region: &str, table: &str, id: &str) -> u32 {
+pub(crate) async fn local_rows(stack: &Stack, region: &str, table: &str, id: &str) -> u32 {
     let node = stack
         .cluster
         .node(region)

@@ -12,7 +12,7 @@ use crate::fault_support::retry_after;
 
 /// What to run.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Prefix of every idempotency key and vehicle location of this run (SQL finds them by it).
     pub run: String,
     /// How long users start new operations.
@@ -29,7 +29,7 @@ pub struct Plan {
 
 /// One attempt of one operation.
 #[derive(Debug, Clone)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     /// The user's city.
     pub city: &'static str,
     /// Whether the operation is a write.
@@ -54,7 +54,7 @@ pub struct Attempt {
 
 /// One write operation, however many attempts it took.
 #[derive(Debug, Clone)]
-pub struct Write {
+pub(crate) struct Write {
     /// The user's city (the home of the vehicle).
     pub city: &'static str,
     /// Its home region.
@@ -71,7 +71,7 @@ pub struct Write {
 
 /// What one user saw.
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// Every attempt.
     pub attempts: Vec<Attempt>,
     /// Every write.
@@ -82,7 +82,7 @@ pub struct Outcome {
 
 impl Outcome {
     /// Merges several users' outcomes.
-    pub fn merge(all: Vec<Outcome>) -> Outcome {
+    pub(crate) fn merge(all: Vec<Outcome>) -> Outcome {
         let mut out = Outcome::default();
         for o in all {
             out.attempts.extend(o.attempts);
@@ -99,7 +99,7 @@ fn retryable(status: u16) -> bool {
 }
 
 /// Runs `user`'s share of the load; `t0` is the common start.
-pub async fn run(user: User, plan: Plan, t0: Instant) -> Outcome {
+pub(crate) async fn run(user: User, plan: Plan, t0: Instant) -> Outcome {
     let mut outcome = Outcome::default();
     let city = user.place.city;
     let mut n: u32 = 0;
@@ -216,7 +216,7 @@ async fn once(
 
 /// Samples eu-west's breaker in `/api/v1/regions` every `every` until `until` (since `t0`):
 /// (time since t0, state).
-pub async fn watch_breaker(
+pub(crate) async fn watch_breaker(
     user: User,
     region: &'static str,
     t0: Instant,

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
-pub mod load;
+pub(crate) mod load;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -21,11 +21,11 @@ use tokio::net::TcpStream;
 use crate::edge_support::{Place, User};
 
 /// How long any single raw exchange may take: a hang fails the test instead of stalling it.
-pub const RAW_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const RAW_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// An answer read off the wire.
 #[derive(Debug, Clone)]
-pub struct Raw {
+pub(crate) struct Raw {
     /// HTTP status.
     pub status: u16,
     /// Headers, names lowercase.
@@ -36,7 +36,7 @@ pub struct Raw {
 
 impl Raw {
     /// A header's value ("" when absent).
-    pub fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .iter()
             .find(|(n, _)| n == name)
@@ -44,19 +44,19 @@ impl Raw {
     }
 
     /// The body as JSON (Null when it is not).
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 
     /// The body as text.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
 /// A request as bytes: the request line exactly as given, `host`, `connection: close`,
 /// `content-length` when there is a body, then `headers`.
-pub fn request_bytes(
+pub(crate) fn request_bytes(
     method: &str,
     target: &[u8],
     headers: &[(String, String)],
@@ -80,7 +80,7 @@ pub fn request_bytes(
 
 /// Sends `request` to `base` (`http://127.0.0.1:port`) and reads the whole answer. Panics on a
 /// hang (longer than [`RAW_TIMEOUT`]) or a connection dropped without an answer.
-pub async fn send_raw(base: &str, request: &[u8]) -> Raw {
+pub(crate) async fn send_raw(base: &str, request: &[u8]) -> Raw {
     let addr = base.trim_start_matches("http://").trim_end_matches('/');
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await?;
@@ -176,7 +176,7 @@ fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {
 
 /// How a request to an origin is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signing {
+pub(crate) enum Signing {
     /// As the edge signs: now, with the shared secret.
     Valid,
     /// No signature headers at all.
@@ -193,7 +193,7 @@ pub enum Signing {
 
 /// Talks to an origin directly, as the edge would.
 #[derive(Debug, Clone)]
-pub struct Signer {
+pub(crate) struct Signer {
     /// Origin base URL.
     pub base: String,
     /// The shared secret.
@@ -202,7 +202,7 @@ pub struct Signer {
 
 impl Signer {
     /// A signer for `base` with `secret`.
-    pub fn new(base: &str, secret: &str) -> Self {
+    pub(crate) fn new(base: &str, secret: &str) -> Self {
         Self {
             base: base.to_string(),
             secret: SharedSecret::parse(secret).expect("a valid secret"),
@@ -211,7 +211,7 @@ impl Signer {
 
     /// The headers an edge would send for `place` (geo tags), plus `extra`, signed per
     /// `signing` over `method`, `target` and `body`.
-    pub fn headers(
+    pub(crate) fn headers(
         &self,
         method: &str,
         target: &str,
@@ -267,7 +267,7 @@ impl Signer {
     }
 
     /// Sends a request to the origin, signed per `signing`.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: &str,
         target: &str,
@@ -292,7 +292,7 @@ impl Signer {
 }
 
 /// `(name, value)` pairs from string slices.
-pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(n, v)| (n.to_string(), v.to_string()))
         .collect()
@@ -300,7 +300,7 @@ pub fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// Runs `sql` on `region`'s node (its primary now, for a region under pg_auto_failover) and
 /// returns psql's unaligned output lines.
-pub async fn sql(stack: &Stack, region: &str, sql: &str) -> Vec<String> {
+pub(crate) async fn sql(stack: &Stack, region: &str, sql: &str) -> Vec<String> {
     let url = stack
         .primary_url(region, DATABASE)
         .await
@@ -316,13 +316,13 @@ pub async fn sql(stack: &Stack, region: &str, sql: &str) -> Vec<String> {
 }
 
 /// The local partition of `table` on `region`'s node (e.g. `vehicles_eu_west`).
-pub fn partition(table: &str, region: &str) -> String {
+pub(crate) fn partition(table: &str, region: &str) -> String {
     format!("{table}_{}", region.replace('-', "_"))
 }
 
 /// Vehicles on `region`'s node whose `last_location` starts with `prefix`: location → ids.
 /// Only the node's own partition is read, so a row counts where it is stored.
-pub async fn vehicles_by_marker(
+pub(crate) async fn vehicles_by_marker(
     stack: &Stack,
     region: &str,
     prefix: &str,
@@ -348,7 +348,7 @@ pub async fn vehicles_by_marker(
 }
 
 /// Signs up and logs in a fresh user at `place` through the edge at `base`.
-pub async fn signed_in(base: &str, place: Place, who: &str, password: &str) -> User {
+pub(crate) async fn signed_in(base: &str, place: Place, who: &str, password: &str) -> User {
     let mut user = User::new(base, place);
     let email = crate::edge_support::email(who);
     user.post(
@@ -370,7 +370,7 @@ pub async fn signed_in(base: &str, place: Place, who: &str, password: &str) -> U
 }
 
 /// `retry-after` in seconds, if the answer carries a valid one.
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
     headers
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
@@ -378,7 +378,7 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
 }
 
 /// The `p`-th percentile (0–100) of `values` (which it sorts), in the values' unit.
-pub fn percentile(values: &mut [f64], p: f64) -> f64 {
+pub(crate) fn percentile(values: &mut [f64], p: f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
@@ -388,7 +388,7 @@ pub fn percentile(values: &mut [f64], p: f64) -> f64 {
 }
 
 /// Starts a stack like `edge_support::start_stack`, with extra environment for every origin.
-pub async fn start_stack_with(name: &str, origin_env: &[(&str, &str)]) -> Stack {
+pub(crate) async fn start_stack_with(name: &str, origin_env: &[(&str, &str)]) -> Stack {
     let mut options = StackOptions::for_tests(name);
     options.origin_env.extend(pairs(origin_env));
     let stack = match Stack::start(options).await {
@@ -403,7 +403,7 @@ pub async fn start_stack_with(name: &str, origin_env: &[(&str, &str)]) -> Stack 
 
 /// Writes checked against the database.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Ledger {
+pub(crate) struct Ledger {
     /// Writes that got a 2xx.
     pub acknowledged: usize,
     /// Acknowledged writes whose row is missing.
@@ -419,7 +419,7 @@ pub struct Ledger {
 }
 
 /// Checks every write of a load against the rows on its home node (local partition only).
-pub async fn audit(stack: &Stack, run: &str, writes: &[load::Write]) -> Ledger {
+pub(crate) async fn audit(stack: &Stack, run: &str, writes: &[load::Write]) -> Ledger {
     let mut rows = BTreeMap::new();
     let mut regions: Vec<&str> = writes.iter().map(|w| w.region).collect();
     regions.sort_unstable();

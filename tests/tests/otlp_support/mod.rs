@@ -15,7 +15,7 @@ use prost::Message;
 
 /// One span as the receiver got it.
 #[derive(Debug, Clone)]
-pub struct Received {
+pub(crate) struct Received {
     pub trace_id: String,
     pub span_id: String,
     pub parent_id: String,
@@ -23,10 +23,10 @@ pub struct Received {
     pub attributes: BTreeMap<String, String>,
 }
 
-pub type Spans = Arc<Mutex<Vec<Received>>>;
+pub(crate) type Spans = Arc<Mutex<Vec<Received>>>;
 
 /// A span the test waits for: what it is, and how to know it.
-pub type Wanted<'a> = (&'a str, fn(&Received) -> bool);
+pub(crate) type Wanted<'a> = (&'a str, fn(&Received) -> bool);
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -67,7 +67,7 @@ fn keep(spans: &Spans, body: &[u8]) -> Result<(), prost::DecodeError> {
 }
 
 /// An OTLP/HTTP receiver on a free port; stops when the returned task is aborted.
-pub async fn receiver() -> (String, Spans, tokio::task::JoinHandle<()>) {
+pub(crate) async fn receiver() -> (String, Spans, tokio::task::JoinHandle<()>) {
     let spans: Spans = Arc::default();
     let kept = spans.clone();
     let app = Router::new().route(
@@ -96,7 +96,7 @@ pub async fn receiver() -> (String, Spans, tokio::task::JoinHandle<()>) {
 }
 
 /// Aborts the receiver even when the test panics.
-pub struct Stop(pub tokio::task::JoinHandle<()>);
+pub(crate) struct Stop(pub tokio::task::JoinHandle<()>);
 
 impl Drop for Stop {
     fn drop(&mut self) {
@@ -116,7 +116,11 @@ fn of_trace(spans: &Spans, trace_id: &str) -> Vec<Received> {
 }
 
 /// Waits (bounded) until the trace holds a span satisfying each of `wanted`; returns them all.
-pub async fn wait_for(spans: &Spans, trace_id: &str, wanted: &[Wanted<'_>]) -> Vec<Received> {
+pub(crate) async fn wait_for(
+    spans: &Spans,
+    trace_id: &str,
+    wanted: &[Wanted<'_>],
+) -> Vec<Received> {
     for _ in 0..120 {
         let got = of_trace(spans, trace_id);
         if wanted.iter().all(|(_, f)| got.iter().any(f)) {
@@ -135,7 +139,10 @@ pub async fn wait_for(spans: &Spans, trace_id: &str, wanted: &[Wanted<'_>]) -> V
 }
 
 /// The exported ancestors of `span`, nearest first.
-pub fn ancestors<'a>(by_id: &BTreeMap<&str, &'a Received>, span: &Received) -> Vec<&'a Received> {
+pub(crate) fn ancestors<'a>(
+    by_id: &BTreeMap<&str, &'a Received>,
+    span: &Received,
+) -> Vec<&'a Received> {
     let mut out: Vec<&Received> = Vec::new();
     let mut parent = span.parent_id.as_str();
     while let Some(&up) = by_id.get(parent) {
@@ -148,6 +155,6 @@ pub fn ancestors<'a>(by_id: &BTreeMap<&str, &'a Received>, span: &Received) -> V
     out
 }
 
-pub fn names<'a>(spans: &[&'a Received]) -> Vec<&'a str> {
+pub(crate) fn names<'a>(spans: &[&'a Received]) -> Vec<&'a str> {
     spans.iter().map(|s| s.name.as_str()).collect()
 }

@@ -23,7 +23,7 @@ const CACHE_HIT: &str = include_str!("baseline/cache_hit.js");
 
 /// Which baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Baseline {
+pub(super) enum Baseline {
     /// `/ping`.
     Ping,
     /// Cached vehicle reads; `UPSTREAM` (roam's edge) fills its cache.
@@ -32,13 +32,13 @@ pub enum Baseline {
 
 /// A running baseline (workerd's handle boxed: it carries its options, far larger than the
 /// other variant).
-pub enum RunningBaseline {
+pub(super) enum RunningBaseline {
     Workerd(Box<WorkerdEdge>),
     WranglerDev { port: u16, _child: ManagedChild },
 }
 
 impl RunningBaseline {
-    pub fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         match self {
             RunningBaseline::Workerd(edge) => edge.url(),
             RunningBaseline::WranglerDev { port, .. } => format!("http://127.0.0.1:{port}"),
@@ -46,7 +46,7 @@ impl RunningBaseline {
     }
 
     /// workerd's process, when it runs alone (for CPU accounting).
-    pub fn workerd_pid(&self) -> Option<u32> {
+    pub(super) fn workerd_pid(&self) -> Option<u32> {
         match self {
             RunningBaseline::Workerd(edge) => Some(edge.pid()),
             RunningBaseline::WranglerDev { .. } => None,
@@ -56,7 +56,7 @@ impl RunningBaseline {
 
 /// Writes the baseline's script into `dir` and starts it; `upstream` is roam's edge (for
 /// [`Baseline::CacheHit`]).
-pub async fn start(
+pub(super) async fn start(
     baseline: Baseline,
     runtime: Runtime,
     dir: &Path,

@@ -21,7 +21,7 @@ const ROUNDS: usize = 3;
 /// Milliseconds: listening, first request, a later request.
 type Start = [f64; 3];
 
-pub async fn measure() -> Result<Vec<Line>> {
+pub(super) async fn measure() -> Result<Vec<Line>> {
     let dir = std::env::temp_dir().join(format!("roam-bench-cold-{}", std::process::id()));
     let mut roam: Vec<Start> = Vec::new();
     let mut js: Vec<Start> = Vec::new();

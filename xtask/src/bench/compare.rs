@@ -8,10 +8,10 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 /// wrk's settings, as printed in the commands that reproduce a figure.
-pub const WRK: &str = "wrk -t2 -c16 -d5s";
+pub(super) const WRK: &str = "wrk -t2 -c16 -d5s";
 
 /// One thing to load.
-pub struct Target {
+pub(super) struct Target {
     pub url: String,
     /// `name: value` lines.
     pub headers: Vec<String>,
@@ -21,7 +21,7 @@ pub struct Target {
 
 /// What the rounds measured for one target.
 #[derive(Debug, Clone, Default)]
-pub struct Measured {
+pub(super) struct Measured {
     /// Median requests per second over the rounds.
     pub per_second: f64,
     /// Every round's requests per second.
@@ -31,7 +31,7 @@ pub struct Measured {
 }
 
 /// Runs `rounds` rounds, each loading every target once in turn.
-pub fn alternate(targets: &[Target], rounds: usize) -> Result<Vec<Measured>> {
+pub(super) fn alternate(targets: &[Target], rounds: usize) -> Result<Vec<Measured>> {
     let mut per_second = vec![Vec::new(); targets.len()];
     let mut cpu = vec![Vec::new(); targets.len()];
     for _ in 0..rounds.max(1) {
@@ -57,14 +57,14 @@ pub fn alternate(targets: &[Target], rounds: usize) -> Result<Vec<Measured>> {
 }
 
 /// The median (the upper one of an even count).
-pub fn median(values: &[f64]) -> f64 {
+pub(super) fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// Requests per second and requests made, by one wrk run.
-pub fn wrk(url: &str, headers: &[String]) -> Result<(f64, u64)> {
+pub(super) fn wrk(url: &str, headers: &[String]) -> Result<(f64, u64)> {
     let mut command = Command::new("wrk");
     command.args(["-t2", "-c16", "-d5s"]);
     for header in headers {

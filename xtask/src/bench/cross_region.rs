@@ -24,7 +24,7 @@ use super::Measured;
 
 /// One of Rome's users logging in from New York.
 #[derive(Debug, Clone)]
-pub struct Travel {
+pub(crate) struct Travel {
     /// Whether the edge's home cookie (`roam_home=rome`) came with it.
     pub with_cookie: bool,
     /// Time at the client.
@@ -33,7 +33,7 @@ pub struct Travel {
 
 /// Logs each of `emails` (users of Rome) in from New York's PoP, with the home cookie and
 /// without it.
-pub async fn travellers(
+pub(super) async fn travellers(
     stack: &mut Stack,
     edge: SocketAddr,
     model: &RttModel,
@@ -63,7 +63,7 @@ pub async fn travellers(
 
 /// The same claim look-up and the same ride history, from eu-west's node through its
 /// postgres_fdw servers and from an origin's pools straight to each node, over the same links.
-pub async fn mechanism(stack: &Stack) -> Result<Vec<Line>> {
+pub(super) async fn mechanism(stack: &Stack) -> Result<Vec<Line>> {
     let wan = stack.wan.as_ref().context("the mechanism needs --wan")?;
     let node = |region: &str| stack.cluster.node(region).context("no such node");
     let url = |port: u16| {
@@ -238,7 +238,7 @@ the single-region run, where every statement is local, less the modelled PoP →
 trip: what the origin's own work costs, measured apart from the distances multi-region adds.";
 
 /// The cross-region targets, for every user city.
-pub fn targets(model: &RttModel, tables: &[CityTable], measured: &Measured) -> String {
+pub(super) fn targets(model: &RttModel, tables: &[CityTable], measured: &Measured) -> String {
     let map = RegionMap::builtin();
     let at = |region: &str| {
         map.region_coordinates(region)

@@ -13,7 +13,7 @@ use super::notes;
 use super::report::{met, ms, CityTable};
 use super::{BenchArgs, Measured};
 
-pub fn document(
+pub(super) fn document(
     args: &BenchArgs,
     iterations: usize,
     model: &RttModel,

@@ -12,7 +12,7 @@ use roam_stack::Stack;
 
 /// Where the edge runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Runtime {
+pub(super) enum Runtime {
     /// `workerd serve`, the Worker alone on its socket, an in-memory cache service behind it.
     Workerd,
     /// `wrangler dev`.
@@ -20,9 +20,9 @@ pub enum Runtime {
 }
 
 impl Runtime {
-    pub const ALL: [Runtime; 2] = [Runtime::Workerd, Runtime::WranglerDev];
+    pub(super) const ALL: [Runtime; 2] = [Runtime::Workerd, Runtime::WranglerDev];
 
-    pub fn label(self) -> &'static str {
+    pub(super) fn label(self) -> &'static str {
         match self {
             Runtime::Workerd => "workerd",
             Runtime::WranglerDev => "wrangler dev",
@@ -31,7 +31,7 @@ impl Runtime {
 
     /// One letter for emails' local parts (64 characters at most), distinct per runtime: both
     /// labels begin with `w`, and a shared tag made the second runtime's sign-ups 409s.
-    pub fn letter(self) -> char {
+    pub(super) fn letter(self) -> char {
         match self {
             Runtime::Workerd => 'w',
             Runtime::WranglerDev => 'd',
@@ -40,14 +40,18 @@ impl Runtime {
 }
 
 /// roam's edge, running.
-pub enum Edge {
+pub(super) enum Edge {
     Workerd(WorkerdEdge),
     WranglerDev(EdgeProcess),
 }
 
 impl Edge {
     /// Starts roam's edge for `stack` in `runtime`; returns it and how long it took to answer.
-    pub async fn start(stack: &Stack, runtime: Runtime, tag: &str) -> Result<(Edge, Duration)> {
+    pub(super) async fn start(
+        stack: &Stack,
+        runtime: Runtime,
+        tag: &str,
+    ) -> Result<(Edge, Duration)> {
         let options = EdgeOptions::new(
             &format!("bench-{tag}"),
             stack.origin_urls(),
@@ -69,21 +73,21 @@ impl Edge {
         Ok((edge, started.elapsed()))
     }
 
-    pub fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         match self {
             Edge::Workerd(edge) => edge.url(),
             Edge::WranglerDev(edge) => edge.url(),
         }
     }
 
-    pub fn port(&self) -> u16 {
+    pub(super) fn port(&self) -> u16 {
         match self {
             Edge::Workerd(edge) => edge.port(),
             Edge::WranglerDev(edge) => edge.port(),
         }
     }
 
-    pub fn log_tail(&self, lines: usize) -> String {
+    pub(super) fn log_tail(&self, lines: usize) -> String {
         match self {
             Edge::Workerd(edge) => edge.log_tail(lines),
             Edge::WranglerDev(edge) => edge.log_tail(lines),
@@ -91,7 +95,7 @@ impl Edge {
     }
 
     /// workerd's process, when it runs alone (for CPU accounting).
-    pub fn workerd_pid(&self) -> Option<u32> {
+    pub(super) fn workerd_pid(&self) -> Option<u32> {
         match self {
             Edge::Workerd(edge) => Some(edge.pid()),
             Edge::WranglerDev(_) => None,

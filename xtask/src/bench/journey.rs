@@ -9,11 +9,11 @@ use roam_stack::front::{cf_blob, simulated_client_address, Place, CF_BLOB, CLIEN
 use serde_json::{json, Value};
 
 /// Every bench user's password.
-pub const PASSWORD: &str = "correct horse battery staple";
+pub(super) const PASSWORD: &str = "correct horse battery staple";
 
 /// The steps, in journey order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Step {
+pub(crate) enum Step {
     SignUp,
     LogIn,
     ListVehicles,
@@ -25,7 +25,7 @@ pub enum Step {
 }
 
 impl Step {
-    pub const ALL: [Step; 8] = [
+    pub(crate) const ALL: [Step; 8] = [
         Step::SignUp,
         Step::LogIn,
         Step::ListVehicles,
@@ -36,7 +36,7 @@ impl Step {
         Step::ListRides,
     ];
 
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Step::SignUp => "sign up",
             Step::LogIn => "log in",
@@ -52,7 +52,7 @@ impl Step {
 
 /// One timed step.
 #[derive(Debug, Clone)]
-pub struct Sample {
+pub(crate) struct Sample {
     pub step: Step,
     pub took: Duration,
     /// The edge's `x-roam-cache` (hit, miss, stale, bypass).
@@ -66,14 +66,14 @@ pub struct Sample {
 }
 
 /// A client that is a user at `place`, talking to `edge` (base URL).
-pub struct User {
+pub(super) struct User {
     client: reqwest::Client,
     edge: String,
     place: Place,
 }
 
 impl User {
-    pub fn new(edge: String, place: Place) -> Result<Self> {
+    pub(super) fn new(edge: String, place: Place) -> Result<Self> {
         let mut headers = HeaderMap::new();
         headers.insert(CF_BLOB, HeaderValue::from_str(&cf_blob(&place, ""))?);
         let client = reqwest::Client::builder()
@@ -89,7 +89,7 @@ impl User {
     }
 
     /// One journey; `tag` makes the email unique.
-    pub async fn journey(&self, tag: &str) -> Result<Vec<Sample>> {
+    pub(super) async fn journey(&self, tag: &str) -> Result<Vec<Sample>> {
         let city = self.place.slug.clone();
         let email = format!("bench-{tag}@example.com");
         let password = PASSWORD;
@@ -152,7 +152,7 @@ impl User {
 
     /// Logs in as `email` (signed up elsewhere: a traveller), with the edge's home cookie for
     /// `home_city` or without one: (time at the client, the edge's origin time).
-    pub async fn log_in_as(
+    pub(super) async fn log_in_as(
         &self,
         email: &str,
         password: &str,

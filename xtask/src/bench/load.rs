@@ -25,7 +25,7 @@ const MAX_IN_FLIGHT: usize = 512;
 
 /// One step of a curve.
 #[derive(Debug, Clone, Copy)]
-pub struct Step {
+pub(crate) struct Step {
     /// Requests per second asked for.
     pub offered: f64,
     /// Answered 2xx per second.
@@ -46,14 +46,14 @@ impl Step {
 
 /// A curve: steps at rising rates.
 #[derive(Debug, Clone)]
-pub struct Curve {
+pub(crate) struct Curve {
     pub name: String,
     pub steps: Vec<Step>,
 }
 
 impl Curve {
     /// The last rate served in full with a median within 3× of the lightest step's.
-    pub fn knee(&self) -> Option<f64> {
+    pub(crate) fn knee(&self) -> Option<f64> {
         let base = self.steps.first()?.p50_ms;
         self.steps
             .iter()
@@ -64,12 +64,12 @@ impl Curve {
 }
 
 /// Whether to climb further after `step`: stop once it fell behind or its p99 passed 1 s.
-pub fn saturated(step: &Step) -> bool {
+pub(super) fn saturated(step: &Step) -> bool {
     !step.kept_up() || step.p99_ms > 1000.0
 }
 
 /// Sends `request(i)` at `rate` per second for `duration`, open loop.
-pub async fn step<F>(rate: f64, duration: Duration, request: F) -> Result<Step>
+pub(super) async fn step<F>(rate: f64, duration: Duration, request: F) -> Result<Step>
 where
     F: Fn(u64) -> reqwest::RequestBuilder,
 {
@@ -107,7 +107,7 @@ where
 }
 
 /// A step from the latencies (ms) of its answered requests.
-pub fn summarise(rate: f64, mut latencies: Vec<f64>, failed: usize, seconds: f64) -> Step {
+pub(super) fn summarise(rate: f64, mut latencies: Vec<f64>, failed: usize, seconds: f64) -> Step {
     latencies.sort_by(f64::total_cmp);
     let rank = |p: f64| {
         let i = ((p * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len().max(1));
@@ -123,7 +123,7 @@ pub fn summarise(rate: f64, mut latencies: Vec<f64>, failed: usize, seconds: f64
 }
 
 /// A client for load: many connections kept alive, nothing compressed.
-pub fn client() -> Result<reqwest::Client> {
+pub(super) fn client() -> Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .pool_max_idle_per_host(MAX_IN_FLIGHT)
         .build()?)

@@ -18,7 +18,7 @@ const LO: f64 = 0.1;
 const HI: f64 = 5000.0;
 
 /// The panels: a title and the curves (by name prefix) drawn in it.
-pub const PANELS: [(&str, [&str; 2]); 3] = [
+pub(super) const PANELS: [(&str, [&str; 2]); 3] = [
     (
         "Cached reads at the edge",
         ["cached read, roam", "cached read, JavaScript"],
@@ -27,7 +27,7 @@ pub const PANELS: [(&str, [&str; 2]); 3] = [
     ("Start-ride writes through the edge", ["start ride", "-"]),
 ];
 
-pub fn svg(curves: &[Curve]) -> String {
+pub(super) fn svg(curves: &[Curve]) -> String {
     let width = LEFT + PANELS.len() as f64 * (PANEL_W + LEFT);
     let height = TOP + PANEL_H + BOTTOM;
     let mut svg = format!(
@@ -119,7 +119,7 @@ fn panel(svg: &mut String, x0: f64, title: &str, curves: &[&Curve]) {
 }
 
 /// A table per curve, and its knee.
-pub fn markdown(curves: &[Curve]) -> String {
+pub(super) fn markdown(curves: &[Curve]) -> String {
     let mut out = String::new();
     for curve in curves {
         let knee = curve

@@ -20,17 +20,21 @@ const READ_STEP: Duration = Duration::from_secs(3);
 const WRITE_STEP: Duration = Duration::from_secs(2);
 
 /// Rates of the read curves: the edge answers a hit in well under a millisecond of CPU.
-pub const READ_RATES: [f64; 10] = [
+pub(super) const READ_RATES: [f64; 10] = [
     250.0, 500.0, 1000.0, 2000.0, 3000.0, 4000.0, 6000.0, 8000.0, 12000.0, 16000.0,
 ];
 /// Rates of the write curve: a write is an origin transaction and an Argon2-free insert.
-pub const WRITE_RATES: [f64; 6] = [25.0, 50.0, 100.0, 150.0, 200.0, 300.0];
+pub(super) const WRITE_RATES: [f64; 6] = [25.0, 50.0, 100.0, 150.0, 200.0, 300.0];
 
 /// Climbs the read rates with GETs of `url` until saturated, with `oha` (a release build: the
 /// generator must not be the bottleneck, as xtask's own debug build would be at thousands of
 /// requests a second); `headers` are made per step (an origin's signature is valid only for a
 /// short window).
-pub fn reads(name: &str, url: &str, headers: &dyn Fn() -> Vec<(String, String)>) -> Result<Curve> {
+pub(super) fn reads(
+    name: &str,
+    url: &str,
+    headers: &dyn Fn() -> Vec<(String, String)>,
+) -> Result<Curve> {
     // Connections and caches warm, and the first step not the one paying for it.
     oha_step(url, &headers(), 100.0, Duration::from_secs(1))?;
     let mut steps = Vec::new();
@@ -111,7 +115,7 @@ fn oha_step(url: &str, headers: &[(String, String)], rate: f64, each: Duration) 
 
 /// `pgbench -S -R <rate>` on the node at `port`, 16 clients as elsewhere, per-transaction
 /// latencies from its log (with -R they run from each transaction's scheduled start).
-pub fn pgbench(port: u16, dir: &Path) -> Result<Curve> {
+pub(super) fn pgbench(port: u16, dir: &Path) -> Result<Curve> {
     super::origin_read::pgbench_init(port)?;
     let mut steps = Vec::new();
     for &rate in &READ_RATES {
@@ -176,7 +180,7 @@ fn pgbench_step(port: u16, rate: f64, dir: &Path) -> Result<Step> {
 /// Start-ride writes through the edge, each by a rider of their own (one open ride per user),
 /// climbing the rates until saturated. A step's riders sign up before it, untimed, and only for
 /// the steps that run: each is two Argon2 hashes.
-pub async fn writes(edge: &str, blob: &str) -> Result<Curve> {
+pub(super) async fn writes(edge: &str, blob: &str) -> Result<Curve> {
     let name = "start ride through the edge";
     let client = load::client()?;
     let url = format!("{edge}/api/v1/cities/new-york/rides");
@@ -207,7 +211,7 @@ pub async fn writes(edge: &str, blob: &str) -> Result<Curve> {
 }
 
 /// Signed headers for a GET of `path` straight to an origin, signed now.
-pub fn signed(secret: &str, path: &str) -> Vec<(String, String)> {
+pub(super) fn signed(secret: &str, path: &str) -> Vec<(String, String)> {
     let lines = super::origin_read::signed_get(secret, path).unwrap_or_default();
     lines
         .iter()
@@ -218,7 +222,7 @@ pub fn signed(secret: &str, path: &str) -> Vec<(String, String)> {
 
 /// Every curve, against a running multi-region stack and its edge in plain workerd, on
 /// loopback (no modelled distance on the edge → origin links).
-pub async fn measure(stack: &Stack, edge: &Edge) -> Result<Vec<Curve>> {
+pub(super) async fn measure(stack: &Stack, edge: &Edge) -> Result<Vec<Curve>> {
     if let Some(wan) = &stack.wan {
         for origin in &stack.origins {
             if let Some(link) = wan.edge_link(&origin.options.region) {

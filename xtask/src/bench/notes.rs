@@ -1,7 +1,8 @@
 //! The bench's written notes: how the throughput and load parts measure, and where the edge's
 //! and the origin's time goes (profiles measured while writing them; the commands are in them).
 
-pub const THROUGHPUT_HOW: &str = "The edge runs in **plain workerd** (`workerd serve` with a \
+pub(super) const THROUGHPUT_HOW: &str =
+    "The edge runs in **plain workerd** (`workerd serve` with a \
 generated config: the Worker alone on its socket, as production runs it, its Cache API backed \
 by an in-memory cache service: roam_stack::workerd_edge), the figures the targets are judged \
 by; the **wrangler dev** column is the same under the development tool (its proxy worker in \
@@ -11,7 +12,8 @@ alternating rounds and the median kept. *µs CPU/req* is the CPU time workerd sp
 (user + system), steadier than req/s on this shared machine.";
 
 /// Where the edge's time goes: measured while writing this note (see the commands in it).
-pub const EDGE_PROFILE: &str = "- **The edge's own cost.** Instructions per `/ping` in plain \
+pub(super) const EDGE_PROFILE: &str =
+    "- **The edge's own cost.** Instructions per `/ping` in plain \
 workerd, counted by `valgrind --tool=callgrind --separate-threads=yes` on `workerd serve` (the \
 request thread; 1,300 requests after 2,000 to warm up; wrk -c4): roam 314 k, the JavaScript \
 worker 230 k (73 %). Before this work roam took 440 k (48 %); the steps, each measured so: \
@@ -34,7 +36,7 @@ Drawing them from a per-isolate generator seeded once instead moved neither figu
 noise), so the UUIDs stay.\n";
 
 /// Where the origin's time goes: measured while writing this note.
-pub const ORIGIN_PROFILE: &str = "- **Primary-key reads.** perf on the us-east origin under wrk \
+pub(super) const ORIGIN_PROFILE: &str = "- **Primary-key reads.** perf on the us-east origin under wrk \
 (`cargo xtask bench --only profile`, DWARF call graphs, flame graph in test-output/bench): \
 47 % of its CPU is the kernel (the sockets to the client and to PostgreSQL, and waking tasks: \
 `_raw_spin_unlock_irqrestore` alone 12 %), the handler's query through sqlx 47 % inclusive \
@@ -48,7 +50,7 @@ What is left is in origin/src, outside this work: the pool acquire per request a
 handler's own span (now http/vehicles.rs and storage/), and the kernel's share, which `pgbench -S` pays too but \
 over one connection per client and no HTTP.\n";
 
-pub const LOAD_HOW: &str = "An open-loop generator sends requests at a \
+pub(super) const LOAD_HOW: &str = "An open-loop generator sends requests at a \
 fixed rate for a few seconds, then a higher one, until the server falls behind: each request is \
 sent when it is due whatever is still in flight, and its latency counts from then, so queueing \
 shows (a closed loop such as wrk waits for answers and hides it). The edge runs in plain \

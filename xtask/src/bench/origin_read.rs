@@ -14,7 +14,7 @@ use super::throughput::{verdict, Line};
 
 /// The path of one seeded New York vehicle, found through the edge (as a user presenting
 /// `blob`, an `MF-CF-Blob` header line, if given).
-pub async fn seeded_vehicle_path(
+pub(super) async fn seeded_vehicle_path(
     client: &reqwest::Client,
     edge_url: &str,
     blob: Option<&str>,
@@ -33,7 +33,7 @@ pub async fn seeded_vehicle_path(
 }
 
 /// An origin's primary-key read (signed GET straight to it) against `pgbench -S`.
-pub async fn lines(
+pub(super) async fn lines(
     stack: &Stack,
     client: &reqwest::Client,
     edge: &Edge,
@@ -71,7 +71,7 @@ pub async fn lines(
 }
 
 /// Headers of a GET signed as the edge signs it (valid for the signature window, 30 s).
-pub fn signed_get(secret: &str, path: &str) -> Result<Vec<String>> {
+pub(super) fn signed_get(secret: &str, path: &str) -> Result<Vec<String>> {
     let secret = SharedSecret::parse(secret).map_err(anyhow::Error::msg)?;
     let timestamp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
@@ -94,7 +94,7 @@ pub fn signed_get(secret: &str, path: &str) -> Result<Vec<String>> {
 }
 
 /// Creates and fills the `pgbench` database on the node at `port` (`pgbench -i -s 1`).
-pub fn pgbench_init(port: u16) -> Result<()> {
+pub(super) fn pgbench_init(port: u16) -> Result<()> {
     let port = port.to_string();
     let base = ["-h", "127.0.0.1", "-p", port.as_str(), "-U", "postgres"];
     let _ = Command::new("createdb").args(base).arg("pgbench").output();
@@ -108,7 +108,7 @@ pub fn pgbench_init(port: u16) -> Result<()> {
     Ok(())
 }
 
-pub fn pgbench(port: u16) -> Result<f64> {
+pub(super) fn pgbench(port: u16) -> Result<f64> {
     pgbench_init(port)?;
     let port = port.to_string();
     let base = ["-h", "127.0.0.1", "-p", port.as_str(), "-U", "postgres"];

@@ -79,7 +79,7 @@ const OWNERS: [(&str, &[&str]); 10] = [
 ];
 
 /// Builds the origin with symbols; returns the binary.
-pub fn build_origin(root: &Path) -> Result<PathBuf> {
+pub(super) fn build_origin(root: &Path) -> Result<PathBuf> {
     let target = root.join("target/profile");
     cmd(Command::new("cargo")
         .args(["build", "--release", "-p", "roam-origin"])
@@ -91,7 +91,7 @@ pub fn build_origin(root: &Path) -> Result<PathBuf> {
 }
 
 /// Profiles the us-east origin under wrk; writes `origin-pk-read.svg` and returns the report.
-pub async fn origin(stack: &Stack, edge: &str, out: &Path) -> Result<String> {
+pub(super) async fn origin(stack: &Stack, edge: &str, out: &Path) -> Result<String> {
     let origin = stack.origin("us-east").context("no us-east origin")?;
     let pid = origin.pid().context("the us-east origin is not running")?;
     let place = find_place(roam_shared::RegionMap::builtin(), "new-york").context("new-york")?;

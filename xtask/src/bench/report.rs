@@ -10,14 +10,14 @@ use super::journey::Step;
 
 /// Percentiles of one step's samples.
 #[derive(Debug, Clone, Copy)]
-pub struct Summary {
+pub(super) struct Summary {
     pub p50: Duration,
     pub p95: Duration,
 }
 
 impl Summary {
     /// Nearest-rank percentiles; `None` without samples.
-    pub fn of(samples: &[Duration]) -> Option<Summary> {
+    pub(super) fn of(samples: &[Duration]) -> Option<Summary> {
         let mut sorted = samples.to_vec();
         sorted.sort();
         let rank = |p: f64| {
@@ -33,7 +33,7 @@ impl Summary {
 
 /// One step for one user city, both topologies side by side.
 #[derive(Debug, Clone)]
-pub struct Row {
+pub(super) struct Row {
     pub step: Step,
     pub single: Summary,
     pub multi: Summary,
@@ -48,14 +48,14 @@ pub struct Row {
 
 impl Row {
     /// How many times faster multi-region is at p50.
-    pub fn ratio(&self) -> f64 {
+    pub(super) fn ratio(&self) -> f64 {
         ms(self.single.p50) / ms(self.multi.p50).max(0.001)
     }
 }
 
 /// Everything measured for users in one city.
 #[derive(Debug, Clone)]
-pub struct CityTable {
+pub(super) struct CityTable {
     pub city: String,
     pub colo: String,
     pub user_to_pop: Duration,
@@ -63,7 +63,7 @@ pub struct CityTable {
 }
 
 /// `met`, or a bold `missed`, for a target.
-pub fn met(ok: bool) -> &'static str {
+pub(super) fn met(ok: bool) -> &'static str {
     if ok {
         "met"
     } else {
@@ -71,7 +71,7 @@ pub fn met(ok: bool) -> &'static str {
     }
 }
 
-pub fn ms(d: Duration) -> f64 {
+pub(super) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -81,7 +81,7 @@ fn fmt_ms(d: Duration) -> String {
 
 /// The column headers of a journey table (the `--short` check relies on them). The last two
 /// are the same journey with the edge under `wrangler dev`, the development tool.
-pub const HEADER: [&str; 11] = [
+pub(super) const HEADER: [&str; 11] = [
     "step",
     "single p50 ms",
     "single p95 ms",
@@ -100,7 +100,7 @@ const NUMERIC: [usize; 9] = [1, 2, 3, 4, 5, 6, 7, 9, 10];
 
 /// A markdown table per city; `dev` holds the same tables measured with the edge under
 /// `wrangler dev` (a step it lacks shows `–`).
-pub fn journey_markdown(tables: &[CityTable], dev: &[CityTable]) -> String {
+pub(super) fn journey_markdown(tables: &[CityTable], dev: &[CityTable]) -> String {
     let mut out = String::new();
     for table in tables {
         let dev_row = |step| {
@@ -143,7 +143,7 @@ pub fn journey_markdown(tables: &[CityTable], dev: &[CityTable]) -> String {
 
 /// Checks that `markdown` holds `cities` journey tables, each with a row per step whose
 /// numeric cells parse: the `--short` assertion (shape only, never timing).
-pub fn check_tables(markdown: &str, cities: usize) -> Result<()> {
+pub(super) fn check_tables(markdown: &str, cities: usize) -> Result<()> {
     let header = format!("| {} |", HEADER.join(" | "));
     let found = markdown.matches(&header).count();
     if found != cities {
@@ -184,7 +184,7 @@ pub fn check_tables(markdown: &str, cities: usize) -> Result<()> {
 const COLORS: [&str; 4] = ["#d1495b", "#00798c", "#edae49", "#30638e"];
 
 /// Grouped bars: a group per step, a bar per city, height = ratio on a log scale.
-pub fn ratio_svg(tables: &[CityTable]) -> String {
+pub(super) fn ratio_svg(tables: &[CityTable]) -> String {
     let (width, height) = (960.0, 480.0);
     let (left, right, top, bottom) = (60.0, 20.0, 50.0, 90.0);
     let plot_h = height - top - bottom;

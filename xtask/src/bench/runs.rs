@@ -16,7 +16,7 @@ use super::{cross_region, BenchArgs, Measured};
 
 /// The MovR journeys as users in every city, against the edge in each runtime
 /// (`iterations` in plain workerd, fewer under wrangler dev); `tag` makes emails unique.
-pub async fn journeys(
+pub(super) async fn journeys(
     args: &BenchArgs,
     stack: &mut Stack,
     edges: &[(Runtime, Edge)],
@@ -52,7 +52,7 @@ pub async fn journeys(
 
 /// Rome's users (those the journeys signed up) logging in from New York, through the edge in
 /// plain workerd.
-pub async fn travellers(
+pub(super) async fn travellers(
     args: &BenchArgs,
     stack: &mut Stack,
     edges: &[(Runtime, Edge)],
@@ -85,7 +85,7 @@ pub async fn travellers(
 
 /// Runs the journeys; `label` says what runs (for the progress line), `tag` makes every
 /// user's email unique.
-pub async fn city_journeys(
+pub(super) async fn city_journeys(
     stack: &mut Stack,
     edge: &Edge,
     city: &str,

@@ -18,7 +18,7 @@ use super::report::{CityTable, Row, Summary};
 use super::{topologies, Measured};
 
 /// The tables of `measured`'s journeys, one per city.
-pub fn tabulate(
+pub(super) fn tabulate(
     measured: &Measured,
     cities: &[String],
     model: &RttModel,

@@ -21,7 +21,7 @@ use super::edges::{Edge, Runtime};
 
 /// One measured number and how to get it again.
 #[derive(Default)]
-pub struct Line {
+pub(crate) struct Line {
     pub what: String,
     /// Measured with the edge in plain workerd (or with no edge involved).
     pub value: String,
@@ -32,7 +32,7 @@ pub struct Line {
     pub target: String,
 }
 
-pub fn verdict(ok: bool) -> &'static str {
+pub(super) fn verdict(ok: bool) -> &'static str {
     if ok {
         "met"
     } else {
@@ -52,7 +52,7 @@ struct EdgeFigures {
 
 /// Runs every throughput measurement against a running multi-region stack and its edges
 /// (plain workerd first, then wrangler dev).
-pub async fn measure(stack: &Stack, edges: [&Edge; 2]) -> Result<Vec<Line>> {
+pub(super) async fn measure(stack: &Stack, edges: [&Edge; 2]) -> Result<Vec<Line>> {
     ensure_wrk()?;
     if let Some(wan) = &stack.wan {
         // Loopback speed on the edge → origin links for these numbers.

@@ -56,7 +56,7 @@ async fn extra_origin(stack: &Stack, name: &str, env: &[(&str, &str)]) -> Result
 }
 
 /// The export-on ÷ export-off line.
-pub async fn measure(stack: &Stack, edge_url: &str) -> Result<Vec<Line>> {
+pub(super) async fn measure(stack: &Stack, edge_url: &str) -> Result<Vec<Line>> {
     let (sink_url, exports, sink_task) = sink().await?;
     // Empty is off (as unset), and overrides whatever the shell running the bench has set.
     let off = extra_origin(

@@ -26,13 +26,13 @@ const RIDES: usize = 400;
 
 /// A user of New York with a session and a vehicle of their own.
 #[derive(Debug, Clone)]
-pub struct Rider {
+pub(super) struct Rider {
     pub token: String,
     pub vehicle: String,
 }
 
 /// Signs up `count` riders (`tag` makes their emails unique), a few at a time.
-pub async fn riders(
+pub(super) async fn riders(
     client: &reqwest::Client,
     edge: &str,
     blob: &str,
@@ -81,7 +81,7 @@ async fn rider(client: &reqwest::Client, edge: &str, blob: &str, tag: String) ->
 
 /// Starts a ride for each rider, 16 at a time (a closed loop): rides/s. The rides are ended
 /// afterwards, untimed, so the same riders can ride again (through the other runtime's edge).
-pub async fn start_rides(
+pub(super) async fn start_rides(
     client: &reqwest::Client,
     edge: &str,
     blob: &str,
@@ -152,7 +152,7 @@ async fn end_rides(
 }
 
 /// The closed loop's riders: as many as it starts rides.
-pub async fn closed_loop_riders(
+pub(super) async fn closed_loop_riders(
     client: &reqwest::Client,
     edge: &str,
     blob: &str,

@@ -13,7 +13,7 @@ fn tools_venv(root: &Path) -> PathBuf {
 }
 
 /// `binary` from the tools venv, installing the first of `packages` that provides it.
-pub fn python_tool(root: &Path, binary: &str, packages: &[&str]) -> Result<PathBuf> {
+pub(crate) fn python_tool(root: &Path, binary: &str, packages: &[&str]) -> Result<PathBuf> {
     let venv = tools_venv(root);
     let path = venv.join("bin").join(binary);
     if runs(&path) {
