@@ -110,20 +110,8 @@ pub async fn send(
             tried.push(base);
             let (span_id, traceparent) = trace.child();
             let started_at = now_ms();
-            let result = {
-                let _in_flight = pool::InFlight::begin(base);
-                forward::call(
-                    base,
-                    out,
-                    config.keys.current(),
-                    timeout_ms,
-                    Some(&traceparent),
-                )
-                .await
-            };
-            let ended = now_ms();
+            let (result, ended) = call_counted(base, out, config, timeout_ms, &traceparent).await;
             origin_ms += ended - started_at;
-            pool::record(base, result.is_ok(), ended, policy);
             let outcome = match &result {
                 Ok(_) => "ok",
                 Err(CallError::Timeout) => "timeout",
@@ -164,6 +152,25 @@ pub async fn send(
             retry_after_secs: pool::retry_after_secs(config.pool(&home.name), now_ms(), policy),
         }
     })
+}
+
+/// One signed call to the origin at `base`, counted in its pool: in flight while it runs, then
+/// recorded for its breaker (reached or not). Returns the result and when it ended.
+pub async fn call_counted(
+    base: &str,
+    out: &Outbound,
+    config: &Config,
+    timeout_ms: u32,
+    traceparent: &str,
+) -> (Result<Reply, CallError>, f64) {
+    let result = {
+        let _in_flight = pool::InFlight::begin(base);
+        let key = config.keys.current();
+        forward::call(base, out, key, timeout_ms, Some(traceparent)).await
+    };
+    let ended = now_ms();
+    pool::record(base, result.is_ok(), ended, &config.breaker);
+    (result, ended)
 }
 
 #[cfg(test)]

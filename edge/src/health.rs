@@ -15,9 +15,9 @@ use roam_shared::api::{RegionHealth, RegionReport};
 use roam_shared::headers::GeoTags;
 
 use crate::config::Config;
-use crate::forward::{self, CallError, Outbound};
+use crate::forward::{CallError, Outbound};
 use crate::trace::Trace;
-use crate::{now_ms, pool};
+use crate::{failover, now_ms, pool};
 
 /// How long a fetched report is shown before it is fetched again.
 pub const FRESH_FOR_MS: f64 = 5_000.0;
@@ -87,18 +87,7 @@ async fn fetch(config: &Config, region: &str, request_id: &str, trace: &Trace) -
     );
     let (_, traceparent) = trace.child();
     let timeout = TIMEOUT_MS.min(config.origin_timeout_ms);
-    let result = {
-        let _in_flight = pool::InFlight::begin(base);
-        forward::call(
-            base,
-            &out,
-            config.keys.current(),
-            timeout,
-            Some(&traceparent),
-        )
-        .await
-    };
-    pool::record(base, result.is_ok(), now_ms(), &config.breaker);
+    let (result, _) = failover::call_counted(base, &out, config, timeout, &traceparent).await;
     match result {
         // 503 is a readiness answer too (its database is down): read it all the same.
         Ok(reply) => RegionReport::from_readiness(&reply.body).unwrap_or_else(|| {

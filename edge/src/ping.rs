@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::cf::Geo;
 use crate::config::Config;
 use crate::error::{EdgeError, Result};
-use crate::forward::{self, CallError, Outbound};
+use crate::forward::{CallError, Outbound};
 use crate::response::{Body, Response};
 use crate::trace::{Attempt, Trace};
 use crate::{failover, health, now_ms, pool, respond};
@@ -66,20 +66,8 @@ pub async fn ping_region(
     );
     let (span_id, traceparent) = trace.child();
     let started = now_ms();
-    let result = {
-        let _in_flight = pool::InFlight::begin(base);
-        let timeout = config.origin_timeout_ms;
-        forward::call(
-            base,
-            &out,
-            config.keys.current(),
-            timeout,
-            Some(&traceparent),
-        )
-        .await
-    };
-    let ended = now_ms();
-    pool::record(base, result.is_ok(), ended, &config.breaker);
+    let timeout = config.origin_timeout_ms;
+    let (result, ended) = failover::call_counted(base, &out, config, timeout, &traceparent).await;
     let status = match &result {
         Ok(reply) if (200..300).contains(&reply.status) => "ok",
         Ok(_) | Err(CallError::Unreachable(_)) => "error",
