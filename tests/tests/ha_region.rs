@@ -173,9 +173,11 @@ async fn rome_survives_its_standby_and_reads_stale_when_both_nodes_die() {
         .filter(|a| a.write && a.status == 201)
         .count();
     // Both down (settled, until a second before the restart): stale reads, refused writes.
+    // Settled means past the fresh life (s-maxage, 1 s) of a copy stored just before the kill:
+    // until then a hit is the right answer (a run on a loaded machine saw one 0.5 s after it).
     let dark = attempts_between(
         &outcome,
-        both_killed + Duration::from_millis(500),
+        both_killed + Duration::from_millis(1500),
         restarting.saturating_sub(Duration::from_secs(1)),
     );
     let dark_reads: Vec<_> = dark.iter().filter(|a| !a.write).collect();
