@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,7 +27,6 @@ pub struct ManagedChild {
 impl ManagedChild {
     /// Starts `command` in a new process group with stdout and stderr appended to `log`.
     pub fn spawn(name: &str, mut command: Command, log: &Path) -> Result<Self> {
-        use std::os::unix::process::CommandExt;
         if let Some(dir) = log.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -110,7 +110,6 @@ pub fn signal_group(pgid: u32, signal: &str) {
 /// Kills process group `pgid` once process `owner` is gone (however it went: a test binary
 /// killed mid-run never drops its handles), then deletes `root` if given.
 pub fn reap_group_when_gone(owner: u32, pgid: u32, root: Option<&Path>) -> Result<()> {
-    use std::os::unix::process::CommandExt;
     // `env kill`: dash's builtin kill rejects `--`, which a negative pid (a group) needs.
     let mut script = format!(
         "while kill -0 {owner} 2>/dev/null && env kill -0 -- -{pgid} 2>/dev/null; do sleep 0.5; done; \
@@ -122,6 +121,12 @@ pub fn reap_group_when_gone(owner: u32, pgid: u32, root: Option<&Path>) -> Resul
             root.display()
         ));
     }
+    spawn_reaper_script(script)
+}
+
+/// Runs a reaper's shell `script` in a process group of its own, detached from ours, so that it
+/// outlives this process (whatever kills it) and does its cleanup then.
+pub(crate) fn spawn_reaper_script(script: String) -> Result<()> {
     Command::new("sh")
         .arg("-c")
         .arg(script)

@@ -3,9 +3,8 @@
 //! told to, stops PostgreSQL servers by data directory, and removes the folder.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use roam_shared::RegionMap;
 
 use super::server::{bin_dir, is_root, SERVER_USER};
@@ -46,7 +45,6 @@ pub fn reap_servers_when_gone(
     data_dirs: &[PathBuf],
     pgids: &[u32],
 ) -> Result<()> {
-    use std::os::unix::process::CommandExt;
     let pg_ctl = bin_dir()?.join("pg_ctl");
     let as_server = if is_root() {
         format!("runuser -u {SERVER_USER} -- ")
@@ -67,14 +65,5 @@ pub fn reap_servers_when_gone(
         ));
     }
     script.push_str(&format!("rm -rf '{}'", root.display()));
-    Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn()
-        .context("spawning the reaper")?;
-    Ok(())
+    crate::process::spawn_reaper_script(script)
 }
