@@ -76,7 +76,16 @@ fn cargo_tool(binary: &str, crate_name: &str, version: &str) -> Result<()> {
         return Ok(());
     }
     eprintln!("bootstrap: installing {crate_name} {version} (a few minutes, once)");
-    cmd(Command::new("cargo").args(["install", crate_name, "--version", version, "--force"]))
+    // `--locked`: the versions its authors tested, not the newest that semver allows (a
+    // dependency released later may need a newer rustc than this machine's, and did).
+    cmd(Command::new("cargo").args([
+        "install",
+        crate_name,
+        "--version",
+        version,
+        "--locked",
+        "--force",
+    ]))
 }
 
 fn npm_packages(root: &Path) -> Result<()> {
