@@ -6,36 +6,22 @@
 //! One stack and one edge serve the file. Figures go to stderr for RELIABILITY.md; the bound
 //! asserted on memory is wide on purpose (this box is noisy, the bound is not a benchmark).
 
-mod edge_support;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use edge_support::{email, start_edge_for, start_stack, User, ROME};
 use futures::future::join_all;
 use reqwest::Method;
-use roam_stack::edge::EdgeProcess;
-use roam_stack::Stack;
+use roam_e2e::client::{email, Answer, User};
+use roam_e2e::place::ROME;
+use roam_e2e::world::World;
 use serde_json::json;
 use tokio::sync::OnceCell;
 
 const PASSWORD: &str = "abuse test password";
 
-struct World {
-    stack: Stack,
-    edge: EdgeProcess,
-}
-
-/// Statics are never dropped: the stack's and edge's reapers stop them when the binary exits.
 async fn world() -> &'static World {
     static WORLD: OnceCell<World> = OnceCell::const_new();
-    WORLD
-        .get_or_init(|| async {
-            let stack = start_stack("abuse").await;
-            let edge = start_edge_for("abuse", stack.origin_urls(), &stack.options.secret).await;
-            World { stack, edge }
-        })
-        .await
+    World::shared(&WORLD, "abuse").await
 }
 
 /// The flood takes every hashing turn of eu-west; the file's other tests wait for it to end
@@ -43,7 +29,7 @@ async fn world() -> &'static World {
 static FLOOD: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
 
 /// The origin's part of an answer's time (`server-timing: …, origin;dur=N`), ms.
-fn origin_ms(answer: &edge_support::Answer) -> f64 {
+fn origin_ms(answer: &Answer) -> f64 {
     answer
         .header("server-timing")
         .split(',')
@@ -67,8 +53,7 @@ async fn a_log_in_flood_leaves_the_origin_small_and_other_routes_answering() {
     let world = world().await;
     let _alone = FLOOD.write().await;
     let base = world.edge.url();
-    let mut reader = User::new(&base, ROME);
-    reader.sign_up_and_log_in("steady-reader", PASSWORD).await;
+    let reader = world.signed_in(ROME, "steady-reader", PASSWORD).await;
     let origin = world.stack.origin("eu-west").expect("eu-west origin");
     let pid = origin.pid().expect("a running origin");
     // Count the peak from here (Linux: writing 5 to clear_refs resets VmHWM).
@@ -256,9 +241,7 @@ async fn a_token_is_refused_after_log_out_and_every_session_after_log_out_everyw
 
 async fn logged_in_as(base: &str, address: &str) -> User {
     let mut user = User::new(base, ROME);
-    let body = json!({"email": address, "password": PASSWORD});
-    let session = user.post("/api/v1/sessions", &body).await.expect(200);
-    user.token = session.body["token"].as_str().map(str::to_string);
+    user.log_in(address, PASSWORD).await;
     user
 }
 
@@ -271,14 +254,7 @@ async fn every_cookie_is_secure_and_the_pages_allow_only_their_own_scripts() {
     let address = email("cookies");
     let sign_up = json!({"email": address, "name": "Cookie", "password": PASSWORD, "city": "rome"});
     let signed_up = user.post("/api/v1/users", &sign_up).await.expect(201);
-    let session = user
-        .post(
-            "/api/v1/sessions",
-            &json!({"email": address, "password": PASSWORD}),
-        )
-        .await
-        .expect(200);
-    user.token = session.body["token"].as_str().map(str::to_string);
+    let session = user.log_in(&address, PASSWORD).await;
     let added = user
         .post(
             "/api/v1/cities/rome/vehicles",
