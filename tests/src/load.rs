@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::json;
+use tokio::task::JoinHandle;
 
 use crate::client::{region_entry, User};
 
@@ -92,9 +93,38 @@ impl Outcome {
         out.attempts.sort_by_key(|a| a.at);
         out
     }
+
+    /// The attempts sent at `from` or later and answered before `to`.
+    pub fn attempts_between(&self, from: Duration, to: Duration) -> Vec<&Attempt> {
+        self.attempts
+            .iter()
+            .filter(|a| a.at >= from && a.at + a.latency < to)
+            .collect()
+    }
 }
 
 /// Whether a well-behaved client tries again: a dropped connection (0), a 503 or a 504.
+/// Starts each user's share of the load (its plan) in a task of its own; `t0` is the common
+/// start.
+pub fn spawn(
+    shares: impl IntoIterator<Item = (User, Plan)>,
+    t0: Instant,
+) -> Vec<JoinHandle<Outcome>> {
+    shares
+        .into_iter()
+        .map(|(user, plan)| tokio::spawn(run(user, plan, t0)))
+        .collect()
+}
+
+/// Waits for every task [`spawn`] started; what they all saw, merged.
+pub async fn gather(tasks: Vec<JoinHandle<Outcome>>) -> Outcome {
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("a load task"));
+    }
+    Outcome::merge(outcomes)
+}
+
 fn retryable(status: u16) -> bool {
     matches!(status, 0 | 503 | 504)
 }

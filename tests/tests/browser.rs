@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use roam_stack::edge::{start_edge, EdgeOptions};
+use roam_e2e::world::World;
 use roam_stack::front::{Front, FrontOptions};
 
 /// The city the browser is in; the tests read it from `ROAM_AS_CITY`.
@@ -86,23 +86,17 @@ async fn the_web_ui_works_in_a_real_browser_for_a_user_in_rome() -> Result<()> {
         front.stop().await;
         return result;
     }
-    let mut stack = roam_stack::Stack::start(roam_stack::StackOptions::for_tests("browser"))
-        .await
-        .context("starting PostgreSQL nodes and origins")?;
-    let options = EdgeOptions::new("browser", stack.origin_urls(), &stack.options.secret);
-    let edge = start_edge(options)
-        .await
-        .context("starting the edge under wrangler dev")?;
-    let front = front_for(edge.url()).await?;
+    let mut world = World::start("browser").await;
+    let front = front_for(world.edge.url()).await?;
     let mut result = run_browser_tests(&front.url(), HEALTHY).await;
     if result.is_ok() {
-        let us_west = stack.origin_mut("us-west").context("the map has us-west")?;
+        let us_west = world
+            .stack
+            .origin_mut("us-west")
+            .context("the map has us-west")?;
         us_west.stop();
         result = run_browser_tests(&front.url(), US_WEST_DOWN).await;
     }
     front.stop().await;
-    let result = result.with_context(|| format!("edge log (tail):\n{}", edge.log_tail(30)));
-    drop(edge);
-    drop(stack);
-    result
+    result.with_context(|| format!("edge log (tail):\n{}", world.edge.log_tail(30)))
 }

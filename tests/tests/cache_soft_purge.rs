@@ -7,14 +7,14 @@
 //! `retry-after`, never an answer older than its own write. Once the node is back, the
 //! superseded entry is refreshed from the origin as before.
 
-mod edge_support;
-mod fault_support;
-
 use std::time::{Duration, Instant};
 
-use edge_support::{start_edge_for, uuid_like, User, ROME};
-use fault_support::load::{self, Attempt, Outcome, Plan};
-use fault_support::{audit, signed_in, start_stack_with};
+use roam_e2e::client::{uuid_like, Answer, User};
+use roam_e2e::ledger::{audit, Ledger};
+use roam_e2e::load::{self, Attempt, Outcome, Plan};
+use roam_e2e::place::ROME;
+use roam_e2e::raw::pairs;
+use roam_e2e::world::{World, SHORT_CACHE};
 use serde_json::json;
 
 const PASSWORD: &str = "soft purge password";
@@ -28,25 +28,14 @@ const ANSWERED_AT_LEAST: f64 = 0.99;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_list_written_to_when_its_region_dies_is_still_answered_stale() {
-    // 1 s fresh, 1 s stale-while-revalidate, 300 s stale-if-error, as in fault_database.rs.
-    let stack = start_stack_with(
-        "soft-purge",
-        &[
-            ("ROAM_CACHE_S_MAXAGE", "1"),
-            ("ROAM_CACHE_SWR", "1"),
-            ("ROAM_CACHE_SIE", "300"),
-        ],
-    )
-    .await;
-    let mut edge = start_edge_for("soft-purge", stack.origin_urls(), &stack.options.secret).await;
-    let base = edge.url();
+    let world = World::start_with("soft-purge", |o| o.origin_env.extend(pairs(&SHORT_CACHE))).await;
     let (w1, w2, w3, holder) = tokio::join!(
-        signed_in(&base, ROME, "purge-w1", PASSWORD),
-        signed_in(&base, ROME, "purge-w2", PASSWORD),
-        signed_in(&base, ROME, "purge-w3", PASSWORD),
-        signed_in(&base, ROME, "purge-holder", PASSWORD),
+        world.signed_in(ROME, "purge-w1", PASSWORD),
+        world.signed_in(ROME, "purge-w2", PASSWORD),
+        world.signed_in(ROME, "purge-w3", PASSWORD),
+        world.signed_in(ROME, "purge-holder", PASSWORD),
     );
-    let reader = User::new(&base, ROME);
+    let reader = world.user(ROME);
     let run = format!("purge{}", uuid_like());
     // Nobody retries: every moment of the outage is sampled, and a refused write stays refused.
     let writes = Plan {
@@ -71,16 +60,34 @@ async fn a_list_written_to_when_its_region_dies_is_still_answered_stale() {
         run: format!("{run}{suffix}"),
         ..writes.clone()
     };
-    let tasks: Vec<_> = [
-        (w1, writer("a")),
-        (w2, writer("b")),
-        (w3, writer("c")),
-        (reader.clone(), reads),
-    ]
-    .into_iter()
-    .map(|(user, plan)| tokio::spawn(load::run(user, plan, t0)))
-    .collect();
+    let tasks = load::spawn(
+        [
+            (w1, writer("a")),
+            (w2, writer("b")),
+            (w3, writer("c")),
+            (reader.clone(), reads),
+        ],
+        t0,
+    );
     tokio::time::sleep(STOP_AT).await;
+    let outage = outage(&world, &holder, &reader, &run, t0).await;
+    let outcome = load::gather(tasks).await;
+    let ledger = audit(&world.stack, &run, &outcome.writes).await;
+    check(&outcome, &ledger, &outage);
+}
+
+/// When the node stopped and began to start again (since the load began), and how long after
+/// that the holder's list named its vehicle.
+struct Outage {
+    stopped_at: Duration,
+    restarting_at: Duration,
+    refreshed: Duration,
+}
+
+/// The holder writes, eu-west's node stops for [`DOWN_FOR`]: meanwhile the holder (with its
+/// bookmark) gets 503 + retry-after and anyone else the stale copy; after the restart the
+/// holder's list is refreshed.
+async fn outage(world: &World, holder: &User, reader: &User, run: &str, t0: Instant) -> Outage {
     let added = holder
         .post(
             "/api/v1/cities/rome/vehicles",
@@ -88,7 +95,8 @@ async fn a_list_written_to_when_its_region_dies_is_still_answered_stale() {
         )
         .await
         .expect(201);
-    let node = stack
+    let node = world
+        .stack
         .cluster
         .node("eu-west")
         .expect("an eu-west node")
@@ -109,35 +117,37 @@ async fn a_list_written_to_when_its_region_dies_is_still_answered_stale() {
     tokio::time::sleep(DOWN_FOR.saturating_sub(Duration::from_secs(2))).await;
     let restarting_at = t0.elapsed();
     tokio::task::block_in_place(|| node.start()).expect("eu-west's node starts");
-    let refreshed = own_vehicle_listed(&holder, &added).await;
-
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(task.await.expect("a load task"));
+    let refreshed = own_vehicle_listed(holder, &added).await;
+    Outage {
+        stopped_at,
+        restarting_at,
+        refreshed,
     }
-    let outcome = Outcome::merge(outcomes);
-    let ledger = audit(&stack, &run, &outcome.writes).await;
+}
+
+/// The reader's lists during the outage were answered (stale or hit), the list was being
+/// written to, and no write was lost, doubled or applied after a refusal.
+fn check(outcome: &Outcome, ledger: &Ledger, outage: &Outage) {
     // The outage: once the node's sessions are surely gone, until a second before its start.
-    let from = stopped_at + Duration::from_millis(500);
-    let to = restarting_at.saturating_sub(Duration::from_secs(1));
+    let from = outage.stopped_at + Duration::from_millis(500);
+    let to = outage.restarting_at.saturating_sub(Duration::from_secs(1));
     let during: Vec<&Attempt> = outcome
-        .attempts
-        .iter()
-        .filter(|a| !a.write && a.at >= from && a.at + a.latency < to)
+        .attempts_between(from, to)
+        .into_iter()
+        .filter(|a| !a.write)
         .collect();
-    let stale = during
-        .iter()
-        .filter(|a| a.status == 200 && a.cache == "stale")
-        .count();
-    let hit = during
-        .iter()
-        .filter(|a| a.status == 200 && a.cache == "hit")
-        .count();
+    let count = |cache: &str| {
+        during
+            .iter()
+            .filter(|a| a.status == 200 && a.cache == cache)
+            .count()
+    };
+    let (stale, hit) = (count("stale"), count("hit"));
     let answered = (stale + hit) as f64 / during.len().max(1) as f64;
     let written_before = outcome
         .writes
         .iter()
-        .filter(|w| w.acked_at.is_some_and(|at| at < stopped_at))
+        .filter(|w| w.acked_at.is_some_and(|at| at < outage.stopped_at))
         .count();
     eprintln!(
         "FIGURES soft purge: reader during the outage: {} lists, {stale} stale, {hit} hit, \
@@ -146,7 +156,7 @@ async fn a_list_written_to_when_its_region_dies_is_still_answered_stale() {
          writes {ledger:?}",
         during.len(),
         answered * 100.0,
-        refreshed.as_secs_f64(),
+        outage.refreshed.as_secs_f64(),
     );
     for a in &during {
         let at = a.at.as_secs_f64();
@@ -172,12 +182,11 @@ async fn a_list_written_to_when_its_region_dies_is_still_answered_stale() {
         ledger.abandoned_applied, 0,
         "a refused write had no effect: {ledger:?}"
     );
-    edge.stop();
 }
 
 /// Reads the holder's list with its bookmark until the origin answers it (the superseded entry
 /// refreshed) and it names the holder's vehicle; how long that took.
-async fn own_vehicle_listed(holder: &User, added: &edge_support::Answer) -> Duration {
+async fn own_vehicle_listed(holder: &User, added: &Answer) -> Duration {
     let id = added.body["id"].as_str().expect("the new vehicle's id");
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(30) {

@@ -3,26 +3,23 @@
 //! sign-up to the region of the city it names, and a ride just started in another region shows
 //! in the next `/me/rides` that carries its bookmark, before the rider's home has heard of it.
 
-mod edge_support;
-
-use edge_support::{email, start_edge_for, Answer, User, NEW_YORK};
 use reqwest::Method;
-use roam_stack::{Stack, StackOptions};
+use roam_e2e::client::{email, Answer, User};
+use roam_e2e::place::NEW_YORK;
+use roam_e2e::world::World;
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// A stack whose job workers are off: nothing tells a rider's home where they rode, so only
-/// the bookmark can make a ride taken elsewhere show.
-async fn stack_without_jobs() -> Stack {
-    let mut options = StackOptions::for_tests("edge-cross-region");
-    options
-        .origin_env
-        .push(("ROAM_JOBS_WORKERS".into(), "0".into()));
-    match Stack::start(options).await {
-        Ok(stack) => stack,
-        Err(e) => panic!("could not start the stack: {e:#}"),
-    }
+/// A stack whose job workers are off (nothing tells a rider's home where they rode, so only
+/// the bookmark can make a ride taken elsewhere show), and an edge.
+async fn world_without_jobs() -> World {
+    World::start_with("edge-cross-region", |options| {
+        options
+            .origin_env
+            .push(("ROAM_JOBS_WORKERS".into(), "0".into()));
+    })
+    .await
 }
 
 fn cookie(answer: &Answer, name: &str) -> Option<String> {
@@ -37,52 +34,12 @@ fn cookie(answer: &Answer, name: &str) -> Option<String> {
 
 #[tokio::test]
 async fn log_in_goes_home_sign_up_goes_to_its_city_and_a_ride_elsewhere_shows_at_once() {
-    let stack = stack_without_jobs().await;
-    let edge = start_edge_for("cross-region", stack.origin_urls(), &stack.options.secret).await;
+    let world = world_without_jobs().await;
 
-    // A user of Rome signs up from New York, naming their city: Rome's region takes it.
-    let traveller = User::new(&edge.url(), NEW_YORK);
-    let who = email("rome-user");
-    let signed_up = traveller
-        .post(
-            "/api/v1/users",
-            &json!({"email": who, "name": "Roman", "password": PASSWORD, "city": "rome"}),
-        )
-        .await
-        .expect(201);
-    assert_eq!(signed_up.header("x-roam-served-by"), "eu-west");
-    let home = cookie(&signed_up, "roam_home").expect("the home cookie");
-    assert!(home.starts_with("roam_home=rome;"), "{home}");
-    assert!(
-        home.contains("Secure") && home.contains("HttpOnly"),
-        "{home}"
-    );
-
-    // From New York with the cookie: straight to eu-west. Without it: New York's origin,
-    // which finds the user through the claim, so the log-in works either way.
-    let credentials = json!({"email": who, "password": PASSWORD});
-    let body = Some(&credentials);
-    let with_cookie = traveller
-        .send(
-            Method::POST,
-            "/api/v1/sessions",
-            body,
-            &[("cookie", "roam_home=rome")],
-        )
-        .await
-        .expect(200);
-    assert_eq!(with_cookie.header("x-roam-served-by"), "eu-west");
-    let without = traveller
-        .post("/api/v1/sessions", &credentials)
-        .await
-        .expect(200);
-    assert_eq!(without.header("x-roam-served-by"), "us-east");
-    let mut rider = User::new(&edge.url(), NEW_YORK);
-    rider.token = with_cookie.body["token"].as_str().map(str::to_string);
+    let rider = roman_from_new_york(&world).await;
 
     // The Roman starts a ride in New York; home (eu-west) does not know it (no job workers).
-    let mut owner = User::new(&edge.url(), NEW_YORK);
-    owner.sign_up_and_log_in("owner", PASSWORD).await;
+    let owner = world.signed_in(NEW_YORK, "owner", PASSWORD).await;
     let vehicle = owner
         .post(
             "/api/v1/cities/new-york/vehicles",
@@ -136,6 +93,49 @@ async fn log_in_goes_home_sign_up_goes_to_its_city_and_a_ride_elsewhere_shows_at
         .expect(200);
     let listed = still.body["rides"].as_array().map(Vec::len);
     assert_eq!(listed, Some(1), "{:#?}", still.body);
-    drop(edge);
-    drop(stack);
+}
+
+/// A user of Rome signs up from New York naming their city, then logs in from New York with
+/// and without the home cookie: the user, logged in.
+async fn roman_from_new_york(world: &World) -> User {
+    // A user of Rome signs up from New York, naming their city: Rome's region takes it.
+    let traveller = world.user(NEW_YORK);
+    let who = email("rome-user");
+    let signed_up = traveller
+        .post(
+            "/api/v1/users",
+            &json!({"email": who, "name": "Roman", "password": PASSWORD, "city": "rome"}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(signed_up.header("x-roam-served-by"), "eu-west");
+    let home = cookie(&signed_up, "roam_home").expect("the home cookie");
+    assert!(home.starts_with("roam_home=rome;"), "{home}");
+    assert!(
+        home.contains("Secure") && home.contains("HttpOnly"),
+        "{home}"
+    );
+
+    // From New York with the cookie: straight to eu-west. Without it: New York's origin,
+    // which finds the user through the claim, so the log-in works either way.
+    let credentials = json!({"email": who, "password": PASSWORD});
+    let body = Some(&credentials);
+    let with_cookie = traveller
+        .send(
+            Method::POST,
+            "/api/v1/sessions",
+            body,
+            &[("cookie", "roam_home=rome")],
+        )
+        .await
+        .expect(200);
+    assert_eq!(with_cookie.header("x-roam-served-by"), "eu-west");
+    let without = traveller
+        .post("/api/v1/sessions", &credentials)
+        .await
+        .expect(200);
+    assert_eq!(without.header("x-roam-served-by"), "us-east");
+    let mut rider = world.user(NEW_YORK);
+    rider.token = with_cookie.body["token"].as_str().map(str::to_string);
+    rider
 }

@@ -2,27 +2,24 @@
 //! reaches the home partition through the database), then its database node (stale cache,
 //! else 503/504 with problem+json). Each test breaks its own stack.
 
-mod edge_support;
-
 use std::time::{Duration, Instant};
 
-use edge_support::{local_rows, start_edge_for, start_stack, User, ROME};
 use reqwest::Method;
+use roam_e2e::client::{region_entry, uuid_like, User};
+use roam_e2e::db::local_rows;
+use roam_e2e::place::ROME;
+use roam_e2e::raw::pairs;
+use roam_e2e::world::{World, SHORT_CACHE};
+use roam_stack::Stack;
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery staple";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_the_eu_west_origin_down_rome_is_served_by_another_origin() {
-    let mut stack = start_stack("edge-failover-origin").await;
-    let mut edge = start_edge_for(
-        "failover-origin",
-        stack.origin_urls(),
-        &stack.options.secret,
-    )
-    .await;
-    let mut user = User::new(&edge.url(), ROME);
-    user.sign_up_and_log_in("failover", PASSWORD).await;
+    let mut world = World::start("edge-failover-origin").await;
+    let user = world.signed_in(ROME, "failover", PASSWORD).await;
+    let stack = &mut world.stack;
 
     stack
         .origin_mut("eu-west")
@@ -38,51 +35,7 @@ async fn with_the_eu_west_origin_down_rome_is_served_by_another_origin() {
         .is_empty());
 
     // A write too, because it carries an idempotency key: exactly one effect, on eu-west's node.
-    let key = format!("failover-{}", edge_support::uuid_like());
-    let body = json!({"type": "skateboard", "last_location": "Trastevere"});
-    let headers = [("idempotency-key", key.as_str())];
-    let added = user
-        .send(
-            Method::POST,
-            "/api/v1/cities/rome/vehicles",
-            Some(&body),
-            &headers,
-        )
-        .await;
-    match added.status.as_u16() {
-        201 => {
-            eprintln!(
-                "the write failed over to {}",
-                added.header("x-roam-served-by")
-            );
-            assert_eq!(added.header("x-roam-served-by"), "us-east");
-            let id = added.body["id"].as_str().expect("a vehicle id").to_string();
-            assert_eq!(
-                local_rows(&stack, "eu-west", "vehicles", &id).await,
-                1,
-                "nothing acknowledged is lost"
-            );
-            let again = user
-                .send(
-                    Method::POST,
-                    "/api/v1/cities/rome/vehicles",
-                    Some(&body),
-                    &headers,
-                )
-                .await
-                .expect(201);
-            assert_eq!(
-                again.body["id"], added.body["id"],
-                "a retried write has one effect"
-            );
-            assert_eq!(local_rows(&stack, "eu-west", "vehicles", &id).await, 1);
-        }
-        503 => assert!(
-            added.header("retry-after").parse::<u32>().is_ok(),
-            "{added:#?}"
-        ),
-        _ => panic!("unexpected answer to a write while eu-west's origin is down: {added:#?}"),
-    }
+    write_once_while_eu_west_is_down(&user, stack).await;
 
     // The edge has noticed: after repeated failures eu-west's breaker opens.
     for _ in 0..3 {
@@ -91,11 +44,7 @@ async fn with_the_eu_west_origin_down_rome_is_served_by_another_origin() {
             .expect(200);
     }
     let regions = user.get("/api/v1/regions").await.expect(200);
-    let eu_west = regions.body["regions"]
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["name"] == "eu-west"))
-        .cloned()
-        .expect("eu-west in /api/v1/regions");
+    let eu_west = region_entry(&regions.body, "eu-west");
     assert_eq!(eu_west["breaker"], "open", "{regions:#?}");
 
     // Back up: after the open period a probe goes through and eu-west serves Rome again.
@@ -120,25 +69,16 @@ async fn with_the_eu_west_origin_down_rome_is_served_by_another_origin() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    edge.stop();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_the_eu_west_database_down_reads_come_from_stale_cache_and_writes_are_refused() {
-    let mut stack = start_stack("edge-failover-db").await;
-    // Short freshness so the test need not wait long: 1 s fresh, 1 s stale-while-revalidate,
-    // 300 s stale-if-error.
-    for region in ["us-east", "us-west", "eu-west"] {
-        let origin = stack.origin_mut(region).expect("an origin");
-        origin.options.env.extend([
-            ("ROAM_CACHE_S_MAXAGE".to_string(), "1".to_string()),
-            ("ROAM_CACHE_SWR".to_string(), "1".to_string()),
-            ("ROAM_CACHE_SIE".to_string(), "300".to_string()),
-        ]);
-        origin.restart().await.expect("the origin restarts");
-    }
-    let mut edge = start_edge_for("failover-db", stack.origin_urls(), &stack.options.secret).await;
-    let user = User::new(&edge.url(), ROME);
+    // Short freshness so the test need not wait long.
+    let world = World::start_with("edge-failover-db", |o| {
+        o.origin_env.extend(pairs(&SHORT_CACHE));
+    })
+    .await;
+    let user = world.user(ROME);
     let list_path = "/api/v1/cities/rome/vehicles";
     let cached = user.get(list_path).await.expect(200);
     // Past fresh, within stale-while-revalidate: served stale, refreshed in the background.
@@ -157,7 +97,8 @@ async fn with_the_eu_west_database_down_reads_come_from_stale_cache_and_writes_a
         .expect("a seeded vehicle")
         .to_string();
 
-    stack
+    world
+        .stack
         .cluster
         .node("eu-west")
         .expect("an eu-west node")
@@ -184,5 +125,54 @@ async fn with_the_eu_west_database_down_reads_come_from_stale_cache_and_writes_a
             "{uncached:#?}"
         );
     }
-    edge.stop();
+}
+
+/// A write with an idempotency key while eu-west's origin is down: another origin takes it
+/// (once, on eu-west's node, however often it is retried), or an honest 503 + retry-after.
+async fn write_once_while_eu_west_is_down(user: &User, stack: &Stack) {
+    let key = format!("failover-{}", uuid_like());
+    let body = json!({"type": "skateboard", "last_location": "Trastevere"});
+    let headers = [("idempotency-key", key.as_str())];
+    let added = user
+        .send(
+            Method::POST,
+            "/api/v1/cities/rome/vehicles",
+            Some(&body),
+            &headers,
+        )
+        .await;
+    match added.status.as_u16() {
+        201 => {
+            eprintln!(
+                "the write failed over to {}",
+                added.header("x-roam-served-by")
+            );
+            assert_eq!(added.header("x-roam-served-by"), "us-east");
+            let id = added.body["id"].as_str().expect("a vehicle id").to_string();
+            assert_eq!(
+                local_rows(stack, "eu-west", "vehicles", &id).await,
+                1,
+                "nothing acknowledged is lost"
+            );
+            let again = user
+                .send(
+                    Method::POST,
+                    "/api/v1/cities/rome/vehicles",
+                    Some(&body),
+                    &headers,
+                )
+                .await
+                .expect(201);
+            assert_eq!(
+                again.body["id"], added.body["id"],
+                "a retried write has one effect"
+            );
+            assert_eq!(local_rows(stack, "eu-west", "vehicles", &id).await, 1);
+        }
+        503 => assert!(
+            added.header("retry-after").parse::<u32>().is_ok(),
+            "{added:#?}"
+        ),
+        _ => panic!("unexpected answer to a write while eu-west's origin is down: {added:#?}"),
+    }
 }

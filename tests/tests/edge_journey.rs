@@ -4,48 +4,30 @@
 //!
 //! One stack and two edges (two PoPs, each with its own cache) serve every test of this file.
 
-mod edge_support;
-
 use std::time::Instant;
 
-use edge_support::{
-    email, local_rows, start_edge_for, start_stack, Answer, Place, User, LOS_ANGELES, NEW_YORK,
-    ROME,
-};
 use reqwest::Method;
+use roam_e2e::client::{email, Answer, User};
+use roam_e2e::db::local_rows;
+use roam_e2e::place::{Place, LOS_ANGELES, NEW_YORK, ROME};
+use roam_e2e::world::{start_edge_for, World};
 use roam_stack::edge::EdgeProcess;
-use roam_stack::Stack;
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-struct World {
-    stack: Stack,
-    /// The PoP every journey uses.
-    edge: EdgeProcess,
-    /// A second PoP with its own cache.
-    other_pop: EdgeProcess,
-}
-
-/// Statics are never dropped: the stack's and edges' reapers stop them when the binary exits.
+/// The stack, and the PoP every journey uses.
 async fn world() -> &'static World {
     static WORLD: OnceCell<World> = OnceCell::const_new();
-    WORLD
-        .get_or_init(|| async {
-            let stack = start_stack("edge-journey").await;
-            let origins = stack.origin_urls();
-            let secret = stack.options.secret.clone();
-            let (edge, other_pop) = tokio::join!(
-                start_edge_for("journey-a", origins.clone(), &secret),
-                start_edge_for("journey-b", origins, &secret)
-            );
-            World {
-                stack,
-                edge,
-                other_pop,
-            }
-        })
+    World::shared(&WORLD, "edge-journey").await
+}
+
+/// A second PoP in front of the same origins, with its own cache.
+async fn other_pop() -> &'static EdgeProcess {
+    static POP: OnceCell<EdgeProcess> = OnceCell::const_new();
+    let world = world().await;
+    POP.get_or_init(|| start_edge_for("edge-journey-b", &world.stack))
         .await
 }
 
@@ -58,42 +40,47 @@ fn ids(list: &Answer, field: &str) -> Vec<String> {
         .collect()
 }
 
-/// Signs a new user up and logs them in at `place`, through `edge`.
-async fn signed_in(edge: &EdgeProcess, place: Place, who: &str) -> (User, String) {
-    let mut user = User::new(&edge.url(), place);
-    let email = email(who);
-    let signed_up = user
-        .post(
-            "/api/v1/users",
-            &json!({"email": email, "name": who, "password": PASSWORD}),
-        )
-        .await
-        .expect(201);
-    let user_id = signed_up.body["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let session = user
-        .post(
-            "/api/v1/sessions",
-            &json!({"email": email, "password": PASSWORD}),
-        )
-        .await
-        .expect(200);
-    user.token = session.body["token"].as_str().map(str::to_string);
-    assert!(user.token.is_some(), "{:#?}", session.body);
-    (user, user_id)
+/// The regions whose nodes are checked for where a row lives.
+const REGIONS: [&str; 3] = ["us-east", "us-west", "eu-west"];
+
+/// Panics unless the row of `table` with `id` is on `home`'s node only.
+async fn stored_at_home_only(table: &str, id: &str, home: &str) {
+    let stack = &world().await.stack;
+    for region in REGIONS {
+        let expected = u32::from(region == home);
+        assert_eq!(
+            local_rows(stack, region, table, id).await,
+            expected,
+            "{table} row on {region}"
+        );
+    }
 }
 
 async fn journey(place: Place) {
     let w = world().await;
-    let stack = &w.stack;
-    let regions = ["us-east", "us-west", "eu-west"];
-    let mut user = User::new(&w.edge.url(), place);
-    let who = format!("journey-{}", place.city);
-    let email = email(&who);
+    let mut user = w.user(place);
+    let email = email(&format!("journey-{}", place.city));
+    let user_id = sign_up(&user, place, &email).await;
+    // Log in.
+    let session = user.log_in(&email, PASSWORD).await;
+    assert_eq!(session.header("x-roam-served-by"), place.region);
+    assert_eq!(session.body["user"]["id"], user_id.as_str());
+    let vehicle_id = list_and_add_a_vehicle(&user, place).await;
+    let ride_id = ride(&user, place, &vehicle_id).await;
+    // My rides: routed by the token's home city, never cached.
+    let mine = user.get("/api/v1/me/rides").await.expect(200);
+    assert_eq!(mine.header("x-roam-served-by"), place.region);
+    assert_eq!(mine.header("x-roam-cache"), "bypass");
+    assert!(ids(&mine, "rides").contains(&ride_id));
+    // Log out.
+    user.send(Method::DELETE, "/api/v1/sessions", None, &[])
+        .await
+        .expect(204);
+}
 
-    // Sign up: the city defaults to the one the edge detected; the row lives in its region.
+/// Signs up: the city defaults to the one the edge detected; the row lives in its region.
+/// Returns the user's id.
+async fn sign_up(user: &User, place: Place, email: &str) -> String {
     let signed_up = user
         .post(
             "/api/v1/users",
@@ -112,28 +99,13 @@ async fn journey(place: Place) {
         .as_str()
         .expect("a user id")
         .to_string();
-    for region in regions {
-        let expected = u32::from(region == place.region);
-        assert_eq!(
-            local_rows(stack, region, "users", &user_id).await,
-            expected,
-            "user row on {region}"
-        );
-    }
+    stored_at_home_only("users", &user_id, place.region).await;
+    user_id
+}
 
-    // Log in.
-    let session = user
-        .post(
-            "/api/v1/sessions",
-            &json!({"email": email, "password": PASSWORD}),
-        )
-        .await
-        .expect(200);
-    assert_eq!(session.header("x-roam-served-by"), place.region);
-    assert_eq!(session.body["user"]["id"], user_id.as_str());
-    user.token = Some(session.body["token"].as_str().expect("a token").to_string());
-
-    // List the vehicles of the home city (twice: the second comes from the edge cache).
+/// Lists the home city's vehicles (twice: the second from the edge cache), adds one, and
+/// finds it in the list again; returns its id.
+async fn list_and_add_a_vehicle(user: &User, place: Place) -> String {
     let list_path = format!("/api/v1/cities/{}/vehicles", place.city);
     let first = user.get(&list_path).await.expect(200);
     assert_eq!(first.header("x-roam-served-by"), place.region);
@@ -161,14 +133,7 @@ async fn journey(place: Place) {
         "{added:#?}"
     );
     let vehicle_id = added.body["id"].as_str().expect("a vehicle id").to_string();
-    for region in regions {
-        let expected = u32::from(region == place.region);
-        assert_eq!(
-            local_rows(stack, region, "vehicles", &vehicle_id).await,
-            expected,
-            "vehicle row on {region}"
-        );
-    }
+    stored_at_home_only("vehicles", &vehicle_id, place.region).await;
 
     // The write purged this PoP's list, and the bookmark guarantees it anyway: no stale list.
     let after = user.get(&list_path).await.expect(200);
@@ -178,41 +143,31 @@ async fn journey(place: Place) {
     );
     let with_bookmark = user.get_after(&list_path, &added).await.expect(200);
     assert!(ids(&with_bookmark, "vehicles").contains(&vehicle_id));
+    vehicle_id
+}
 
-    // Start a ride on it: the vehicle becomes unavailable.
+/// Starts a ride on the vehicle (which becomes unavailable; riding it twice is a conflict)
+/// and ends it; returns the ride's id.
+async fn ride(user: &User, place: Place, vehicle_id: &str) -> String {
+    let rides = format!("/api/v1/cities/{}/rides", place.city);
     let ride = user
-        .post(
-            &format!("/api/v1/cities/{}/rides", place.city),
-            &json!({"vehicle_id": vehicle_id}),
-        )
+        .post(&rides, &json!({"vehicle_id": vehicle_id}))
         .await
         .expect(201);
     assert_eq!(ride.header("x-roam-served-by"), place.region);
     let ride_id = ride.body["id"].as_str().expect("a ride id").to_string();
     assert_eq!(ride.body["start_location"], "Main Street 1");
-    for region in regions {
-        let expected = u32::from(region == place.region);
-        assert_eq!(
-            local_rows(stack, region, "rides", &ride_id).await,
-            expected,
-            "ride row on {region}"
-        );
-    }
-    let vehicle_path = format!("{list_path}/{vehicle_id}");
+    stored_at_home_only("rides", &ride_id, place.region).await;
+    let vehicle_path = format!("/api/v1/cities/{}/vehicles/{vehicle_id}", place.city);
     let vehicle = user.get_after(&vehicle_path, &ride).await.expect(200);
     assert_eq!(vehicle.body["status"], "unavailable");
-    // Riding it twice is a conflict.
-    user.post(
-        &format!("/api/v1/cities/{}/rides", place.city),
-        &json!({"vehicle_id": vehicle_id}),
-    )
-    .await
-    .expect(409);
+    user.post(&rides, &json!({"vehicle_id": vehicle_id}))
+        .await
+        .expect(409);
 
-    // End it.
     let ended = user
         .post(
-            &format!("/api/v1/cities/{}/rides/{ride_id}/end", place.city),
+            &format!("{rides}/{ride_id}/end"),
             &json!({"location": "Main Street 9"}),
         )
         .await
@@ -221,17 +176,7 @@ async fn journey(place: Place) {
     let vehicle = user.get_after(&vehicle_path, &ended).await.expect(200);
     assert_eq!(vehicle.body["status"], "available");
     assert_eq!(vehicle.body["last_location"], "Main Street 9");
-
-    // My rides: routed by the token's home city, never cached.
-    let mine = user.get("/api/v1/me/rides").await.expect(200);
-    assert_eq!(mine.header("x-roam-served-by"), place.region);
-    assert_eq!(mine.header("x-roam-cache"), "bypass");
-    assert!(ids(&mine, "rides").contains(&ride_id));
-
-    // Log out.
-    user.send(Method::DELETE, "/api/v1/sessions", None, &[])
-        .await
-        .expect(204);
+    ride_id
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -252,7 +197,7 @@ async fn the_journey_as_a_user_in_new_york() {
 #[tokio::test(flavor = "multi_thread")]
 async fn forged_geo_headers_have_no_effect() {
     let w = world().await;
-    let user = User::new(&w.edge.url(), ROME);
+    let user = w.user(ROME);
     let forged = [
         ("x-roam-city", "Paris"),
         ("x-roam-country", "FR"),
@@ -275,7 +220,7 @@ async fn forged_geo_headers_have_no_effect() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cache_hits_are_served_at_the_edge_and_faster() {
     let w = world().await;
-    let user = User::new(&w.edge.url(), NEW_YORK);
+    let user = w.user(NEW_YORK);
     // Paris is read by no other test and written by none: its entries stay put.
     let list = user.get("/api/v1/cities/paris/vehicles").await.expect(200);
     let vehicles = ids(&list, "vehicles");
@@ -319,8 +264,8 @@ async fn cache_hits_are_served_at_the_edge_and_faster() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bookmark_beats_another_pops_cache() {
     let w = world().await;
-    let (writer, _) = signed_in(&w.edge, ROME, "bookmarker").await;
-    let reader = User::new(&w.other_pop.url(), ROME);
+    let writer = w.signed_in(ROME, "bookmarker", PASSWORD).await;
+    let reader = User::new(&other_pop().await.url(), ROME);
     let path = "/api/v1/cities/amsterdam/vehicles";
 
     // The other PoP caches Amsterdam's list.
@@ -374,10 +319,10 @@ async fn a_bookmark_beats_another_pops_cache() {
 #[tokio::test(flavor = "multi_thread")]
 async fn per_user_reads_are_never_cached_and_need_a_session() {
     let w = world().await;
-    let anonymous = User::new(&w.edge.url(), LOS_ANGELES);
+    let anonymous = w.user(LOS_ANGELES);
     let refused = anonymous.get("/api/v1/me/rides").await.expect(401);
     assert_eq!(refused.header("content-type"), "application/problem+json");
-    let (user, _) = signed_in(&w.edge, LOS_ANGELES, "private").await;
+    let user = w.signed_in(LOS_ANGELES, "private", PASSWORD).await;
     for _ in 0..2 {
         let mine = user.get("/api/v1/me/rides").await.expect(200);
         assert_eq!(mine.header("x-roam-cache"), "bypass");

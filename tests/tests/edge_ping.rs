@@ -8,23 +8,22 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
-use roam_stack::edge::{start_edge, EdgeOptions, EdgeProcess};
+use roam_e2e::place;
+use roam_e2e::world::start_edge_with;
+use roam_stack::edge::{EdgeOptions, EdgeProcess};
 use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 
-const ROME: &str =
-    r#"{"country":"IT","city":"Rome","colo":"FCO","latitude":"41.89","longitude":"12.49"}"#;
-const LOS_ANGELES: &str = r#"{"country":"US","city":"Los Angeles","colo":"LAX","latitude":"34.05","longitude":"-118.24"}"#;
+/// `request.cf` of a user in Rome.
+const ROME: &str = place::ROME.blob;
+/// `request.cf` of a user in Los Angeles.
+const LOS_ANGELES: &str = place::LOS_ANGELES.blob;
 
 /// The shared edge. Statics are never dropped, so its reaper stops it when the binary exits.
 async fn edge() -> &'static EdgeProcess {
     static EDGE: OnceCell<EdgeProcess> = OnceCell::const_new();
-    EDGE.get_or_init(|| async {
-        let options = EdgeOptions::without_origins("ping").expect("edge options");
-        match start_edge(options).await {
-            Ok(edge) => edge,
-            Err(e) => panic!("could not start the edge: {e:#}"),
-        }
+    EDGE.get_or_init(|| {
+        start_edge_with(EdgeOptions::without_origins("ping").expect("edge options"))
     })
     .await
 }
@@ -240,7 +239,7 @@ async fn a_hanging_origin_times_out_into_a_504_and_a_timeout_ping() {
     options
         .vars
         .push(("ORIGIN_TIMEOUT_MS".into(), "300".into()));
-    let mut edge = start_edge(options).await.expect("an edge");
+    let mut edge = start_edge_with(options).await;
     let client = reqwest::Client::new();
     let get = |path: &str| {
         client
@@ -302,7 +301,7 @@ async fn static_assets_are_served_and_never_shadow_the_api() {
 async fn a_panic_is_answered_with_problem_json_and_the_edge_recovers() {
     let mut options = EdgeOptions::without_origins("panic").expect("edge options");
     options.vars.push(("EDGE_TEST_PANIC".into(), "1".into()));
-    let mut edge = start_edge(options).await.expect("an edge");
+    let mut edge = start_edge_with(options).await;
     let client = reqwest::Client::new();
     let panicked = client
         .get(format!("{}/__test/panic", edge.url()))

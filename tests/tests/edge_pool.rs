@@ -5,14 +5,14 @@
 //! breaker opens while the region stays healthy, and only with the whole pool down does Rome
 //! fail over to another region.
 
-mod edge_support;
-
 use std::time::Duration;
 
-use edge_support::{uuid_like, User, ROME};
 use reqwest::Method;
-use roam_stack::edge::{start_edge, EdgeOptions};
-use roam_stack::stack::DATABASE;
+use roam_e2e::client::{region_entry, uuid_like, User};
+use roam_e2e::db::sql;
+use roam_e2e::place::ROME;
+use roam_e2e::world::{start_edge_with, start_stack_with};
+use roam_stack::edge::EdgeOptions;
 use roam_stack::{Stack, StackOptions};
 use serde_json::{json, Value};
 
@@ -56,11 +56,9 @@ async fn eu_west_counts(stack: &Stack) -> Vec<u64> {
 /// eu-west's entry of `/api/v1/regions`.
 async fn eu_west_health(user: &User) -> Value {
     let regions = user.get("/api/v1/regions").await.expect(200);
-    regions.body["regions"]
-        .as_array()
-        .and_then(|r| r.iter().find(|r| r["name"] == "eu-west"))
-        .cloned()
-        .expect("eu-west in /api/v1/regions")
+    let eu_west = region_entry(&regions.body, "eu-west").clone();
+    assert!(!eu_west.is_null(), "eu-west in /api/v1/regions");
+    eu_west
 }
 
 /// What one client saw.
@@ -141,22 +139,12 @@ async fn load(users: &[User], run: &str, operations: usize) -> Vec<Outcome> {
     outcomes
 }
 
-async fn signed_in(base: &str, who: &str) -> User {
-    let mut user = User::new(base, ROME);
-    user.sign_up_and_log_in(who, PASSWORD).await;
-    user
-}
-
 /// How many rows of eu-west's own vehicles partition carry each marker of `written`.
 async fn rows_per_marker(stack: &Stack, run: &str) -> Vec<(String, String)> {
-    let node = stack.cluster.node("eu-west").expect("an eu-west node");
-    let sql =
+    let query =
         format!("SELECT id, brand FROM vehicles_eu_west WHERE brand LIKE '{run}%' ORDER BY brand");
-    let out = node
-        .psql(&node.url(DATABASE), sql)
-        .await
-        .expect("querying eu-west's vehicles");
-    out.lines()
+    let out = sql(stack, "eu-west", &query).await;
+    out.iter()
         .filter_map(|l| {
             let (id, brand) = l.split_once('|')?;
             Some((id.to_string(), brand.to_string()))
@@ -166,31 +154,24 @@ async fn rows_per_marker(stack: &Stack, run: &str) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pool_of_two_shares_the_load_and_survives_losing_one_origin() {
-    let mut stack = Stack::start(StackOptions {
+    let mut stack = start_stack_with(StackOptions {
         origins_per_region: 2,
         ..StackOptions::for_tests("edge-pool")
     })
-    .await
-    .unwrap_or_else(|e| panic!("could not start the stack: {e:#}"));
-    // Like edge_support::start_stack: the origins die with this process however it ends.
-    for pgid in stack.origins.iter().filter_map(|o| o.pid()) {
-        roam_stack::edge::reap_group_when_gone(std::process::id(), pgid, None)
-            .expect("an origin reaper");
-    }
+    .await;
     assert_eq!(stack.origins_of("eu-west").count(), 2);
     let pools = stack.origin_pools();
     assert_eq!(pools["eu-west"].len(), 2, "{pools:?}");
-    let mut edge = start_edge(EdgeOptions::with_pools(
+    let edge = start_edge_with(EdgeOptions::with_pools(
         "pool",
         pools,
         &stack.options.secret,
     ))
-    .await
-    .unwrap_or_else(|e| panic!("could not start the edge: {e:#}"));
+    .await;
     let base = edge.url();
     let mut users = Vec::new();
     for i in 0..CLIENTS {
-        users.push(signed_in(&base, &format!("pool{i}")).await);
+        users.push(User::signed_in(&base, ROME, &format!("pool{i}"), PASSWORD).await);
     }
     let health = eu_west_health(&users[0]).await;
     assert_eq!(
@@ -314,5 +295,4 @@ async fn a_pool_of_two_shares_the_load_and_survives_losing_one_origin() {
         .kill();
     let read = users[0].get("/api/v1/me/rides").await.expect(200);
     assert_eq!(read.header("x-roam-served-by"), "us-east", "{read:#?}");
-    edge.stop();
 }

@@ -4,9 +4,9 @@
 //! signed to real origins, a cache service per edge (two PoPs never share entries), and
 //! wrangler.toml's per-address sign-up limit.
 
-mod edge_support;
-
-use edge_support::{email, start_stack, User, LOS_ANGELES, NEW_YORK, ROME};
+use roam_e2e::client::{email, User};
+use roam_e2e::place::{LOS_ANGELES, NEW_YORK, ROME};
+use roam_e2e::world::start_stack;
 use roam_stack::edge::EdgeOptions;
 use roam_stack::workerd_edge::{WorkerdEdge, WorkerdEdgeOptions};
 use serde_json::json;
@@ -37,8 +37,7 @@ async fn the_edge_in_plain_workerd_routes_caches_purges_and_signs() {
 
     // A read is a miss, then a hit from the cache service, with the same body (the user signs
     // up first, so that the write below comes while the entry is still fresh).
-    let mut user = User::new(&edge.url(), ROME);
-    user.sign_up_and_log_in("workerd-rider", PASSWORD).await;
+    let user = User::signed_in(&edge.url(), ROME, "workerd-rider", PASSWORD).await;
     let list = format!("/api/v1/cities/{}/vehicles?status=available", ROME.city);
     let first = user.get(&list).await.expect(200);
     assert_eq!(first.header("x-roam-cache"), "miss");

@@ -3,14 +3,14 @@
 //! doubled (checked row by row with SQL on the home nodes), reads keep being answered, and the
 //! edge's breaker for eu-west opens and closes again.
 
-mod edge_support;
-mod fault_support;
-
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use edge_support::{start_edge_for, start_stack, uuid_like, LOS_ANGELES, NEW_YORK, ROME};
-use fault_support::load::{self, Outcome, Plan};
-use fault_support::{audit, signed_in};
+use roam_e2e::client::{uuid_like, User};
+use roam_e2e::ledger::{audit, Ledger};
+use roam_e2e::load::{self, Outcome, Plan};
+use roam_e2e::place::{LOS_ANGELES, NEW_YORK, ROME};
+use roam_e2e::world::World;
 
 const PASSWORD: &str = "fault origin crash password";
 const KILL_AT: Duration = Duration::from_secs(3);
@@ -19,20 +19,16 @@ const DOWN_FOR: Duration = Duration::from_secs(10);
 /// 10 s), and close on a successful probe.
 const LOAD_FOR: Duration = Duration::from_secs(20);
 
+/// The breaker's states as sampled: (time since the load began, state).
+type Breaker = Vec<(Duration, String)>;
+
 #[tokio::test(flavor = "multi_thread")]
 async fn killing_the_eu_west_origin_mid_load_loses_and_doubles_nothing() {
-    let mut stack = start_stack("fault-origin-crash").await;
-    let mut edge = start_edge_for(
-        "fault-origin-crash",
-        stack.origin_urls(),
-        &stack.options.secret,
-    )
-    .await;
-    let base = edge.url();
+    let mut world = World::start("fault-origin-crash").await;
     let (rome, la, ny) = tokio::join!(
-        signed_in(&base, ROME, "crash-rome", PASSWORD),
-        signed_in(&base, LOS_ANGELES, "crash-la", PASSWORD),
-        signed_in(&base, NEW_YORK, "crash-ny", PASSWORD),
+        world.signed_in(ROME, "crash-rome", PASSWORD),
+        world.signed_in(LOS_ANGELES, "crash-la", PASSWORD),
+        world.signed_in(NEW_YORK, "crash-ny", PASSWORD),
     );
     let plan = Plan {
         run: format!("crash{}", uuid_like()),
@@ -51,75 +47,109 @@ async fn killing_the_eu_west_origin_mid_load_loses_and_doubles_nothing() {
         LOAD_FOR,
         Duration::from_millis(250),
     ));
-    let users: Vec<_> = [rome.clone(), la, ny]
-        .into_iter()
-        .map(|u| tokio::spawn(load::run(u, plan.clone(), t0)))
-        .collect();
+    let users = load::spawn([rome.clone(), la, ny].map(|u| (u, plan.clone())), t0);
 
     tokio::time::sleep(KILL_AT).await;
-    let origin = stack.origin_mut("eu-west").expect("an eu-west origin");
+    let origin = world
+        .stack
+        .origin_mut("eu-west")
+        .expect("an eu-west origin");
     origin.kill();
     let killed_at = t0.elapsed();
     tokio::time::sleep(DOWN_FOR).await;
     origin.restart().await.expect("eu-west's origin restarts");
     let restarted_at = t0.elapsed();
 
-    let mut outcomes = Vec::new();
-    for user in users {
-        outcomes.push(user.await.expect("a load task"));
-    }
-    let outcome = Outcome::merge(outcomes);
+    let outcome = load::gather(users).await;
     let mut breaker = watcher.await.expect("the breaker watcher");
+    drive_until_closed(&rome, &mut breaker, t0).await;
+    let ledger = audit(&world.stack, &plan.run, &outcome.writes).await;
+    let seen = Seen::of(&outcome, &breaker, killed_at, restarted_at);
+    print_figures(&outcome, &ledger, &seen);
+    check(&outcome, &ledger, &seen, &breaker);
+    let log = std::fs::read_to_string(world.edge.options.log_file()).unwrap_or_default();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("origin eu-west") && l.contains("failed")),
+        "the edge logged the failures"
+    );
+}
 
-    // If the load ended before a probe closed the breaker, drive one with Rome reads.
+/// If the load ended before a probe closed the breaker, drives one with Rome reads (25 s at
+/// most), sampling the breaker.
+async fn drive_until_closed(rome: &User, breaker: &mut Breaker, t0: Instant) {
     let deadline = Instant::now() + Duration::from_secs(25);
     while breaker.last().is_none_or(|(_, s)| s != "closed") && Instant::now() < deadline {
         rome.get("/api/v1/cities/rome/vehicles?status=unavailable")
             .await;
         let regions = rome.get("/api/v1/regions").await.expect(200);
-        let state = regions.body["regions"]
-            .as_array()
-            .and_then(|rs| rs.iter().find(|r| r["name"] == "eu-west"))
-            .and_then(|r| r["breaker"].as_str())
-            .unwrap_or("?")
-            .to_string();
-        breaker.push((t0.elapsed(), state));
+        breaker.push((t0.elapsed(), load::breaker(&regions.body, "eu-west")));
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
 
-    let ledger = audit(&stack, &plan.run, &outcome.writes).await;
+/// What the load and the breaker samples show about the crash.
+struct Seen {
+    killed_at: Duration,
+    restarted_at: Duration,
+    /// Rome's attempts while its origin was down, and how many got a 2xx.
+    rome_during: usize,
+    rome_ok_during: usize,
+    /// Of those, how many another origin served.
+    served_by_failover: usize,
+    /// When eu-west served Rome again, since the load began.
+    served_again: Option<Duration>,
+    /// When the breaker was first seen open after the kill, and closed after the restart.
+    opened: Option<Duration>,
+    closed: Option<Duration>,
+}
 
-    // Figures.
+impl Seen {
+    fn of(
+        outcome: &Outcome,
+        breaker: &Breaker,
+        killed_at: Duration,
+        restarted_at: Duration,
+    ) -> Self {
+        let rome_during: Vec<_> = outcome
+            .attempts
+            .iter()
+            .filter(|a| a.city == "rome" && a.at >= killed_at && a.at < restarted_at)
+            .collect();
+        let first_seen = |from: Duration, state: &str| {
+            breaker
+                .iter()
+                .find(|(at, s)| *at >= from && s == state)
+                .map(|(at, _)| *at)
+        };
+        Self {
+            killed_at,
+            restarted_at,
+            rome_during: rome_during.len(),
+            rome_ok_during: rome_during
+                .iter()
+                .filter(|a| (200..300).contains(&a.status))
+                .count(),
+            served_by_failover: rome_during
+                .iter()
+                .filter(|a| a.served_by == "us-east")
+                .count(),
+            served_again: outcome
+                .attempts
+                .iter()
+                .find(|a| a.city == "rome" && a.at >= restarted_at && a.served_by == "eu-west")
+                .map(|a| a.at + a.latency),
+            opened: first_seen(killed_at, "open"),
+            closed: first_seen(restarted_at, "closed"),
+        }
+    }
+}
+
+fn print_figures(outcome: &Outcome, ledger: &Ledger, seen: &Seen) {
     let first_tries: Vec<_> = outcome.attempts.iter().filter(|a| a.number == 1).collect();
     let failed_first = first_tries
         .iter()
         .filter(|a| !(200..300).contains(&a.status))
-        .count();
-    let rome_during: Vec<_> = outcome
-        .attempts
-        .iter()
-        .filter(|a| a.city == "rome" && a.at >= killed_at && a.at < restarted_at)
-        .collect();
-    let rome_ok_during = rome_during
-        .iter()
-        .filter(|a| (200..300).contains(&a.status))
-        .count();
-    let served_again = outcome
-        .attempts
-        .iter()
-        .find(|a| a.city == "rome" && a.at >= restarted_at && a.served_by == "eu-west")
-        .map(|a| a.at + a.latency);
-    let opened = breaker
-        .iter()
-        .find(|(at, s)| *at >= killed_at && s == "open")
-        .map(|(at, _)| *at);
-    let closed = breaker
-        .iter()
-        .find(|(at, s)| *at >= restarted_at && s == "closed")
-        .map(|(at, _)| *at);
-    let served_by_failover = rome_during
-        .iter()
-        .filter(|a| a.served_by == "us-east")
         .count();
     eprintln!(
         "FIGURES origin-crash: attempts={} first-try errors={} ({:.1}%), statuses={:?}; \
@@ -129,53 +159,52 @@ async fn killing_the_eu_west_origin_mid_load_loses_and_doubles_nothing() {
         outcome.attempts.len(),
         failed_first,
         100.0 * failed_first as f64 / first_tries.len().max(1) as f64,
-        status_counts(&outcome),
-        rome_during.len(),
-        rome_ok_during,
-        served_by_failover,
+        status_counts(outcome),
+        seen.rome_during,
+        seen.rome_ok_during,
+        seen.served_by_failover,
         ledger,
         outcome.unanswered_reads,
-        killed_at.as_secs_f64(),
-        restarted_at.as_secs_f64(),
-        opened,
-        closed,
-        served_again.map(|at| at.saturating_sub(restarted_at)),
+        seen.killed_at.as_secs_f64(),
+        seen.restarted_at.as_secs_f64(),
+        seen.opened,
+        seen.closed,
+        seen.served_again
+            .map(|at| at.saturating_sub(seen.restarted_at)),
     );
+}
 
+/// No 500s; every write went through exactly once and every read was answered; Rome was
+/// served (by another origin) while eu-west was down; the breaker opened and closed again.
+fn check(outcome: &Outcome, ledger: &Ledger, seen: &Seen, breaker: &Breaker) {
     assert!(
         outcome.attempts.iter().all(|a| a.status != 500),
         "no 500s: {:?}",
-        status_counts(&outcome)
+        status_counts(outcome)
     );
-    assert!(ledger.acknowledged > 20, "the load wrote: {ledger:?}");
-    assert_eq!(ledger.lost, 0, "nothing acknowledged is lost: {ledger:?}");
-    assert_eq!(ledger.doubled, 0, "nothing is doubled: {ledger:?}");
-    assert_eq!(ledger.mismatched, 0, "{ledger:?}");
+    ledger.assert_exactly_once(20);
     assert_eq!(
         ledger.abandoned, 0,
         "every write got through with retries: {ledger:?}"
     );
     assert_eq!(outcome.unanswered_reads, 0, "every read was answered");
     assert!(
-        rome_ok_during * 10 >= rome_during.len() * 9,
-        "Rome kept being served while its origin was down: {rome_ok_during}/{}",
-        rome_during.len()
+        seen.rome_ok_during * 10 >= seen.rome_during * 9,
+        "Rome kept being served while its origin was down: {}/{}",
+        seen.rome_ok_during,
+        seen.rome_during
     );
-    assert!(served_by_failover > 0, "another origin stood in");
-    assert!(opened.is_some(), "the breaker opened: {breaker:?}");
-    assert!(closed.is_some(), "the breaker closed again: {breaker:?}");
-    assert!(served_again.is_some(), "eu-west serves Rome again");
-    let log = std::fs::read_to_string(edge.options.log_file()).unwrap_or_default();
+    assert!(seen.served_by_failover > 0, "another origin stood in");
+    assert!(seen.opened.is_some(), "the breaker opened: {breaker:?}");
     assert!(
-        log.lines()
-            .any(|l| l.contains("origin eu-west") && l.contains("failed")),
-        "the edge logged the failures"
+        seen.closed.is_some(),
+        "the breaker closed again: {breaker:?}"
     );
-    edge.stop();
+    assert!(seen.served_again.is_some(), "eu-west serves Rome again");
 }
 
-fn status_counts(outcome: &Outcome) -> std::collections::BTreeMap<u16, usize> {
-    let mut counts = std::collections::BTreeMap::new();
+fn status_counts(outcome: &Outcome) -> BTreeMap<u16, usize> {
+    let mut counts = BTreeMap::new();
     for a in &outcome.attempts {
         *counts.entry(a.status).or_default() += 1;
     }

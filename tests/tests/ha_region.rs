@@ -9,41 +9,27 @@
 //!
 //! Every acknowledged write is on the region's primary exactly once afterwards.
 
-mod edge_support;
-mod fault_support;
-
 use std::time::{Duration, Instant};
 
-use edge_support::{start_edge_for, uuid_like, User, ROME};
-use fault_support::load::{self, Attempt, Outcome, Plan};
-use fault_support::{audit, pairs, signed_in, Ledger};
-use roam_stack::edge::{reap_group_when_gone, EdgeProcess};
+use roam_e2e::client::uuid_like;
+use roam_e2e::ledger::audit;
+use roam_e2e::load::{self, Plan};
+use roam_e2e::place::ROME;
+use roam_e2e::raw::pairs;
+use roam_e2e::world::{World, SHORT_CACHE};
 use roam_stack::pg::psql;
-use roam_stack::{HaOptions, Stack, StackOptions};
+use roam_stack::HaOptions;
 
 const PASSWORD: &str = "ha region password";
 
-/// A stack whose eu-west runs under pg_auto_failover, and an edge in front of it.
-async fn start(name: &str) -> (Stack, EdgeProcess) {
-    let mut options = StackOptions {
-        ha: Some(HaOptions::regions(&["eu-west"])),
-        ..StackOptions::for_tests(name)
-    };
-    // 1 s fresh, 1 s stale-while-revalidate, 300 s stale-if-error (fault_database.rs).
-    options.origin_env.extend(pairs(&[
-        ("ROAM_CACHE_S_MAXAGE", "1"),
-        ("ROAM_CACHE_SWR", "1"),
-        ("ROAM_CACHE_SIE", "300"),
-    ]));
-    let stack = match Stack::start(options).await {
-        Ok(stack) => stack,
-        Err(e) => panic!("could not start the stack: {e:#}"),
-    };
-    for pgid in stack.origins.iter().filter_map(|o| o.pid()) {
-        reap_group_when_gone(std::process::id(), pgid, None).expect("an origin reaper");
-    }
-    let edge = start_edge_for(name, stack.origin_urls(), &stack.options.secret).await;
-    (stack, edge)
+/// A stack whose eu-west runs under pg_auto_failover (short cache lifetimes, as in
+/// fault_database.rs), and an edge in front of it.
+async fn start(name: &str) -> World {
+    World::start_with(name, |options| {
+        options.ha = Some(HaOptions::regions(&["eu-west"]));
+        options.origin_env.extend(pairs(&SHORT_CACHE));
+    })
+    .await
 }
 
 /// The origin's `/readyz` (on its admin listener) once `holds`, within 15 s (it is checked
@@ -83,38 +69,76 @@ fn plans(run: &str, duration: Duration) -> (Plan, Plan) {
     (writer, reader)
 }
 
-fn attempts_between(outcome: &Outcome, from: Duration, to: Duration) -> Vec<&Attempt> {
-    outcome
-        .attempts
-        .iter()
-        .filter(|a| a.at >= from && a.at + a.latency < to)
-        .collect()
-}
-
-fn assert_exactly_once(ledger: &Ledger) {
-    assert!(ledger.acknowledged > 10, "{ledger:?}");
-    assert_eq!(ledger.lost, 0, "nothing acknowledged is lost: {ledger:?}");
-    assert_eq!(ledger.doubled, 0, "nothing is doubled: {ledger:?}");
-    assert_eq!(ledger.mismatched, 0, "{ledger:?}");
+/// When (since the load began) the standby died and was back, and both nodes died and began
+/// to come back.
+struct Kills {
+    standby_killed: Duration,
+    standby_back: Duration,
+    both_killed: Duration,
+    restarting: Duration,
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rome_survives_its_standby_and_reads_stale_when_both_nodes_die() {
-    let (mut stack, mut edge) = start("ha-region").await;
-    let base = edge.url();
-    let writer = signed_in(&base, ROME, "ha-writer", PASSWORD).await;
-    let reader = User::new(&base, ROME);
+    let mut world = start("ha-region").await;
+    let writer = world.signed_in(ROME, "ha-writer", PASSWORD).await;
+    let reader = world.user(ROME);
     let run = format!("hastandby{}", uuid_like());
     let (writes, reads) = plans(&run, Duration::from_secs(34));
     let t0 = Instant::now();
-    let tasks: Vec<_> = [(writer, writes), (reader, reads)]
-        .into_iter()
-        .map(|(user, plan)| tokio::spawn(load::run(user, plan, t0)))
-        .collect();
+    let tasks = load::spawn([(writer, writes), (reader, reads)], t0);
+    let kills = kill_the_standby_then_both(&mut world, t0).await;
+    let outcome = load::gather(tasks).await;
+    let ledger = audit(&world.stack, &run, &outcome.writes).await;
 
-    // The standby dies at 3 s and comes back (it takes a few seconds to rejoin). Meanwhile the
-    // region's readiness says so.
-    let admin = stack
+    // Standby down (until it is back): Rome reads and writes are all answered in the end.
+    let standby_down = outcome.attempts_between(kills.standby_killed, kills.standby_back);
+    let standby_writes = standby_down
+        .iter()
+        .filter(|a| a.write && a.status == 201)
+        .count();
+    // Both down (settled, until a second before the restart): stale reads, refused writes.
+    // Settled means past the fresh life (s-maxage, 1 s) of a copy stored just before the kill:
+    // until then a hit is the right answer (a run on a loaded machine saw one 0.5 s after it).
+    let dark = outcome.attempts_between(
+        kills.both_killed + Duration::from_millis(1500),
+        kills.restarting.saturating_sub(Duration::from_secs(1)),
+    );
+    let dark_reads: Vec<_> = dark.iter().filter(|a| !a.write).collect();
+    let stale = dark_reads
+        .iter()
+        .filter(|a| a.status == 200 && a.cache == "stale")
+        .count();
+    let refused = dark.iter().filter(|a| a.write && a.status == 503).count();
+    eprintln!(
+        "FIGURES ha region: standby down {:.1} s: {standby_writes} Rome writes acknowledged; \
+         both nodes down: {} reads ({stale} stale), {refused} writes refused 503; writes {ledger:?}",
+        (kills.standby_back - kills.standby_killed).as_secs_f64(),
+        dark_reads.len(),
+    );
+    assert!(standby_writes > 0, "Rome wrote while its standby was down");
+    assert!(
+        !dark_reads.is_empty() && stale == dark_reads.len(),
+        "{dark:?}"
+    );
+    for a in dark.iter().filter(|a| a.write) {
+        let ok = a.status == 503 && a.retry_after.is_some_and(|s| s >= 1);
+        assert!(ok, "a write while both nodes are down: {a:?}");
+    }
+    assert!(outcome.attempts.iter().all(|a| a.status != 500), "no 500s");
+    assert!(
+        outcome.writes.iter().all(|w| w.acked.is_some()),
+        "the patient writer got every write through"
+    );
+    ledger.assert_exactly_once(10);
+}
+
+/// The standby dies at 3 s and comes back (it takes a few seconds to rejoin), the region's
+/// readiness saying so meanwhile; 2 s later both nodes die at once, for 8 s, and come back
+/// with the same primary.
+async fn kill_the_standby_then_both(world: &mut World, t0: Instant) -> Kills {
+    let admin = world
+        .stack
         .origin("eu-west")
         .expect("an eu-west origin")
         .admin_url();
@@ -126,7 +150,7 @@ async fn rome_survives_its_standby_and_reads_stale_when_both_nodes_die() {
         "{healthy}"
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let group = stack.group_mut("eu-west").expect("an eu-west group");
+    let group = world.stack.group_mut("eu-west").expect("an eu-west group");
     let standby = group.standby().await.expect("a standby").name.clone();
     let primary = group.primary().await.expect("a primary").name.clone();
     group.kill(&standby).expect("kill the standby");
@@ -139,7 +163,6 @@ async fn rome_survives_its_standby_and_reads_stale_when_both_nodes_die() {
     assert!(back.is_secondary(), "{back:?}");
     let standby_back = t0.elapsed();
 
-    // Both die at once, for 8 s.
     tokio::time::sleep(Duration::from_secs(2)).await;
     group.kill(&primary).expect("kill the primary");
     group.kill(&standby).expect("kill the standby");
@@ -158,73 +181,25 @@ async fn rome_survives_its_standby_and_reads_stale_when_both_nodes_die() {
         .restart(&standby)
         .await
         .expect("the standby comes back");
-
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(task.await.expect("a load task"));
+    Kills {
+        standby_killed,
+        standby_back,
+        both_killed,
+        restarting,
     }
-    let outcome = Outcome::merge(outcomes);
-    let ledger = audit(&stack, &run, &outcome.writes).await;
-
-    // Standby down (until it is back): Rome reads and writes are all answered in the end.
-    let standby_down = attempts_between(&outcome, standby_killed, standby_back);
-    let standby_writes = standby_down
-        .iter()
-        .filter(|a| a.write && a.status == 201)
-        .count();
-    // Both down (settled, until a second before the restart): stale reads, refused writes.
-    // Settled means past the fresh life (s-maxage, 1 s) of a copy stored just before the kill:
-    // until then a hit is the right answer (a run on a loaded machine saw one 0.5 s after it).
-    let dark = attempts_between(
-        &outcome,
-        both_killed + Duration::from_millis(1500),
-        restarting.saturating_sub(Duration::from_secs(1)),
-    );
-    let dark_reads: Vec<_> = dark.iter().filter(|a| !a.write).collect();
-    let stale = dark_reads
-        .iter()
-        .filter(|a| a.status == 200 && a.cache == "stale")
-        .count();
-    let refused = dark.iter().filter(|a| a.write && a.status == 503).count();
-    eprintln!(
-        "FIGURES ha region: standby down {:.1} s: {standby_writes} Rome writes acknowledged; \
-         both nodes down: {} reads ({stale} stale), {refused} writes refused 503; writes {ledger:?}",
-        (standby_back - standby_killed).as_secs_f64(),
-        dark_reads.len(),
-    );
-    assert!(standby_writes > 0, "Rome wrote while its standby was down");
-    assert!(
-        !dark_reads.is_empty() && stale == dark_reads.len(),
-        "{dark:?}"
-    );
-    for a in dark.iter().filter(|a| a.write) {
-        let ok = a.status == 503 && a.retry_after.is_some_and(|s| s >= 1);
-        assert!(ok, "a write while both nodes are down: {a:?}");
-    }
-    assert!(outcome.attempts.iter().all(|a| a.status != 500), "no 500s");
-    assert!(
-        outcome.writes.iter().all(|w| w.acked.is_some()),
-        "the patient writer got every write through"
-    );
-    assert_exactly_once(&ledger);
-    edge.stop();
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rome_writes_again_within_seconds_of_losing_its_primary() {
-    let (mut stack, mut edge) = start("ha-primary-e2e").await;
-    let base = edge.url();
-    let writer = signed_in(&base, ROME, "ha-primary-writer", PASSWORD).await;
-    let reader = User::new(&base, ROME);
+    let mut world = start("ha-primary-e2e").await;
+    let writer = world.signed_in(ROME, "ha-primary-writer", PASSWORD).await;
+    let reader = world.user(ROME);
     let run = format!("haprimary{}", uuid_like());
     let (writes, reads) = plans(&run, Duration::from_secs(25));
     let t0 = Instant::now();
-    let tasks: Vec<_> = [(writer, writes), (reader, reads)]
-        .into_iter()
-        .map(|(user, plan)| tokio::spawn(load::run(user, plan, t0)))
-        .collect();
+    let tasks = load::spawn([(writer, writes), (reader, reads)], t0);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let group = stack.group_mut("eu-west").expect("an eu-west group");
+    let group = world.stack.group_mut("eu-west").expect("an eu-west group");
     let old = group.primary().await.expect("a primary").name.clone();
     group.kill(&old).expect("kill the primary");
     let killed = t0.elapsed();
@@ -241,12 +216,8 @@ async fn rome_writes_again_within_seconds_of_losing_its_primary() {
         "the old primary refuses writes"
     );
 
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(task.await.expect("a load task"));
-    }
-    let outcome = Outcome::merge(outcomes);
-    let ledger = audit(&stack, &run, &outcome.writes).await;
+    let outcome = load::gather(tasks).await;
+    let ledger = audit(&world.stack, &run, &outcome.writes).await;
     let first_write = outcome
         .writes
         .iter()
@@ -260,6 +231,5 @@ async fn rome_writes_again_within_seconds_of_losing_its_primary() {
         "{first_write:?}"
     );
     assert!(outcome.attempts.iter().all(|a| a.status != 500), "no 500s");
-    assert_exactly_once(&ledger);
-    edge.stop();
+    ledger.assert_exactly_once(10);
 }

@@ -6,12 +6,11 @@
 //! what the document says. The tester is installed by `cargo xtask bootstrap` into
 //! `target/tools/py`; `SCHEMATHESIS_BIN` points elsewhere.
 
-mod edge_support;
-
 use std::path::PathBuf;
 use std::process::Command;
 
-use edge_support::{start_edge_for, start_stack, User, ROME};
+use roam_e2e::place::ROME;
+use roam_e2e::world::World;
 
 /// Examples per operation: bounded so the run stays within a minute or two on 2 cores.
 const MAX_EXAMPLES: &str = "12";
@@ -32,13 +31,10 @@ async fn schemathesis_finds_nothing_wrong() {
         "{} is missing: run `cargo xtask bootstrap`",
         binary.display()
     );
-    let stack = start_stack("schemathesis").await;
-    let edge = start_edge_for("schemathesis", stack.origin_urls(), &stack.options.secret).await;
-
-    let mut user = User::new(&edge.url(), ROME);
-    user.sign_up_and_log_in("schemathesis", "correct horse")
-        .await;
+    let world = World::start("schemathesis").await;
+    let user = world.signed_in(ROME, "schemathesis", "correct horse").await;
     let token = user.token.clone().expect("a session token");
+    let edge_url = world.edge.url();
 
     let document = roam_stack::edge::workspace_root().join("edge/openapi.json");
     let report = std::env::temp_dir().join(format!("roam-schemathesis-{}.xml", std::process::id()));
@@ -46,7 +42,7 @@ async fn schemathesis_finds_nothing_wrong() {
         Command::new(&binary)
             .arg("run")
             .arg(&document)
-            .args(["--url", &edge.url()])
+            .args(["--url", &edge_url])
             .args(["--header", &format!("MF-CF-Blob: {}", ROME.blob)])
             .args(["--header", &format!("Authorization: Bearer {token}")])
             .args(["--max-examples", MAX_EXAMPLES])
@@ -64,12 +60,10 @@ async fn schemathesis_finds_nothing_wrong() {
             .arg(&report)
             .env("NO_COLOR", "1")
             .output()
-            .map(|out| (out, edge))
     })
     .await
     .expect("the schemathesis task")
     .expect("schemathesis starts");
-    let (output, _edge) = output;
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
@@ -99,5 +93,4 @@ async fn schemathesis_finds_nothing_wrong() {
         "schemathesis found problems:\n{}",
         tail.join("\n")
     );
-    drop(stack);
 }

@@ -4,15 +4,15 @@
 //! logging in again throughout, so tokens, bookmarks and request signatures of both keys meet
 //! every verifier.
 
-mod edge_support;
-
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use edge_support::{email, start_stack_for, User, LOS_ANGELES, NEW_YORK, ROME};
 use futures::future::join_all;
-use roam_stack::edge::{start_edge, EdgeOptions, EdgeProcess};
+use roam_e2e::client::{email, User};
+use roam_e2e::place::{Place, LOS_ANGELES, NEW_YORK, ROME};
+use roam_e2e::world::{start_edge_with, start_stack_with};
+use roam_stack::edge::{EdgeOptions, EdgeProcess};
 use roam_stack::StackOptions;
 use serde_json::json;
 
@@ -57,7 +57,7 @@ impl Load {
 
 /// One user's loop: add a vehicle, list the city with the write's bookmark, list their rides;
 /// every fourth round log in again and go on with the new token.
-async fn user_loop(load: Arc<Load>, place: edge_support::Place, who: String) -> Vec<Seen> {
+async fn user_loop(load: Arc<Load>, place: Place, who: String) -> Vec<Seen> {
     let address = email(&who);
     let mut seen = Vec::new();
     let mut user = User::new(&load.edge(), place);
@@ -109,14 +109,14 @@ async fn edge_with(
     if let Some(accepted) = accepted {
         options.vars.push((ACCEPTED.into(), accepted.into()));
     }
-    start_edge(options).await.expect("an edge")
+    start_edge_with(options).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_secret_rotates_under_load_without_a_401() {
     let mut options = StackOptions::for_tests("rotation");
     options.origins_per_region = 2;
-    let mut stack = start_stack_for(options).await;
+    let mut stack = start_stack_with(options).await;
     let old_secret = stack.options.secret.clone();
     let mut edge = edge_with(&stack, "rotation-0", &old_secret, None).await;
     let load = Arc::new(Load {

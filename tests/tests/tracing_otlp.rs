@@ -6,15 +6,13 @@
 //! own spans (reported by the edge to the origin, exported there); the edge must echo the
 //! trace id (`traceresponse`, and `trace_id` in a problem body).
 
-mod edge_support;
-mod otlp_support;
-
 use std::collections::BTreeMap;
 
-use edge_support::{start_edge_for, Answer, User, ROME};
-use otlp_support::{ancestors, names, receiver, wait_for, Received, Stop, Wanted};
 use reqwest::Method;
-use roam_stack::{Stack, StackOptions};
+use roam_e2e::client::{Answer, User};
+use roam_e2e::otlp::{ancestors, names, receiver, wait_for, Received, Stop, Wanted};
+use roam_e2e::place::ROME;
+use roam_e2e::world::World;
 use serde_json::json;
 
 fn traceparent(trace_id: &str, span: u8) -> String {
@@ -55,26 +53,24 @@ const END: &str = "POST /api/v1/cities/{city}/rides/{id}/end";
 async fn a_ride_in_rome_is_one_trace_from_the_edge_to_the_fare_job() {
     let (otlp, spans, task) = receiver().await;
     let _stop = Stop(task);
-    let mut options = StackOptions::for_tests("tracing");
-    options.origin_env.extend([
-        ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), otlp),
-        (
-            "OTEL_SERVICE_NAME".to_string(),
-            "roam-origin-test".to_string(),
-        ),
-        // Export every 200 ms rather than the SDK's 5 s: the test waits for the spans.
-        ("OTEL_BSP_SCHEDULE_DELAY".to_string(), "200".to_string()),
-    ]);
-    let stack = Stack::start(options).await.expect("the stack");
-    let edge = start_edge_for("tracing", stack.origin_urls(), &stack.options.secret).await;
-    let mut user = User::new(&edge.url(), ROME);
-    user.sign_up_and_log_in("tracer", "correct horse battery staple")
+    let world = World::start_with("tracing", |options| {
+        options.origin_env.extend([
+            ("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), otlp),
+            (
+                "OTEL_SERVICE_NAME".to_string(),
+                "roam-origin-test".to_string(),
+            ),
+            // Export every 200 ms rather than the SDK's 5 s: the test waits for the spans.
+            ("OTEL_BSP_SCHEDULE_DELAY".to_string(), "200".to_string()),
+        ]);
+    })
+    .await;
+    let user = world
+        .signed_in(ROME, "tracer", "correct horse battery staple")
         .await;
     ride_start_end_and_refused(&user).await;
     let got = wait_for(&spans, TRACE_ID, WANTED).await;
     check_tree(&got);
-    drop(edge);
-    drop(stack);
 }
 
 /// Starts a ride, ends it, then tries to end it again (409), each with its own span of the
