@@ -1,3 +1,5 @@
+//! (Long because its four attacks share one stack and the flood's lock; each is short.)
+//!
 //! What an attacker on the internet tries, through the edge: a flood of log-ins (the origin's
 //! memory stays bounded and other routes keep answering), guessing from one address (the
 //! edge's per-address limits), a stolen token after log-out (refused), and the browser-side

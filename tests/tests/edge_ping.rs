@@ -1,3 +1,5 @@
+//! (Long because it is nine small checks of one edge without origins, read side by side.)
+//!
 //! The edge alone under `wrangler dev` (real workerd), no origins: `/ping` as users in several
 //! places, missing `request.cf` fields, and the edge's own error answers.
 //!

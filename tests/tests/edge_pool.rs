@@ -1,3 +1,5 @@
+//! (Long because the pool test is one scenario in phases, each a function of this file.)
+//!
 //! Origin pools through the edge (real workerd): eu-west served by two origins on its node.
 //! Both take traffic while healthy; when one dies (SIGKILL, under a bounded load of reads and
 //! idempotency-keyed writes from well-behaved clients) no request is lost, every acknowledged
@@ -179,12 +181,50 @@ async fn a_pool_of_two_shares_the_load_and_survives_losing_one_origin() {
         Some(2),
         "{health:#}"
     );
-
-    // Healthy: both origins serve.
-    let before = eu_west_counts(&stack).await;
     let run = format!("p{}", uuid_like());
-    let healthy = load(&users, &format!("{run}a"), OPERATIONS).await;
-    let after = eu_west_counts(&stack).await;
+    let (healthy, counts) = both_serve(&stack, &users, &format!("{run}a")).await;
+    let outcomes = kill_one_mid_load(&mut stack, &users, &format!("{run}b"), counts[1]).await;
+
+    // The edge absorbed the dead origin's connection errors by retrying within the pool (at
+    // least the three that opened its breaker), which is why the clients needed no retry.
+    let log = std::fs::read_to_string(edge.options.log_file()).unwrap_or_default();
+    let absorbed = log.matches("origin eu-west #1 failed").count();
+    eprintln!("connection errors retried on the pool's other origin: {absorbed}");
+    assert!(absorbed >= 3, "{absorbed} in-pool retries in the edge log");
+
+    // Every acknowledged write is on eu-west's node exactly once, healthy phase included.
+    let mut written: Vec<(String, String)> = healthy
+        .iter()
+        .chain(&outcomes)
+        .flat_map(|o| o.written.clone())
+        .collect();
+    let mut rows = rows_per_marker(&stack, &run).await;
+    rows.sort_by(|a, b| a.1.cmp(&b.1));
+    written.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(
+        rows.len(),
+        written.len(),
+        "one row per acknowledged write, none doubled"
+    );
+    assert_eq!(rows, written, "each write's row is the one acknowledged");
+
+    survivor_takes_over(&stack, &users[0]).await;
+    // The whole pool down: now, and only now, Rome fails over to another region.
+    stack
+        .origins_of_mut("eu-west")
+        .next()
+        .expect("the first eu-west origin")
+        .kill();
+    let read = users[0].get("/api/v1/me/rides").await.expect(200);
+    assert_eq!(read.header("x-roam-served-by"), "us-east", "{read:#?}");
+}
+
+/// A load while the pool is healthy: both origins take a share and nothing fails. Returns
+/// the clients' outcomes and eu-west's request counts after it.
+async fn both_serve(stack: &Stack, users: &[User], run: &str) -> (Vec<Outcome>, Vec<u64>) {
+    let before = eu_west_counts(stack).await;
+    let healthy = load(users, run, OPERATIONS).await;
+    let after = eu_west_counts(stack).await;
     let served: Vec<u64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
     let total = (CLIENTS * OPERATIONS) as u64;
     eprintln!("healthy pool: {total} operations, per origin {served:?}");
@@ -193,11 +233,19 @@ async fn a_pool_of_two_shares_the_load_and_survives_losing_one_origin() {
         "both origins take a share of {total}: {served:?}"
     );
     assert!(healthy.iter().all(|o| o.failed.is_empty()), "{healthy:#?}");
+    (healthy, after)
+}
 
-    // One origin dies in the middle of the load.
+/// Kills eu-west's second origin in the middle of a load, once it has taken [`KILL_AFTER`]
+/// requests beyond `count_before`: no operation fails and the survivor serves everything.
+async fn kill_one_mid_load(
+    stack: &mut Stack,
+    users: &[User],
+    run: &str,
+    count_before: u64,
+) -> Vec<Outcome> {
     let loaded = {
-        let users = users.clone();
-        let run = format!("{run}b");
+        let (users, run) = (users.to_vec(), run.to_string());
         tokio::spawn(async move { load(&users, &run, OPERATIONS_AROUND_KILL).await })
     };
     let killed_url = stack
@@ -209,7 +257,7 @@ async fn a_pool_of_two_shares_the_load_and_survives_losing_one_origin() {
     let mut took_before_kill = 0;
     while took_before_kill < KILL_AFTER && !loaded.is_finished() {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        took_before_kill = api_requests(&killed_url).await - after[1];
+        took_before_kill = api_requests(&killed_url).await - count_before;
     }
     stack
         .origins_of_mut("eu-west")
@@ -234,43 +282,22 @@ async fn a_pool_of_two_shares_the_load_and_survives_losing_one_origin() {
         regions.iter().all(|r| *r == "eu-west"),
         "the pool's survivor served everything, no other region: {regions:?}"
     );
+    outcomes
+}
 
-    // The edge absorbed the dead origin's connection errors by retrying within the pool (at
-    // least the three that opened its breaker), which is why the clients needed no retry.
-    let log = std::fs::read_to_string(edge.options.log_file()).unwrap_or_default();
-    let absorbed = log.matches("origin eu-west #1 failed").count();
-    eprintln!("connection errors retried on the pool's other origin: {absorbed}");
-    assert!(absorbed >= 3, "{absorbed} in-pool retries in the edge log");
-
-    // Every acknowledged write is on eu-west's node exactly once, healthy phase included.
-    let written: Vec<(String, String)> = healthy
-        .iter()
-        .chain(&outcomes)
-        .flat_map(|o| o.written.clone())
-        .collect();
-    let mut rows = rows_per_marker(&stack, &run).await;
-    rows.sort_by(|a, b| a.1.cmp(&b.1));
-    let mut expected = written.clone();
-    expected.sort_by(|a, b| a.1.cmp(&b.1));
-    assert_eq!(
-        rows.len(),
-        expected.len(),
-        "one row per acknowledged write, none doubled"
-    );
-    assert_eq!(rows, expected, "each write's row is the one acknowledged");
-
-    // Traffic has moved to the survivor; the dead origin's breaker is open, the region's not.
+/// Traffic has moved to the survivor; the dead origin's breaker is open, the region's not.
+async fn survivor_takes_over(stack: &Stack, user: &User) {
     let survivor_url = stack.origin("eu-west").expect("the survivor").admin_url();
     let survivor = api_requests(&survivor_url).await;
     for _ in 0..10 {
-        users[0].get("/api/v1/me/rides").await.expect(200);
+        user.get("/api/v1/me/rides").await.expect(200);
     }
     let moved = api_requests(&survivor_url).await - survivor;
     assert!(
         moved >= 10,
         "the survivor took the reads after the kill: {moved}"
     );
-    let health = eu_west_health(&users[0]).await;
+    let health = eu_west_health(user).await;
     eprintln!("eu-west after the kill: {health:#}");
     assert_eq!(health["breaker"], "closed", "{health:#}");
     assert_eq!(health["origins"][0]["breaker"], "closed", "{health:#}");
@@ -281,18 +308,9 @@ async fn a_pool_of_two_shares_the_load_and_survives_losing_one_origin() {
         if open {
             break;
         }
-        users[0].get("/api/v1/me/rides").await.expect(200);
-        open = eu_west_health(&users[0]).await["origins"][1]["breaker"] == "open";
+        user.get("/api/v1/me/rides").await.expect(200);
+        open = eu_west_health(user).await["origins"][1]["breaker"] == "open";
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(open, "the dead origin's breaker shows open");
-
-    // The whole pool down: now, and only now, Rome fails over to another region.
-    stack
-        .origins_of_mut("eu-west")
-        .next()
-        .expect("the first eu-west origin")
-        .kill();
-    let read = users[0].get("/api/v1/me/rides").await.expect(200);
-    assert_eq!(read.header("x-roam-served-by"), "us-east", "{read:#?}");
 }

@@ -1,3 +1,5 @@
+//! (Long because one outage is one test: its timeline, figures and checks belong together.)
+//!
 //! eu-west's PostgreSQL node stops in the middle of a bounded mixed load from users in Rome,
 //! Los Angeles and New York, and starts again 10 s later. Rome's reads come from stale cache
 //! (else 503 + retry-after), Rome's writes are refused with 503 + retry-after, Los Angeles and

@@ -13,7 +13,7 @@ use roam_e2e::client::{email, User};
 use roam_e2e::place::{Place, LOS_ANGELES, NEW_YORK, ROME};
 use roam_e2e::world::{start_edge_with, start_stack_with};
 use roam_stack::edge::{EdgeOptions, EdgeProcess};
-use roam_stack::StackOptions;
+use roam_stack::{Stack, StackOptions};
 use serde_json::json;
 
 const PASSWORD: &str = "rotation test password";
@@ -118,7 +118,7 @@ async fn the_secret_rotates_under_load_without_a_401() {
     options.origins_per_region = 2;
     let mut stack = start_stack_with(options).await;
     let old_secret = stack.options.secret.clone();
-    let mut edge = edge_with(&stack, "rotation-0", &old_secret, None).await;
+    let edge = edge_with(&stack, "rotation-0", &old_secret, None).await;
     let load = Arc::new(Load {
         edge_url: RwLock::new(edge.url()),
         phase: RwLock::new(PHASES[0]),
@@ -130,9 +130,28 @@ async fn the_secret_rotates_under_load_without_a_401() {
         .collect();
     tokio::time::sleep(Duration::from_secs(2)).await;
 
-    // 1. Every verifier learns the new secret while still signing with the old one;
-    // 2. every signer switches to the new one, still accepting the old one.
-    let rollouts = [(&old_secret[..], NEW_SECRET), (NEW_SECRET, &old_secret[..])];
+    let _edge = rotate(&mut stack, edge, &load, &old_secret).await;
+
+    load.running.store(false, Ordering::Relaxed);
+    let seen: Vec<Seen> = join_all(loops)
+        .await
+        .into_iter()
+        .flat_map(|r| r.expect("a user loop"))
+        .collect();
+    check(&seen);
+}
+
+/// Rotates in two steps (every verifier learns the new secret while still signing with the
+/// old one, then every signer switches to it, still accepting the old one), each step
+/// restarting the origins in turn and then redeploying the edge, `load` following. Returns
+/// the edge now serving.
+async fn rotate(
+    stack: &mut Stack,
+    mut edge: EdgeProcess,
+    load: &Load,
+    old_secret: &str,
+) -> EdgeProcess {
+    let rollouts = [(old_secret, NEW_SECRET), (NEW_SECRET, old_secret)];
     for (step, (current, accepted)) in rollouts.into_iter().enumerate() {
         load.enter(PHASES[1 + 2 * step]);
         for origin in &mut stack.origins {
@@ -147,7 +166,7 @@ async fn the_secret_rotates_under_load_without_a_401() {
         }
         // The edge redeployed the same way: requests move to the new deployment at once.
         let name = format!("rotation-{}", step + 1);
-        let next_edge = edge_with(&stack, &name, current, Some(accepted)).await;
+        let next_edge = edge_with(stack, &name, current, Some(accepted)).await;
         load.enter(PHASES[2 + 2 * step]);
         if let Ok(mut url) = load.edge_url.write() {
             *url = next_edge.url();
@@ -157,13 +176,11 @@ async fn the_secret_rotates_under_load_without_a_401() {
         edge = next_edge;
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
+    edge
+}
 
-    load.running.store(false, Ordering::Relaxed);
-    let seen: Vec<Seen> = join_all(loops)
-        .await
-        .into_iter()
-        .flat_map(|r| r.expect("a user loop"))
-        .collect();
+/// Every phase saw the load, and nothing was refused (401/403) or failed.
+fn check(seen: &[Seen]) {
     for phase in PHASES {
         let of_phase: Vec<&Seen> = seen.iter().filter(|s| s.phase == phase).collect();
         let ok = of_phase
