@@ -130,15 +130,12 @@ fn check(outcome: &Outcome, ledger: &Ledger, outage: &Outage) {
         .into_iter()
         .filter(|a| a.city == "rome")
         .collect();
-    let writes = rome_down.iter().filter(|a| a.write).count();
-    let refused_writes = rome_down
-        .iter()
-        .filter(|a| a.write && a.status == 503)
-        .count();
-    let stale = rome_down
-        .iter()
-        .filter(|a| !a.write && a.cache == "stale")
-        .count();
+    let RomeDown {
+        stale,
+        writes,
+        refused: refused_writes,
+        ..
+    } = RomeDown::count(&rome_down);
     let medians = Medians::of(outcome, outage, settled);
     let others_failed = outcome
         .attempts
@@ -233,6 +230,26 @@ impl Medians {
     }
 }
 
+/// Rome's reads (how many stale) and writes (how many refused 503) during the outage.
+struct RomeDown {
+    reads: usize,
+    stale: usize,
+    writes: usize,
+    refused: usize,
+}
+
+impl RomeDown {
+    fn count(rome_down: &[&Attempt]) -> Self {
+        let count = |f: &dyn Fn(&Attempt) -> bool| rome_down.iter().filter(|a| f(a)).count();
+        Self {
+            reads: count(&|a| !a.write),
+            stale: count(&|a| !a.write && a.cache == "stale"),
+            writes: count(&|a| a.write),
+            refused: count(&|a| a.write && a.status == 503),
+        }
+    }
+}
+
 fn print_figures(
     outcome: &Outcome,
     ledger: &Ledger,
@@ -241,16 +258,12 @@ fn print_figures(
     medians: &Medians,
     recovered: Option<Duration>,
 ) {
-    let reads = rome_down.iter().filter(|a| !a.write).count();
-    let stale = rome_down
-        .iter()
-        .filter(|a| !a.write && a.cache == "stale")
-        .count();
-    let writes = rome_down.iter().filter(|a| a.write).count();
-    let refused = rome_down
-        .iter()
-        .filter(|a| a.write && a.status == 503)
-        .count();
+    let RomeDown {
+        reads,
+        stale,
+        writes,
+        refused,
+    } = RomeDown::count(rome_down);
     let others: Vec<&Attempt> = outcome
         .attempts
         .iter()
