@@ -11,10 +11,13 @@
 //! they are marked superseded, never served as fresh again, but still there to stand in for an
 //! origin that fails (`stale`) — so a list being written to when its region goes dark is still
 //! answered. Elsewhere entries age out after `s-maxage`, and bookmarks cover the writer.
+//! Storing an entry and the soft purge both go out after the answer ([`write_behind`]), ordered
+//! within the isolate as if awaited.
 
 pub mod freshness;
 pub mod keys;
 pub mod store;
+pub mod write_behind;
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -59,6 +62,7 @@ pub async fn read_through(
     ctx: &Context,
     trace: &Trace,
 ) -> Result<CacheAnswer> {
+    write_behind::settled(&key).await;
     let now = now_ms();
     let entry = lookup(&key).await;
     let verdict = entry
@@ -105,7 +109,10 @@ pub async fn read_through(
             let served = result?;
             if let Some(fresh) = Entry::from_reply(&served.reply, served.started_at, &served.region)
             {
-                store(&key, &fresh).await;
+                let stored = key.clone();
+                write_behind::after_answer(ctx, vec![key], async move {
+                    store(&stored, &fresh).await;
+                });
             }
             Ok(CacheAnswer {
                 reply: served.reply,

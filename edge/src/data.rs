@@ -156,7 +156,7 @@ pub async fn handle(
             request_body: &body,
             presented: presented.as_ref(),
         };
-        after_write(&config, &wrote, &served, &mut response).await?;
+        after_write(&config, &wrote, &served, ctx, &mut response).await?;
     }
     decorate(
         &mut response,
@@ -251,12 +251,17 @@ async fn after_write(
     config: &Config,
     wrote: &Wrote<'_>,
     served: &Served,
+    ctx: &Context,
     response: &mut Response,
 ) -> Result<()> {
     let written_at = now_ms();
     if let Some(city) = wrote.route.city() {
         let vehicle = affected_vehicle(wrote.route, wrote.request_body, &served.reply.body);
-        cache::mark_superseded(&cache::keys_to_purge(city, vehicle.as_deref()), written_at).await;
+        let keys = cache::keys_to_purge(city, vehicle.as_deref());
+        let purged = keys.clone();
+        cache::write_behind::after_answer(ctx, keys, async move {
+            cache::mark_superseded(&purged, written_at).await;
+        });
     }
     let (mark, cookie) = read_your_writes::after_write(
         config.keys.current(),

@@ -206,13 +206,17 @@ async fn measure(
     let mut measured = Measured::default();
     tokio::task::spawn_blocking(build_edge).await??;
     let run_tag = std::process::id();
+    // Both topologies run side by side and the journeys alternate between them: this shared
+    // machine's load drifts over minutes, and a baseline measured first, then the design,
+    // would put that drift into the ratio.
+    let mut running = Vec::new();
     for topology in topologies() {
         if !args.runs(Part::Journeys) && topology != Topology::MultiRegion {
             continue;
         }
         let name = topology.name();
         eprintln!("bench: starting the {name} stack");
-        let mut stack = start_stack(args, &topology, origin_binary, model).await?;
+        let stack = start_stack(args, &topology, origin_binary, model).await?;
         let mut edges = Vec::new();
         for runtime in Runtime::ALL {
             let tag = format!("{run_tag}-{}", runtime.label().replace(' ', "-"));
@@ -222,17 +226,19 @@ async fn measure(
                 .push((format!("{name}, {}", runtime.label()), took));
             edges.push((runtime, edge));
         }
-        if args.runs(Part::Journeys) {
-            let tag = format!("{run_tag}-{}", &name[..1]);
-            let journeys = (iterations, tag.as_str());
-            runs::journeys(args, &mut stack, &edges, journeys, model, &mut measured).await?;
-            runs::travellers(args, &mut stack, &edges, model, &mut measured).await?;
+        running.push(runs::Deployment { stack, edges });
+    }
+    if args.runs(Part::Journeys) {
+        let journeys = (iterations, run_tag.to_string());
+        runs::journeys(args, &mut running, &journeys, model, &mut measured).await?;
+        for deployment in &mut running {
+            runs::travellers(args, deployment, model, &mut measured).await?;
         }
-        if topology == Topology::MultiRegion {
-            loopback(args, &stack, &edges, &mut measured).await?;
-        }
-        drop(edges);
-        drop(stack);
+    }
+    // The loopback parts measure one stack alone: the baseline stops first.
+    running.retain(|d| d.stack.options.topology == Topology::MultiRegion);
+    if let Some(multi) = running.first() {
+        loopback(args, &multi.stack, &multi.edges, &mut measured).await?;
     }
     Ok(measured)
 }

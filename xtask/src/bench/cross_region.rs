@@ -189,17 +189,27 @@ where
 
 /// The median of the edge's origin time of one step's samples, when the edge said.
 fn origin_p50(samples: &[Sample], step: Step) -> Option<Duration> {
+    step_p50(samples, step, |s| s.origin_ms)
+}
+
+/// The median of one `server-timing` duration (ms) over one step's samples.
+fn step_p50(
+    samples: &[Sample],
+    step: Step,
+    field: impl Fn(&Sample) -> Option<f64>,
+) -> Option<Duration> {
     let times: Vec<Duration> = samples
         .iter()
         .filter(|s| s.step == step)
-        .filter_map(|s| s.origin_ms)
+        .filter_map(field)
         .map(|v| Duration::from_secs_f64(v / 1000.0))
         .collect();
     Summary::of(&times).map(|s| s.p50)
 }
 
-/// For the steps slower multi-region, the edge's wait on the origin (network and origin) and
-/// the rest (the edge itself and the client side), p50 single → multi, from `server-timing`.
+/// For the steps slower multi-region, the edge's wait on the origin (network and origin, and
+/// of it the origin's own time by its clock) and the rest (the edge itself and the client
+/// side), p50 single → multi, from `server-timing`.
 fn split_of_slower(table: &CityTable, single: &[Sample], multi: &[Sample]) -> String {
     let rest = |samples: &[Sample], step: Step| {
         let total = Summary::of(
@@ -211,18 +221,22 @@ fn split_of_slower(table: &CityTable, single: &[Sample], multi: &[Sample]) -> St
         )?;
         Some(total.p50.saturating_sub(origin_p50(samples, step)?))
     };
+    let app = |samples: &[Sample], step| step_p50(samples, step, |s| s.app_ms);
     let parts: Vec<String> = table
         .rows
         .iter()
         .filter(|r| r.step != Step::SignUp && r.ratio() < 1.0)
         .filter_map(|r| {
             let (o1, o2) = (origin_p50(single, r.step)?, origin_p50(multi, r.step)?);
+            let (a1, a2) = (app(single, r.step)?, app(multi, r.step)?);
             let (e1, e2) = (rest(single, r.step)?, rest(multi, r.step)?);
             Some(format!(
-                "{} origin {:.1} → {:.1} ms, rest {:.1} → {:.1} ms",
+                "{} origin {:.1} → {:.1} ms (its own {:.2} → {:.2} ms), rest {:.1} → {:.1} ms",
                 r.step.label(),
                 ms(o1),
                 ms(o2),
+                ms(a1),
+                ms(a2),
                 ms(e1),
                 ms(e2)
             ))

@@ -109,7 +109,9 @@ node and one origin, in us-east, holding every city, reached through the same ed
 cache off (the origin answers `s-maxage=0`). **multi-region** is roam: a node and an origin per \
 region, rows in their city's region, the edge cache on. Every link carries its modelled RTT \
 through a roam-wan proxy: user → PoP (the client's side), PoP → origin (the local edge plays \
-the user's PoP), node → node (postgres_fdw). Times are wall-clock at the client. *ratio* is \
+the user's PoP), node → node (postgres_fdw). Both stacks run side by side and the journeys \
+alternate between them, one of each in turn, so that this shared machine's drifting load falls \
+on both alike. Times are wall-clock at the client. *ratio* is \
 single p50 ÷ multi p50 (above 1: multi-region is faster). The *fibre floor* is one round trip \
 of light in fibre along the path the step took, with no inflation: no deployment beats it. \
 *multi served* is the edge's `x-roam-cache` verdict. Access networks (Wi-Fi, mobile) are not \

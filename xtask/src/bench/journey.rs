@@ -63,6 +63,9 @@ pub(crate) struct Sample {
     pub origin_ms: Option<f64>,
     /// The edge's `server-timing` `edge` duration: its own time.
     pub edge_ms: Option<f64>,
+    /// The origin's `server-timing` `app` duration: its own time on the request, by its own
+    /// clock (the edge's moves in whole milliseconds).
+    pub app_ms: Option<f64>,
 }
 
 /// A client that is a user at `place`, talking to `edge` (base URL).
@@ -94,15 +97,15 @@ impl User {
         let email = format!("bench-{tag}@example.com");
         let password = PASSWORD;
         let mut samples = Vec::new();
-        let mut timed = |step: Step, (took, cache, origin_ms, edge_ms): Timing| {
-            let email = email.clone();
+        let mut timed = |step: Step, timing: Timing| {
             samples.push(Sample {
                 step,
-                took,
-                cache,
-                email,
-                origin_ms,
-                edge_ms,
+                took: timing.took,
+                cache: timing.cache,
+                email: email.clone(),
+                origin_ms: timing.origin_ms,
+                edge_ms: timing.edge_ms,
+                app_ms: timing.app_ms,
             });
         };
 
@@ -163,8 +166,8 @@ impl User {
         if let Some(city) = home_city {
             request = request.header("cookie", format!("{HOME_COOKIE}={city}"));
         }
-        let ((took, _, origin_ms, _), _) = self.send(request).await?;
-        Ok((took, origin_ms))
+        let (timing, _) = self.send(request).await?;
+        Ok((timing.took, timing.origin_ms))
     }
 
     fn url(&self, path: &str) -> String {
@@ -210,13 +213,27 @@ impl User {
             bail!("{what}: {status}: {}", String::from_utf8_lossy(&body));
         }
         let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let (origin, edge) = (duration(&timing, "origin"), duration(&timing, "edge"));
-        Ok(((took, cache, origin, edge), value))
+        let timing = Timing {
+            took,
+            cache,
+            origin_ms: duration(&timing, "origin"),
+            edge_ms: duration(&timing, "edge"),
+            app_ms: duration(&timing, "app"),
+        };
+        Ok((timing, value))
     }
 }
 
-/// How long a step took, the edge's cache verdict, its origin and its own time.
-type Timing = (Duration, String, Option<f64>, Option<f64>);
+/// How long a step took at the client, and what the answer's headers said of it.
+struct Timing {
+    took: Duration,
+    /// The edge's cache verdict.
+    cache: String,
+    /// The edge's wait on origins, its own time, and the origin's own time.
+    origin_ms: Option<f64>,
+    edge_ms: Option<f64>,
+    app_ms: Option<f64>,
+}
 
 /// `<name>;dur=12.3` out of a `server-timing` value.
 fn duration(header: &str, name: &str) -> Option<f64> {

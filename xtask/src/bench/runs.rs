@@ -14,52 +14,90 @@ use super::edges::{Edge, Runtime};
 use super::journey::{Sample, Step, User};
 use super::{cross_region, BenchArgs, Measured};
 
+/// One topology's stack with its edges (one per runtime), as the journeys use it.
+pub(super) struct Deployment {
+    pub stack: Stack,
+    pub edges: Vec<(Runtime, Edge)>,
+}
+
 /// The MovR journeys as users in every city, against the edge in each runtime
-/// (`iterations` in plain workerd, fewer under wrangler dev); `tag` makes emails unique.
+/// (`iterations` in plain workerd, fewer under wrangler dev), each journey of one deployment
+/// followed by one of the other (the order swapping each time); `tag` makes emails unique.
 pub(super) async fn journeys(
     args: &BenchArgs,
-    stack: &mut Stack,
-    edges: &[(Runtime, Edge)],
-    (iterations, tag): (usize, &str),
+    deployments: &mut [Deployment],
+    (iterations, tag): &(usize, String),
     model: &RttModel,
     measured: &mut Measured,
 ) -> Result<()> {
-    let name = stack.options.topology.name();
     let dev_iterations = if args.short {
         1
     } else {
         args.dev_iterations.max(1)
     };
     for city in &args.cities {
-        for (runtime, edge) in edges {
+        for runtime in Runtime::ALL {
             let n = match runtime {
-                Runtime::Workerd => iterations,
+                Runtime::Workerd => *iterations,
                 Runtime::WranglerDev => dev_iterations,
             };
-            // Short: the tag goes into an email's local part (64 characters at most).
-            let tag = format!("{tag}-{}", runtime.letter());
-            let label = format!("{name}, edge in {}", runtime.label());
-            let samples = city_journeys(stack, edge, city, n, model, (&label, &tag)).await?;
-            let key = (name.clone(), city.clone());
-            match runtime {
-                Runtime::Workerd => measured.samples.insert(key, samples),
-                Runtime::WranglerDev => measured.dev_samples.insert(key, samples),
-            };
+            let mut users = Vec::new();
+            for deployment in deployments.iter_mut() {
+                let name = deployment.stack.options.topology.name();
+                // Short: the tag goes into an email's local part (64 characters at most).
+                let tag = format!("{tag}-{}-{}", &name[..1], runtime.letter());
+                let label = format!("{name}, edge in {}", runtime.label());
+                let edge = edge_in(&deployment.edges, runtime)?;
+                let user = CityUser::start(&mut deployment.stack, edge, city, model).await?;
+                eprintln!(
+                    "bench: {label}, a user in {city} (PoP {}): {n} journeys",
+                    user.pop
+                );
+                user.warm_up(edge, city, &tag).await?;
+                users.push((name, tag, user, Vec::new()));
+            }
+            for i in 0..n {
+                let mut order: Vec<usize> = (0..users.len()).collect();
+                if i % 2 == 1 {
+                    order.reverse();
+                }
+                for at in order {
+                    let (_, tag, user, samples) = &mut users[at];
+                    let journey = format!("{tag}-{city}-{i}");
+                    samples.extend(journey_with_retry(&user.user, &journey).await?);
+                }
+            }
+            for (name, _, user, samples) in users {
+                user.link.stop().await;
+                let key = (name, city.clone());
+                match runtime {
+                    Runtime::Workerd => measured.samples.insert(key, samples),
+                    Runtime::WranglerDev => measured.dev_samples.insert(key, samples),
+                };
+            }
         }
     }
     Ok(())
+}
+
+/// The edge of `edges` in `runtime`.
+fn edge_in(edges: &[(Runtime, Edge)], runtime: Runtime) -> Result<&Edge> {
+    edges
+        .iter()
+        .find(|(r, _)| *r == runtime)
+        .map(|(_, edge)| edge)
+        .context("no edge in that runtime")
 }
 
 /// Rome's users (those the journeys signed up) logging in from New York, through the edge in
 /// plain workerd.
 pub(super) async fn travellers(
     args: &BenchArgs,
-    stack: &mut Stack,
-    edges: &[(Runtime, Edge)],
+    deployment: &mut Deployment,
     model: &RttModel,
     measured: &mut Measured,
 ) -> Result<()> {
-    let name = stack.options.topology.name();
+    let name = deployment.stack.options.topology.name();
     let emails: Vec<String> = measured
         .samples
         .get(&(name.clone(), "rome".to_string()))
@@ -68,56 +106,57 @@ pub(super) async fn travellers(
         .filter(|s| s.step == Step::SignUp)
         .map(|s| s.email.clone())
         .collect();
-    let workerd = edges.iter().find(|(r, _)| *r == Runtime::Workerd);
-    let (true, false, Some((_, edge))) = (
+    let (true, false, Ok(edge)) = (
         args.cities.iter().any(|c| c == "new-york"),
         emails.is_empty(),
-        workerd,
+        edge_in(&deployment.edges, Runtime::Workerd),
     ) else {
         return Ok(());
     };
     eprintln!("bench: {name}, users of Rome logging in from New York");
     let edge_addr = std::net::SocketAddr::from(([127, 0, 0, 1], edge.port()));
-    let travels = cross_region::travellers(stack, edge_addr, model, &emails).await?;
+    let travels =
+        cross_region::travellers(&mut deployment.stack, edge_addr, model, &emails).await?;
     measured.travellers.insert(name, travels);
     Ok(())
 }
 
-/// Runs the journeys; `label` says what runs (for the progress line), `tag` makes every
-/// user's email unique.
-pub(super) async fn city_journeys(
-    stack: &mut Stack,
-    edge: &Edge,
-    city: &str,
-    iterations: usize,
-    model: &RttModel,
-    (label, tag): (&str, &str),
-) -> Result<Vec<Sample>> {
-    let place =
-        find_place(RegionMap::builtin(), city).with_context(|| format!("unknown city {city}"))?;
-    let colo = nearest_colo(place.at);
-    if let Some(wan) = stack.wan.as_mut() {
-        wan.set_pop(colo.code)?;
+/// A user in a city in front of an edge playing the city's PoP: the user → PoP link.
+struct CityUser {
+    user: User,
+    link: roam_wan::LinkHandle,
+    pop: &'static str,
+}
+
+impl CityUser {
+    async fn start(stack: &mut Stack, edge: &Edge, city: &str, model: &RttModel) -> Result<Self> {
+        let place = find_place(RegionMap::builtin(), city)
+            .with_context(|| format!("unknown city {city}"))?;
+        let colo = nearest_colo(place.at);
+        if let Some(wan) = stack.wan.as_mut() {
+            wan.set_pop(colo.code)?;
+        }
+        let edge_addr = std::net::SocketAddr::from(([127, 0, 0, 1], edge.port()));
+        let link = Link::new(edge_addr)
+            .rtt(model.rtt(place.at, colo.at))
+            .start()
+            .await?;
+        let user = User::new(format!("http://{}", link.addr()), place)?;
+        Ok(Self {
+            user,
+            link,
+            pop: colo.code,
+        })
     }
-    let edge_addr = std::net::SocketAddr::from(([127, 0, 0, 1], edge.port()));
-    let user_link = Link::new(edge_addr)
-        .rtt(model.rtt(place.at, colo.at))
-        .start()
-        .await?;
-    let user = User::new(format!("http://{}", user_link.addr()), place)?;
-    eprintln!(
-        "bench: {label}, a user in {city} (PoP {}): {iterations} journeys",
-        colo.code
-    );
-    user.journey(&format!("{tag}-{city}-warmup"))
-        .await
-        .with_context(|| format!("edge log:\n{}", edge.log_tail(20)))?;
-    let mut samples = Vec::new();
-    for i in 0..iterations {
-        samples.extend(journey_with_retry(&user, &format!("{tag}-{city}-{i}")).await?);
+
+    /// One journey, not timed.
+    async fn warm_up(&self, edge: &Edge, city: &str, tag: &str) -> Result<()> {
+        self.user
+            .journey(&format!("{tag}-{city}-warmup"))
+            .await
+            .with_context(|| format!("edge log:\n{}", edge.log_tail(20)))?;
+        Ok(())
     }
-    user_link.stop().await;
-    Ok(samples)
 }
 
 /// One journey; a failed one is discarded and run again (twice at most) with a fresh user.

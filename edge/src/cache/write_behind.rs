@@ -1,0 +1,87 @@
+//! Cache writes after the answer: an entry stored on a miss and the soft purge after a write
+//! go out in `ctx.wait_until`, so a reader or writer waits on its origin only, not on the
+//! cache's own round trips as well (two for a store, two per key for a purge).
+//!
+//! Within this isolate they stay ordered as if they had been awaited: a lookup of a key waits
+//! for the writes still in flight to it, and a write to a key waits for the ones before it. So
+//! a client's next request sees what its last one stored or purged (requests of one client
+//! meet the same isolate), and a purge never lands under an older store.
+//!
+//! The waiting polls a per-isolate table on a short timer rather than awaiting the other
+//! request's future: workerd refuses I/O objects (the cache's promises) across requests.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::time::Duration;
+
+use worker::{Context, Delay};
+
+use crate::now_ms;
+
+thread_local! {
+    /// Key → the numbers of the writes to it still in flight, oldest first.
+    static WRITING: RefCell<HashMap<String, VecDeque<u64>>> = RefCell::new(HashMap::new());
+    static NEXT: RefCell<u64> = const { RefCell::new(0) };
+}
+
+/// Longest anyone waits on writes in flight: a cache that stalls costs a read or a later write
+/// this much at most, and then it goes on as if the earlier write had not happened yet.
+const WAIT_MS: f64 = 100.0;
+/// How often a waiter looks again.
+const POLL: Duration = Duration::from_millis(1);
+
+/// Runs `write` (cache writes to `keys`) after the answer, behind any earlier write to the
+/// same keys; lookups of `keys` wait for it until it is done.
+pub fn after_answer(ctx: &Context, keys: Vec<String>, write: impl Future<Output = ()> + 'static) {
+    let number = NEXT.with(|n| {
+        let mut n = n.borrow_mut();
+        *n += 1;
+        *n
+    });
+    WRITING.with(|w| {
+        let mut w = w.borrow_mut();
+        for key in &keys {
+            w.entry(key.clone()).or_default().push_back(number);
+        }
+    });
+    ctx.wait_until(async move {
+        wait_while(|| keys.iter().any(|k| in_flight_before(k, number))).await;
+        write.await;
+        WRITING.with(|w| {
+            let mut w = w.borrow_mut();
+            for key in &keys {
+                if let Some(numbers) = w.get_mut(key) {
+                    numbers.retain(|n| *n != number);
+                    if numbers.is_empty() {
+                        w.remove(key);
+                    }
+                }
+            }
+        });
+    });
+}
+
+/// Waits until the writes to `key` in flight in this isolate now are done (not later ones: a
+/// steady stream of writes to a key never holds its readers for long).
+pub async fn settled(key: &str) {
+    let now = NEXT.with(|n| *n.borrow()) + 1;
+    wait_while(|| in_flight_before(key, now)).await;
+}
+
+/// Whether a write to `key` numbered before `number` is still in flight.
+fn in_flight_before(key: &str, number: u64) -> bool {
+    WRITING.with(|w| {
+        w.borrow()
+            .get(key)
+            .and_then(VecDeque::front)
+            .is_some_and(|oldest| *oldest < number)
+    })
+}
+
+async fn wait_while(busy: impl Fn() -> bool) {
+    let started = now_ms();
+    while busy() && now_ms() - started < WAIT_MS {
+        Delay::from(POLL).await;
+    }
+}
