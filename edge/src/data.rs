@@ -3,17 +3,16 @@
 
 use std::rc::Rc;
 
-use futures::StreamExt;
 use roam_shared::bookmark::Bookmark;
 use roam_shared::headers::{
     is_valid_token_id, BOOKMARK, BOOKMARK_COOKIE, CACHE, HOME_COOKIE, IDEMPOTENCY_KEY, SERVED_BY,
 };
-use roam_shared::request::{self, MAX_BODY_BYTES};
+use roam_shared::request;
 use roam_shared::routes::{Home, Operation};
 use roam_shared::routing::{route, RouteError};
 use roam_shared::{token, Region};
 use worker::worker_sys::web_sys;
-use worker::{Context, Request};
+use worker::Context;
 
 use crate::cache;
 use crate::cf::Geo;
@@ -25,7 +24,7 @@ use crate::glue::{self, RequestFacts};
 use crate::response::Response;
 use crate::route::DataRoute;
 use crate::trace::Trace;
-use crate::{home, now_ms, read_your_writes, respond};
+use crate::{body, home, now_ms, read_your_writes, respond};
 
 /// Client headers a cacheable (public) read does not forward: its answer is shared.
 const PRIVATE_HEADERS: [&str; 2] = ["authorization", "cookie"];
@@ -69,7 +68,12 @@ pub async fn handle(
         geo: facts.geo.clone(),
     };
     let body = if data_route.api.json_body {
-        read_json_body(req, &incoming).await?
+        body::read_json(
+            req,
+            incoming.header("content-type"),
+            incoming.header("content-length"),
+        )
+        .await?
     } else {
         Vec::new()
     };
@@ -196,34 +200,6 @@ fn home_region<'a>(
         Ok(decision) => Ok(decision.region),
         Err(RouteError::UnknownCity(city)) => Err(EdgeError::UnknownCity(city)),
     }
-}
-
-/// Reads a write's body: JSON only, at most [`MAX_BODY_BYTES`] (checked while streaming, so a
-/// huge body is refused without being buffered).
-async fn read_json_body(req: web_sys::Request, incoming: &Incoming) -> Result<Vec<u8>> {
-    if !request::is_json(incoming.header("content-type").unwrap_or("")) {
-        return Err(EdgeError::UnsupportedMediaType);
-    }
-    let too_large = EdgeError::BodyTooLarge {
-        limit: MAX_BODY_BYTES,
-    };
-    if incoming
-        .header("content-length")
-        .is_some_and(request::declares_too_large)
-    {
-        return Err(too_large);
-    }
-    let mut body = Vec::new();
-    let Ok(mut stream) = Request::from(req).stream() else {
-        return Ok(body); // no body at all
-    };
-    while let Some(chunk) = stream.next().await {
-        body.extend_from_slice(&chunk?);
-        if body.len() > MAX_BODY_BYTES {
-            return Err(too_large);
-        }
-    }
-    Ok(body)
 }
 
 /// What a successful write did, as the edge saw it.
