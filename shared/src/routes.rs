@@ -64,22 +64,36 @@ pub enum Home {
 
 /// Every operation of the API; [`Operation::route`] is its row of [`ROUTES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(missing_docs)] // each is documented by its row: method, path and operation id
 pub enum Operation {
+    /// `GET /ping`.
     Ping,
+    /// `GET /ping/{region}`.
     PingRegion,
+    /// `GET /api/v1/regions`.
     ListRegions,
+    /// `GET /api/v1/cities`.
     ListCities,
+    /// `GET /api/v1/openapi.json`.
     OpenApi,
+    /// `POST /api/v1/users`.
     SignUp,
+    /// `POST /api/v1/sessions`.
     LogIn,
+    /// `DELETE /api/v1/sessions`.
     LogOut,
+    /// `DELETE /api/v1/me/sessions`.
     LogOutEverywhere,
+    /// `GET /api/v1/cities/{city}/vehicles`.
     ListVehicles,
+    /// `POST /api/v1/cities/{city}/vehicles`.
     AddVehicle,
+    /// `GET /api/v1/cities/{city}/vehicles/{id}`.
     GetVehicle,
+    /// `POST /api/v1/cities/{city}/rides`.
     StartRide,
+    /// `POST /api/v1/cities/{city}/rides/{id}/end`.
     EndRide,
+    /// `GET /api/v1/me/rides`.
     MyRides,
 }
 
