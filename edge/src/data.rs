@@ -3,16 +3,16 @@
 
 use std::rc::Rc;
 
-use futures::StreamExt;
 use roam_shared::bookmark::Bookmark;
 use roam_shared::headers::{
     is_valid_token_id, BOOKMARK, BOOKMARK_COOKIE, CACHE, HOME_COOKIE, IDEMPOTENCY_KEY, SERVED_BY,
-    SESSION_COOKIE,
 };
+use roam_shared::request;
+use roam_shared::routes::{Home, Operation};
 use roam_shared::routing::{route, RouteError};
 use roam_shared::{token, Region};
 use worker::worker_sys::web_sys;
-use worker::{Context, Request};
+use worker::Context;
 
 use crate::cache;
 use crate::cf::Geo;
@@ -24,10 +24,7 @@ use crate::glue::{self, RequestFacts};
 use crate::response::Response;
 use crate::route::DataRoute;
 use crate::trace::Trace;
-use crate::{home, now_ms, read_your_writes, respond};
-
-/// Largest request body the edge accepts.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+use crate::{body, home, now_ms, read_your_writes, respond};
 
 /// Client headers a cacheable (public) read does not forward: its answer is shared.
 const PRIVATE_HEADERS: [&str; 2] = ["authorization", "cookie"];
@@ -49,7 +46,7 @@ impl Incoming {
     }
 
     fn cookie(&self, name: &str) -> Option<&str> {
-        self.header("cookie").and_then(|c| respond::cookie(c, name))
+        self.header("cookie").and_then(|c| request::cookie(c, name))
     }
 }
 
@@ -70,8 +67,13 @@ pub async fn handle(
         headers: glue::request_headers(&req),
         geo: facts.geo.clone(),
     };
-    let body = if incoming.method == "POST" {
-        read_json_body(req, &incoming).await?
+    let body = if data_route.api.json_body {
+        body::read_json(
+            req,
+            incoming.header("content-type"),
+            incoming.header("content-length"),
+        )
+        .await?
     } else {
         Vec::new()
     };
@@ -143,7 +145,7 @@ pub async fn handle(
         request_id,
         idempotency_key.as_deref(),
     );
-    if let (DataRoute::MyRides, Some(bookmark)) = (&data_route, &presented) {
+    if let (Operation::MyRides, Some(bookmark)) = (data_route.op(), &presented) {
         let (name, value) = read_your_writes::recent_writes_header(bookmark);
         out.headers.push((name.to_string(), value));
     }
@@ -168,9 +170,9 @@ pub async fn handle(
     Ok(response)
 }
 
-/// The region that must serve the request: the city's in the path, else the user's home
-/// city's (the signed-in user's; for a log-in the one the home cookie remembers; for a sign-up
-/// the one its body names), else the nearest to the user.
+/// The region that must serve the request, as the route table's [`Home`] says: the city's in
+/// the path, else the user's home city's (the signed-in user's; for a log-in the one the home
+/// cookie remembers; for a sign-up the one its body names), else the nearest to the user.
 fn home_region<'a>(
     config: &'a Config,
     path: &str,
@@ -178,60 +180,26 @@ fn home_region<'a>(
     data_route: &DataRoute,
     body: &[u8],
 ) -> Result<&'a Region> {
-    let now_secs = (now_ms() / 1000.0) as i64;
-    let presented = incoming
-        .header("authorization")
-        .and_then(token::bearer)
-        .or_else(|| incoming.cookie(SESSION_COOKIE));
-    let home_city = presented
-        .and_then(|t| token::verify(&config.keys, t, now_secs).ok())
-        .map(|claims| claims.city)
-        .or_else(|| match data_route {
-            DataRoute::LogIn => incoming.cookie(HOME_COOKIE).map(str::to_string),
-            DataRoute::SignUp => home::sign_up_city(body),
-            _ => None,
-        });
+    let home_city = match data_route.api.home {
+        // The path's city decides alone: no token to verify.
+        Home::PathCity => None,
+        home => {
+            let now_secs = (now_ms() / 1000.0) as i64;
+            request::session_token(incoming.header("authorization"), incoming.header("cookie"))
+                .and_then(|t| token::verify(&config.keys, t, now_secs).ok())
+                .map(|claims| claims.city)
+                .or_else(|| match home {
+                    Home::UserOrHomeCookie => incoming.cookie(HOME_COOKIE).map(str::to_string),
+                    Home::UserOrBodyCity => home::sign_up_city(body),
+                    _ => None,
+                })
+        }
+    };
     let location = incoming.geo.location();
     match route(&config.map, path, &location, home_city.as_deref()) {
         Ok(decision) => Ok(decision.region),
         Err(RouteError::UnknownCity(city)) => Err(EdgeError::UnknownCity(city)),
     }
-}
-
-/// Reads a write's body: JSON only, at most [`MAX_BODY_BYTES`] (checked while streaming, so a
-/// huge body is refused without being buffered).
-async fn read_json_body(req: web_sys::Request, incoming: &Incoming) -> Result<Vec<u8>> {
-    let content_type = incoming.header("content-type").unwrap_or("");
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json"))
-    {
-        return Err(EdgeError::UnsupportedMediaType);
-    }
-    let too_large = EdgeError::BodyTooLarge {
-        limit: MAX_BODY_BYTES,
-    };
-    let declared = incoming
-        .header("content-length")
-        .and_then(|l| l.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > MAX_BODY_BYTES as u64) {
-        return Err(too_large);
-    }
-    let mut body = Vec::new();
-    let Ok(mut stream) = Request::from(req).stream() else {
-        return Ok(body); // no body at all
-    };
-    while let Some(chunk) = stream.next().await {
-        body.extend_from_slice(&chunk?);
-        if body.len() > MAX_BODY_BYTES {
-            return Err(too_large);
-        }
-    }
-    Ok(body)
 }
 
 /// What a successful write did, as the edge saw it.
@@ -272,7 +240,7 @@ async fn after_write(
     let headers = response.headers_mut();
     headers.set(BOOKMARK, &mark)?;
     headers.append("set-cookie", &cookie)?;
-    if matches!(wrote.route, DataRoute::SignUp | DataRoute::LogIn) {
+    if matches!(wrote.route.op(), Operation::SignUp | Operation::LogIn) {
         if let Some(home) = home::remember(&served.reply.body) {
             headers.append("set-cookie", &home)?;
         }
@@ -290,9 +258,9 @@ fn affected_vehicle(data_route: &DataRoute, request: &[u8], answer: &[u8]) -> Op
             .as_str()
             .map(str::to_string)
     };
-    match data_route {
-        DataRoute::AddVehicle { .. } => field(answer, "id"),
-        DataRoute::StartRide { .. } | DataRoute::EndRide { .. } => {
+    match data_route.op() {
+        Operation::AddVehicle => field(answer, "id"),
+        Operation::StartRide | Operation::EndRide => {
             field(answer, "vehicle_id").or_else(|| field(request, "vehicle_id"))
         }
         _ => None,
@@ -324,33 +292,27 @@ mod tests {
 
     #[test]
     fn the_affected_vehicle_is_found_in_answer_or_request() {
-        let city = || "rome".to_string();
+        let route = |method, path| DataRoute::of(method, path).unwrap();
         let v = "6a0f8c2e-1b1e-4f7b-9d55-0c1d2e3f4a5b";
         let added = format!(r#"{{"id":"{v}","city":"rome"}}"#);
+        let add = route("POST", "/api/v1/cities/rome/vehicles");
         assert_eq!(
-            affected_vehicle(
-                &DataRoute::AddVehicle { city: city() },
-                b"{}",
-                added.as_bytes()
-            )
-            .as_deref(),
+            affected_vehicle(&add, b"{}", added.as_bytes()).as_deref(),
             Some(v)
         );
         let ride = format!(r#"{{"id":"r","vehicle_id":"{v}"}}"#);
+        let end = route("POST", "/api/v1/cities/rome/rides/r/end");
         assert_eq!(
-            affected_vehicle(&DataRoute::EndRide { city: city() }, b"", ride.as_bytes()).as_deref(),
+            affected_vehicle(&end, b"", ride.as_bytes()).as_deref(),
             Some(v)
         );
         let start = format!(r#"{{"vehicle_id":"{v}"}}"#);
+        let started = route("POST", "/api/v1/cities/rome/rides");
         assert_eq!(
-            affected_vehicle(
-                &DataRoute::StartRide { city: city() },
-                start.as_bytes(),
-                b"nope"
-            )
-            .as_deref(),
+            affected_vehicle(&started, start.as_bytes(), b"nope").as_deref(),
             Some(v)
         );
-        assert_eq!(affected_vehicle(&DataRoute::SignUp, b"{}", b"{}"), None);
+        let sign_up = route("POST", "/api/v1/users");
+        assert_eq!(affected_vehicle(&sign_up, b"{}", b"{}"), None);
     }
 }

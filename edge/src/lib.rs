@@ -3,8 +3,9 @@
 //! It answers pings and cached vehicle reads itself, and forwards every other data request,
 //! signed and geo-tagged, to the origin of the region that owns the data, failing over when
 //! that origin is down. `fetch` only routes; each concern lives in its own module:
-//! [`route`] (which route), [`cf`] (where the user is), [`config`] (vars and secrets),
-//! [`forward`] (signing and the origin call), [`failover`] (next origin, next region),
+//! [`route`] (which route, from roam-shared's route table), [`body`] (a write's body),
+//! [`cf`] (where the user is), [`config`] (vars and secrets), [`forward`] (signing and the
+//! origin call), [`failover`] (next origin, next region),
 //! [`pool`] (balancing a region's origins), [`breaker`] (one per origin), [`rate_limit`]
 //! (sign-ups and log-ins per client address), [`cache`]
 //! (the edge cache), [`read_your_writes`] (bookmarks), [`home`] (where a signed-out user's data
@@ -15,6 +16,7 @@
 //! report of its health, fetched from its origin and kept briefly), [`glue`] (the JavaScript
 //! side of the hot paths).
 
+pub mod body;
 pub mod breaker;
 pub mod cache;
 pub mod cf;

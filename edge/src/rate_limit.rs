@@ -6,6 +6,7 @@
 //! reaches an origin. A guesser spread over many addresses meets the second, the origin's
 //! per-account lock counted in the user's home region (`origin/src/storage/accounts.rs`).
 
+use roam_shared::routes::Operation;
 use worker::worker_sys::web_sys;
 use worker::{console_error, Env};
 
@@ -40,9 +41,9 @@ pub async fn check(
     route: &DataRoute,
     request: &web_sys::Request,
 ) -> Result<()> {
-    let binding = match route {
-        DataRoute::SignUp => SIGN_UP_LIMITER,
-        DataRoute::LogIn => LOG_IN_LIMITER,
+    let binding = match route.op() {
+        Operation::SignUp => SIGN_UP_LIMITER,
+        Operation::LogIn => LOG_IN_LIMITER,
         _ => return Ok(()),
     };
     let Ok(limiter) = env.rate_limiter(binding) else {

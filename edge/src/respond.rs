@@ -73,15 +73,6 @@ pub fn server_timing(edge: &[Timing], origin: Option<&str>) -> String {
     value
 }
 
-/// The value of cookie `name` in a `cookie` header.
-pub fn cookie<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.trim())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,13 +85,5 @@ mod tests {
             "edge;dur=2.0, origin;dur=10.0, app;dur=8.0, db;dur=3.0;start=1.0"
         );
         assert_eq!(server_timing(&edge[..1], Some(" ")), "edge;dur=2.0");
-    }
-
-    #[test]
-    fn cookies_are_found_by_exact_name() {
-        let h = "roam_session=t1; roam_bookmark=b1.5.x ;other=1";
-        assert_eq!(cookie(h, "roam_bookmark"), Some("b1.5.x"));
-        assert_eq!(cookie(h, "roam_session"), Some("t1"));
-        assert_eq!(cookie(h, "roam"), None);
     }
 }

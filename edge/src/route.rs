@@ -1,8 +1,15 @@
-//! Which of the design's routes a request is: pure, so every path and method is unit-tested
-//! natively. Unknown paths are 404 and known paths with the wrong method 405 here, at the edge,
-//! before anything reaches an origin.
+//! Which route a request is, from roam-shared's route table ([`roam_shared::routes`]), plus
+//! what only the edge has: its test-only panic route, and vehicle ids checked before they reach
+//! a cache key. Pure, so every path and method is unit-tested natively. Unknown paths are 404
+//! and known paths with the wrong method 405 here, at the edge, before anything reaches an
+//! origin.
+
+use roam_shared::routes::{self, ApiRoute, Operation};
 
 use crate::error::{EdgeError, Result};
+
+/// The edge's test-only route (see [`Route::TestPanic`]).
+const TEST_PANIC_PATH: &str = "/__test/panic";
 
 /// A recognised request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,80 +31,45 @@ pub enum Route {
     TestPanic,
 }
 
-/// A route an origin answers.
+/// A route an origin answers: its row of the table and the path's parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DataRoute {
-    /// `POST /api/v1/users`.
-    SignUp,
-    /// `POST /api/v1/sessions`.
-    LogIn,
-    /// `DELETE /api/v1/sessions`.
-    LogOut,
-    /// `GET /api/v1/cities/{city}/vehicles`: edge-cached.
-    VehicleList {
-        /// City slug (not yet checked against the map).
-        city: String,
-    },
-    /// `GET /api/v1/cities/{city}/vehicles/{id}`: edge-cached.
-    Vehicle {
-        /// City slug.
-        city: String,
-        /// Vehicle id, a UUID in canonical lowercase form.
-        id: String,
-    },
-    /// `POST /api/v1/cities/{city}/vehicles`.
-    AddVehicle {
-        /// City slug.
-        city: String,
-    },
-    /// `POST /api/v1/cities/{city}/rides`.
-    StartRide {
-        /// City slug.
-        city: String,
-    },
-    /// `POST /api/v1/cities/{city}/rides/{id}/end`.
-    EndRide {
-        /// City slug.
-        city: String,
-    },
-    /// `GET /api/v1/me/rides`: per user, never cached.
-    MyRides,
-    /// `DELETE /api/v1/me/sessions`: log out everywhere.
-    LogOutEverywhere,
+pub struct DataRoute {
+    /// The route's row of the table (write, cacheable, home, ...).
+    pub api: &'static ApiRoute,
+    /// The city the path names (not yet checked against the map).
+    pub city: Option<String>,
+    /// The vehicle id of `GET …/vehicles/{id}`, in canonical lowercase UUID form.
+    pub vehicle: Option<String>,
 }
 
 impl DataRoute {
+    /// The data route `method` and `path` resolve to, if they resolve to one.
+    pub fn of(method: &str, path: &str) -> Option<Self> {
+        match resolve(method, path) {
+            Ok(Route::Data(route)) => Some(route),
+            _ => None,
+        }
+    }
+
+    /// Which operation it is.
+    pub fn op(&self) -> Operation {
+        self.api.op
+    }
+
     /// Whether the route changes data (carries an idempotency key, purges the cache, returns a
     /// bookmark).
     pub fn is_write(&self) -> bool {
-        !matches!(
-            self,
-            DataRoute::VehicleList { .. } | DataRoute::Vehicle { .. } | DataRoute::MyRides
-        )
+        self.api.write
     }
 
     /// Whether the edge may answer it from its cache.
     pub fn is_cacheable(&self) -> bool {
-        matches!(
-            self,
-            DataRoute::VehicleList { .. } | DataRoute::Vehicle { .. }
-        )
+        self.api.cacheable
     }
 
     /// The city the path names, if any.
     pub fn city(&self) -> Option<&str> {
-        match self {
-            DataRoute::VehicleList { city }
-            | DataRoute::Vehicle { city, .. }
-            | DataRoute::AddVehicle { city }
-            | DataRoute::StartRide { city }
-            | DataRoute::EndRide { city } => Some(city),
-            DataRoute::SignUp
-            | DataRoute::LogIn
-            | DataRoute::LogOut
-            | DataRoute::LogOutEverywhere
-            | DataRoute::MyRides => None,
-        }
+        self.city.as_deref()
     }
 }
 
@@ -116,69 +88,52 @@ pub fn path_and_query(url: &str) -> (&str, Option<&str>) {
 
 /// Resolves a method and a path (no query) to a route.
 pub fn resolve(method: &str, path: &str) -> Result<Route> {
-    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
-    let not_allowed = |allow: &'static str| {
-        Err(EdgeError::MethodNotAllowed {
-            method: method.to_string(),
-            allow,
-        })
+    let not_allowed = |allow: &'static str| EdgeError::MethodNotAllowed {
+        method: method.to_string(),
+        allow,
     };
-    let get = |route: Route| {
-        if method == "GET" {
-            Ok(route)
+    if path == TEST_PANIC_PATH {
+        return if method == "GET" {
+            Ok(Route::TestPanic)
         } else {
-            not_allowed("GET")
-        }
-    };
-    let post = |route: DataRoute| {
-        if method == "POST" {
-            Ok(Route::Data(route))
-        } else {
-            not_allowed("POST")
-        }
-    };
-    match segments.as_slice() {
-        ["ping"] => get(Route::Ping),
-        ["__test", "panic"] => get(Route::TestPanic),
-        ["ping", region] if !region.is_empty() => get(Route::PingRegion(region.to_string())),
-        ["api", "v1", "regions"] => get(Route::Regions),
-        ["api", "v1", "cities"] => get(Route::Cities),
-        ["api", "v1", "openapi.json"] => get(Route::OpenApi),
-        ["api", "v1", "users"] => post(DataRoute::SignUp),
-        ["api", "v1", "sessions"] => match method {
-            "POST" => Ok(Route::Data(DataRoute::LogIn)),
-            "DELETE" => Ok(Route::Data(DataRoute::LogOut)),
-            _ => not_allowed("POST, DELETE"),
-        },
-        ["api", "v1", "me", "rides"] => get(Route::Data(DataRoute::MyRides)),
-        ["api", "v1", "me", "sessions"] => match method {
-            "DELETE" => Ok(Route::Data(DataRoute::LogOutEverywhere)),
-            _ => not_allowed("DELETE"),
-        },
-        ["api", "v1", "cities", city, rest @ ..] if !city.is_empty() => {
-            let city = city.to_string();
-            match rest {
-                ["vehicles"] => match method {
-                    "GET" => Ok(Route::Data(DataRoute::VehicleList { city })),
-                    "POST" => Ok(Route::Data(DataRoute::AddVehicle { city })),
-                    _ => not_allowed("GET, POST"),
-                },
-                ["vehicles", id] if !id.is_empty() => {
-                    // Only canonical UUIDs reach the cache key; anything else names no vehicle.
-                    let id = uuid::Uuid::parse_str(id)
-                        .map_err(|_| EdgeError::UnknownVehicle(id.to_string()))?;
-                    get(Route::Data(DataRoute::Vehicle {
-                        city,
-                        id: id.hyphenated().to_string(),
-                    }))
-                }
-                ["rides"] => post(DataRoute::StartRide { city }),
-                ["rides", id, "end"] if !id.is_empty() => post(DataRoute::EndRide { city }),
-                _ => Err(EdgeError::NotFound(path.to_string())),
-            }
-        }
-        _ => Err(EdgeError::NotFound(path.to_string())),
+            Err(not_allowed("GET"))
+        };
     }
+    let found = routes::find(path).ok_or_else(|| EdgeError::NotFound(path.to_string()))?;
+    // Only canonical UUIDs reach the cache key; anything else names no vehicle (404, whatever
+    // the method).
+    let vehicle = match found.param("id") {
+        Some(id) if found.template() == Operation::GetVehicle.route().path => {
+            let id =
+                uuid::Uuid::parse_str(id).map_err(|_| EdgeError::UnknownVehicle(id.to_string()))?;
+            Some(id.hyphenated().to_string())
+        }
+        _ => None,
+    };
+    let api = found.route(method).map_err(not_allowed)?;
+    Ok(match api.op {
+        Operation::Ping => Route::Ping,
+        Operation::PingRegion => {
+            Route::PingRegion(found.param("region").unwrap_or_default().to_string())
+        }
+        Operation::ListRegions => Route::Regions,
+        Operation::ListCities => Route::Cities,
+        Operation::OpenApi => Route::OpenApi,
+        Operation::SignUp
+        | Operation::LogIn
+        | Operation::LogOut
+        | Operation::LogOutEverywhere
+        | Operation::ListVehicles
+        | Operation::AddVehicle
+        | Operation::GetVehicle
+        | Operation::StartRide
+        | Operation::EndRide
+        | Operation::MyRides => Route::Data(DataRoute {
+            api,
+            city: found.param("city").map(str::to_string),
+            vehicle,
+        }),
+    })
 }
 
 #[cfg(test)]
@@ -190,6 +145,10 @@ mod tests {
             Ok(Route::Data(d)) => d,
             other => panic!("{method} {path}: {other:?}"),
         }
+    }
+
+    fn op(method: &str, path: &str) -> Operation {
+        data(method, path).op()
     }
 
     #[test]
@@ -205,21 +164,18 @@ mod tests {
             resolve("GET", "/api/v1/openapi.json").unwrap(),
             Route::OpenApi
         );
-        assert_eq!(data("POST", "/api/v1/users"), DataRoute::SignUp);
-        assert_eq!(data("POST", "/api/v1/sessions"), DataRoute::LogIn);
-        assert_eq!(data("DELETE", "/api/v1/sessions"), DataRoute::LogOut);
-        assert_eq!(data("GET", "/api/v1/me/rides"), DataRoute::MyRides);
+        assert_eq!(resolve("GET", "/__test/panic").unwrap(), Route::TestPanic);
+        assert_eq!(op("POST", "/api/v1/users"), Operation::SignUp);
+        assert_eq!(op("POST", "/api/v1/sessions"), Operation::LogIn);
+        assert_eq!(op("DELETE", "/api/v1/sessions"), Operation::LogOut);
+        assert_eq!(op("GET", "/api/v1/me/rides"), Operation::MyRides);
         assert_eq!(
-            data("DELETE", "/api/v1/me/sessions"),
-            DataRoute::LogOutEverywhere
+            op("DELETE", "/api/v1/me/sessions"),
+            Operation::LogOutEverywhere
         );
         let list = data("GET", "/api/v1/cities/rome/vehicles");
-        assert_eq!(
-            list,
-            DataRoute::VehicleList {
-                city: "rome".into()
-            }
-        );
+        assert_eq!(list.op(), Operation::ListVehicles);
+        assert_eq!(list.city(), Some("rome"));
         assert!(list.is_cacheable() && !list.is_write());
         let add = data("POST", "/api/v1/cities/rome/vehicles");
         assert!(add.is_write() && !add.is_cacheable());
@@ -227,18 +183,17 @@ mod tests {
             "GET",
             "/api/v1/cities/rome/vehicles/6A0F8C2E-1B1E-4F7B-9D55-0C1D2E3F4A5B",
         );
+        assert_eq!(one.op(), Operation::GetVehicle);
         assert_eq!(
-            one,
-            DataRoute::Vehicle {
-                city: "rome".into(),
-                id: "6a0f8c2e-1b1e-4f7b-9d55-0c1d2e3f4a5b".into()
-            }
+            one.vehicle.as_deref(),
+            Some("6a0f8c2e-1b1e-4f7b-9d55-0c1d2e3f4a5b")
         );
         assert_eq!(
             data("POST", "/api/v1/cities/paris/rides").city(),
             Some("paris")
         );
-        assert!(data("POST", "/api/v1/cities/paris/rides/abc/end").is_write());
+        let end = data("POST", "/api/v1/cities/paris/rides/abc/end");
+        assert!(end.is_write() && end.op() == Operation::EndRide && end.vehicle.is_none());
     }
 
     #[test]
@@ -268,22 +223,31 @@ mod tests {
             "/api/v1/cities//vehicles",
             "/api/v1/cities/rome/vehicles/",
             "/api/v1/me",
+            "/__test/panicx",
         ] {
             assert!(
                 matches!(resolve("GET", path), Err(EdgeError::NotFound(_))),
                 "{path}"
             );
         }
-        assert!(matches!(
-            resolve("GET", "/api/v1/cities/rome/vehicles/not-a-uuid"),
-            Err(EdgeError::UnknownVehicle(_))
-        ));
+        for method in ["GET", "POST"] {
+            assert!(matches!(
+                resolve(method, "/api/v1/cities/rome/vehicles/not-a-uuid"),
+                Err(EdgeError::UnknownVehicle(_))
+            ));
+        }
         for (method, path, allow) in [
             ("POST", "/ping", "GET"),
             ("PUT", "/api/v1/cities/rome/vehicles", "GET, POST"),
             ("GET", "/api/v1/sessions", "POST, DELETE"),
             ("GET", "/api/v1/users", "POST"),
             ("DELETE", "/api/v1/me/rides", "GET"),
+            ("POST", "/__test/panic", "GET"),
+            (
+                "POST",
+                "/api/v1/cities/rome/vehicles/6a0f8c2e-1b1e-4f7b-9d55-0c1d2e3f4a5b",
+                "GET",
+            ),
         ] {
             match resolve(method, path) {
                 Err(EdgeError::MethodNotAllowed { allow: a, .. }) => assert_eq!(a, allow),

@@ -4,7 +4,8 @@
 //! Pure functions and types only, no I/O: the region map and geo routing, the API's
 //! request/response bodies and their validation, the problem+json error body, and the
 //! cryptographic formats that cross the edge↔origin boundary (request signature, session
-//! token, read-your-writes bookmark), and W3C trace context.
+//! token, read-your-writes bookmark), and W3C trace context; the route table of the public
+//! API and the request-shape rules both sides apply.
 
 pub mod api;
 pub mod bookmark;
@@ -16,6 +17,8 @@ pub mod map;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod problem;
+pub mod request;
+pub mod routes;
 pub mod routing;
 pub mod signature;
 pub mod token;

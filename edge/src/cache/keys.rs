@@ -3,6 +3,7 @@
 //! cache; and the keys a write makes stale.
 
 use roam_shared::api::{PageCursor, VehicleStatus, VEHICLE_PAGE_MAX};
+use roam_shared::routes::Operation;
 
 use crate::route::DataRoute;
 
@@ -13,13 +14,13 @@ const KEY_BASE: &str = "https://edge-cache.roam.internal/v1";
 /// request must not use the cache (a `status`, `limit` or `after` the origin would reject).
 /// The list's parameters come out in one order, so equal pages share an entry.
 pub fn key_for(route: &DataRoute, query: Option<&str>) -> Option<(String, String)> {
-    match route {
-        DataRoute::VehicleList { city } => {
+    match (route.op(), route.city(), route.vehicle.as_deref()) {
+        (Operation::ListVehicles, Some(city), _) => {
             let query = list_query(query)?;
             let path = format!("/api/v1/cities/{city}/vehicles{query}");
             Some((format!("{KEY_BASE}/cities/{city}/vehicles{query}"), path))
         }
-        DataRoute::Vehicle { city, id } => Some((
+        (Operation::GetVehicle, Some(city), Some(id)) => Some((
             format!("{KEY_BASE}/cities/{city}/vehicles/{id}"),
             format!("/api/v1/cities/{city}/vehicles/{id}"),
         )),
@@ -87,9 +88,7 @@ mod tests {
 
     #[test]
     fn keys_keep_only_known_parameters() {
-        let list = DataRoute::VehicleList {
-            city: "rome".into(),
-        };
+        let list = DataRoute::of("GET", "/api/v1/cities/rome/vehicles").unwrap();
         let (key, path) = key_for(&list, Some("utm=1&status=available&x")).unwrap();
         assert_eq!(
             key,

@@ -9,6 +9,7 @@ use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use roam_shared::headers::{self, GeoTags};
+use roam_shared::request;
 use roam_shared::token::{self, SessionClaims};
 use uuid::Uuid;
 
@@ -93,19 +94,16 @@ pub(super) fn session_token(parts: &Parts) -> Option<&str> {
     token_in(&parts.headers)
 }
 
-/// The session token in `authorization: Bearer` or the session cookie, if any.
+/// The session token in `authorization: Bearer` or the session cookie, if any (the rule is
+/// [`request::session_token`], the edge's too).
 pub(super) fn token_in(headers: &HeaderMap) -> Option<&str> {
-    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        return token::bearer(value);
-    }
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == headers::SESSION_COOKIE)
-        .map(|(_, value)| value)
+    request::session_token(
+        headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()),
+        headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
 }
 
 impl<S> FromRequestParts<S> for Auth

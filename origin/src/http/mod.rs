@@ -15,9 +15,12 @@ mod users;
 mod vehicles;
 
 use axum::extract::Request;
+use axum::handler::Handler;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter};
 use axum::Router;
+use roam_shared::routes::{Method, Operation};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use json::parse_json;
@@ -36,6 +39,33 @@ pub fn admin_app(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(state)
+}
+
+/// Registers handlers under the method and path roam-shared's route table gives their
+/// operation, so the origin answers exactly the table's forwarded routes (plus its own
+/// `/ping`, `/healthz` and the edge's signed `/api/v1/health` and trace reports).
+trait ApiRoutes {
+    /// Adds `handler` as `op`'s route.
+    fn api<H, T>(self, op: Operation, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static;
+}
+
+impl ApiRoutes for Router<AppState> {
+    fn api<H, T>(self, op: Operation, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let route = op.route();
+        let filter = match route.method {
+            Method::Get => MethodFilter::GET,
+            Method::Post => MethodFilter::POST,
+            Method::Delete => MethodFilter::DELETE,
+        };
+        self.route(route.path, on(filter, handler))
+    }
 }
 
 /// The whole public HTTP surface of an origin.

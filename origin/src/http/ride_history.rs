@@ -6,17 +6,17 @@ use std::collections::BTreeSet;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use futures::future::try_join_all;
 use roam_shared::api;
 use roam_shared::headers::RECENT_WRITES;
+use roam_shared::routes::Operation;
 use roam_shared::token::SessionClaims;
 use roam_shared::RegionMap;
 use uuid::Uuid;
 
 use super::extract::Auth;
-use super::AppState;
+use super::{ApiRoutes, AppState};
 use crate::error::Result;
 use crate::storage::rides::RideRow;
 use crate::storage::traced::OnNode;
@@ -26,7 +26,7 @@ const MY_RIDES_LIMIT: i64 = 200;
 
 /// The ride history route.
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/me/rides", get(mine))
+    Router::new().api(Operation::MyRides, mine)
 }
 
 /// The signed-in user's rides, newest first. Rides live in the city where they were taken, so

@@ -7,15 +7,15 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
 use axum::Router;
 use roam_shared::api::{self, EndRide, StartRide};
+use roam_shared::routes::Operation;
 use roam_shared::token::SessionClaims;
 use uuid::Uuid;
 
 use super::extract::{Auth, CityIdPath, CityPath, IdempotencyKey};
 use super::json::Json;
-use super::AppState;
+use super::{ApiRoutes, AppState};
 use crate::error::{Error, Result};
 use crate::jobs;
 use crate::storage::open_rides::{self, Start};
@@ -24,8 +24,8 @@ use crate::storage::{idempotency, rides};
 /// The ride routes.
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/cities/{city}/rides", post(start))
-        .route("/api/v1/cities/{city}/rides/{id}/end", post(end))
+        .api(Operation::StartRide, start)
+        .api(Operation::EndRide, end)
 }
 
 /// The id of the ride a start creates: a function of its idempotency key, so that a retry of

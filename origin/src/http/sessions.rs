@@ -13,17 +13,17 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use roam_shared::api::{self, LogIn};
+use roam_shared::routes::Operation;
 use roam_shared::routing::normalize_email;
 use roam_shared::token::{self, SessionClaims, SESSION_TTL_SECS};
 use uuid::Uuid;
 
 use super::extract::Auth;
 use super::json::Json;
-use super::AppState;
+use super::{ApiRoutes, AppState};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::jobs;
@@ -33,8 +33,9 @@ use crate::storage::revocations::{self, Revocation};
 /// The session routes.
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/sessions", post(log_in).delete(log_out))
-        .route("/api/v1/me/sessions", delete(log_out_everywhere))
+        .api(Operation::LogIn, log_in)
+        .api(Operation::LogOut, log_out)
+        .api(Operation::LogOutEverywhere, log_out_everywhere)
 }
 
 #[tracing::instrument(skip_all)]

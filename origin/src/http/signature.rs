@@ -1,6 +1,6 @@
 //! The edge-signature check: the first thing every `/api/` request meets.
 //!
-//! The body is buffered (at most [`BODY_LIMIT`] bytes, else 413) because its digest is signed;
+//! The body is buffered (at most [`MAX_BODY_BYTES`] bytes, else 413) because its digest is signed;
 //! the handler then reads the same bytes. A missing, stale or wrong signature is a 401 before
 //! any handler runs, so nothing is written.
 
@@ -12,13 +12,11 @@ use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use roam_shared::headers::{SIGNATURE, TIMESTAMP};
+use roam_shared::request::{declares_too_large, MAX_BODY_BYTES};
 use roam_shared::signature::{self, SignedParts};
 
 use crate::config::Config;
 use crate::error::Error;
-
-/// Largest request body, bytes.
-pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// What the check established, for later extractors (the idempotency hash uses the digest).
 #[derive(Debug, Clone, Default)]
@@ -47,20 +45,22 @@ async fn check(config: &Config, request: Request) -> Result<Request, Error> {
     let declared = parts
         .headers
         .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
-        return Err(Error::TooLarge(BODY_LIMIT));
+        .and_then(|v| v.to_str().ok());
+    if declared.is_some_and(declares_too_large) {
+        return Err(Error::TooLarge(MAX_BODY_BYTES));
     }
-    let bytes = axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|e| {
-        let too_large = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
-            .any(|e| e.to_string().contains("length limit"));
-        if too_large {
-            Error::TooLarge(BODY_LIMIT)
-        } else {
-            Error::Malformed("the body could not be read".into())
-        }
-    })?;
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let too_large =
+                std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+                    .any(|e| e.to_string().contains("length limit"));
+            if too_large {
+                Error::TooLarge(MAX_BODY_BYTES)
+            } else {
+                Error::Malformed("the body could not be read".into())
+            }
+        })?;
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let unauthenticated = |e: signature::SignatureError| {
         tracing::info!(reason = %e, "refused an unsigned or badly signed request");

@@ -11,10 +11,10 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, SubsecRound, Utc};
 use roam_shared::api::{self, SignUp};
+use roam_shared::routes::Operation;
 use roam_shared::routing::normalize_email;
 use roam_shared::RegionMap;
 use sqlx::PgPool;
@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use super::extract::{Geo, IdempotencyKey};
 use super::json::Json;
-use super::AppState;
+use super::{ApiRoutes, AppState};
 use crate::config::Config;
 use crate::error::{sqlstate, Error, Result};
 use crate::storage::claims::{Acquired, ClaimSet, Held};
@@ -31,7 +31,7 @@ use crate::storage::traced::OnNode;
 
 /// The user routes.
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/users", post(sign_up))
+    Router::new().api(Operation::SignUp, sign_up)
 }
 
 /// A `users` row as the API shows it.

@@ -5,19 +5,19 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use roam_shared::api::{
     self, NewVehicle, PageCursor, VehicleStatus, VehicleType, VEHICLE_PAGE_DEFAULT,
     VEHICLE_PAGE_MAX,
 };
+use roam_shared::routes::Operation;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::extract::{Auth, CityIdPath, CityPath, IdempotencyKey};
 use super::json::Json;
-use super::AppState;
+use super::{ApiRoutes, AppState};
 use crate::error::{Error, Result};
 use crate::storage::idempotency;
 use crate::storage::traced::OnNode;
@@ -25,8 +25,9 @@ use crate::storage::traced::OnNode;
 /// The vehicle routes.
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/cities/{city}/vehicles", get(list).post(create))
-        .route("/api/v1/cities/{city}/vehicles/{id}", get(read))
+        .api(Operation::ListVehicles, list)
+        .api(Operation::AddVehicle, create)
+        .api(Operation::GetVehicle, read)
 }
 
 /// A `vehicles` row.

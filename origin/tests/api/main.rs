@@ -18,6 +18,7 @@ mod partitioning;
 mod readiness;
 mod regions;
 mod residency;
+mod routes;
 mod secure_links;
 mod sessions;
 mod signatures;

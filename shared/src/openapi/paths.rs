@@ -1,19 +1,20 @@
-//! The paths of the document: every public route of the edge, its success response, the
-//! errors it can give, and the headers it takes and returns.
+//! The paths of the document, generated from the route table ([`crate::routes::ROUTES`]:
+//! path, method, operation id, and whether a route is a write, cached or signed in). What
+//! only the document needs (summary, success status and schema, the errors it can give, the
+//! body's schema, the parameters' details) is here, by operation.
 
 use serde_json::{json, Map, Value};
 
 use super::ERRORS;
+use crate::routes::{ApiRoute, Operation, Session, ROUTES};
 
-/// One operation: summary, success status and schema, error statuses, options.
+/// What the document says about one operation beyond the table: summary, success status and
+/// schema, error statuses, the body's schema, the parameters.
 struct Op {
     summary: &'static str,
     ok: (u16, Option<&'static str>),
     errors: &'static [u16],
     body: Option<&'static str>,
-    signed_in: bool,
-    write: bool,
-    cached: bool,
     params: Value,
 }
 
@@ -24,14 +25,11 @@ impl Op {
             ok,
             errors,
             body: None,
-            signed_in: false,
-            write: false,
-            cached: false,
             params: json!([]),
         }
     }
 
-    fn to_json(&self, id: &str) -> Value {
+    fn to_json(&self, route: &ApiRoute) -> Value {
         let mut headers = json!({
             "x-request-id": {"$ref": "#/components/headers/RequestId"},
             "traceresponse": {"$ref": "#/components/headers/TraceResponse"},
@@ -40,11 +38,11 @@ impl Op {
         let mut params = self.params.as_array().cloned().unwrap_or_default();
         params.push(json!({"$ref": "#/components/parameters/RequestId"}));
         params.push(json!({"$ref": "#/components/parameters/TraceParent"}));
-        if self.write {
+        if route.write {
             headers["x-roam-bookmark"] = json!({"$ref": "#/components/headers/Bookmark"});
             params.push(json!({"$ref": "#/components/parameters/IdempotencyKey"}));
         }
-        if self.cached {
+        if route.cacheable {
             headers["x-roam-cache"] = json!({"$ref": "#/components/headers/Cache"});
             params.push(json!({"$ref": "#/components/parameters/Bookmark"}));
         }
@@ -63,13 +61,13 @@ impl Op {
                 );
             }
         }
-        let mut op = json!({"operationId": id, "summary": self.summary, "parameters": params,
+        let mut op = json!({"operationId": route.operation_id, "summary": self.summary, "parameters": params,
                             "responses": responses});
         if let Some(schema) = self.body {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {
                 "schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
         }
-        if self.signed_in {
+        if route.session == Session::Required {
             op["security"] = json!([{"bearer": []}]);
         }
         op
@@ -82,199 +80,193 @@ fn id_param(description: &str) -> Value {
 }
 
 pub(super) fn paths() -> Value {
-    const READ: &[u16] = &[400, 404, 422, 502, 503, 504];
-    const WRITE: &[u16] = &[400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504];
-    let city = json!({"$ref": "#/components/parameters/City"});
-    let status = json!({"name": "status", "in": "query", "required": false,
-                        "schema": {"$ref": "#/components/schemas/VehicleStatus"}});
-    let limit = json!({"name": "limit", "in": "query", "required": false,
-                       "description": "Vehicles per page (default 50).",
-                       "schema": {"type": "integer", "minimum": 1, "maximum": 200}});
-    let after = json!({"name": "after", "in": "query", "required": false,
-                       "description": "The `next` of the page before (opaque).",
-                       "schema": {"type": "string", "maxLength": 96}});
-    let region = json!({"name": "region", "in": "path", "required": true,
-                        "schema": {"type": "string", "examples": ["eu-west"]}});
-    let ops: Vec<(&str, &str, &str, Op)> = vec![
-        (
-            "/ping",
-            "get",
-            "ping",
-            Op::new(
-                "Answered by the nearest edge alone",
-                (200, Some("Pong")),
-                &[],
-            ),
-        ),
-        (
-            "/ping/{region}",
-            "get",
-            "pingRegion",
-            Op {
-                params: json!([region]),
-                ..Op::new(
-                    "Round trip from the edge to a region's origin",
-                    (200, Some("RegionPing")),
-                    &[404],
-                )
-            },
-        ),
-        (
-            "/api/v1/regions",
-            "get",
-            "listRegions",
-            Op::new(
-                "Regions and the health the edge believes",
-                (200, Some("RegionList")),
-                &[],
-            ),
-        ),
-        (
-            "/api/v1/cities",
-            "get",
-            "listCities",
-            Op::new(
-                "Cities and their home regions",
-                (200, Some("CityList")),
-                &[],
-            ),
-        ),
-        (
-            "/api/v1/users",
-            "post",
-            "signUp",
-            Op {
-                body: Some("SignUp"),
-                write: true,
-                ..Op::new(
-                    "Sign up (city defaults to the detected one)",
-                    (201, Some("User")),
-                    WRITE,
-                )
-            },
-        ),
-        (
-            "/api/v1/sessions",
-            "post",
-            "logIn",
-            Op {
-                body: Some("LogIn"),
-                write: true,
-                ..Op::new("Log in", (200, Some("Session")), WRITE)
-            },
-        ),
-        (
-            "/api/v1/sessions",
-            "delete",
-            "logOut",
-            Op::new(
-                "Log out: this session ends in every region",
-                (204, None),
-                &[401, 502, 503, 504],
-            ),
-        ),
-        (
-            "/api/v1/me/sessions",
-            "delete",
-            "logOutEverywhere",
-            Op {
-                signed_in: true,
-                ..Op::new(
-                    "Log out everywhere: every session of mine issued until now ends",
-                    (204, None),
-                    &[401, 502, 503, 504],
-                )
-            },
-        ),
-        (
-            "/api/v1/cities/{city}/vehicles",
-            "get",
-            "listVehicles",
-            Op {
-                params: json!([city, status, limit, after]),
-                cached: true,
-                ..Op::new(
-                    "Vehicles in a city (edge-cached)",
-                    (200, Some("VehicleList")),
-                    READ,
-                )
-            },
-        ),
-        (
-            "/api/v1/cities/{city}/vehicles",
-            "post",
-            "addVehicle",
-            Op {
-                params: json!([city]),
-                body: Some("NewVehicle"),
-                signed_in: true,
-                write: true,
-                ..Op::new("Add a vehicle", (201, Some("Vehicle")), WRITE)
-            },
-        ),
-        (
-            "/api/v1/cities/{city}/vehicles/{id}",
-            "get",
-            "getVehicle",
-            Op {
-                params: json!([city, id_param("Vehicle id")]),
-                cached: true,
-                ..Op::new("One vehicle (edge-cached)", (200, Some("Vehicle")), READ)
-            },
-        ),
-        (
-            "/api/v1/cities/{city}/rides",
-            "post",
-            "startRide",
-            Op {
-                params: json!([city]),
-                body: Some("StartRide"),
-                signed_in: true,
-                write: true,
-                ..Op::new("Start a ride", (201, Some("Ride")), WRITE)
-            },
-        ),
-        (
-            "/api/v1/cities/{city}/rides/{id}/end",
-            "post",
-            "endRide",
-            Op {
-                params: json!([city, id_param("Ride id")]),
-                body: Some("EndRide"),
-                signed_in: true,
-                write: true,
-                ..Op::new(
-                    "End a ride",
-                    (200, Some("Ride")),
-                    &[400, 401, 403, 404, 409, 413, 415, 422, 502, 503, 504],
-                )
-            },
-        ),
-        (
-            "/api/v1/me/rides",
-            "get",
-            "myRides",
-            Op {
-                signed_in: true,
-                ..Op::new(
-                    "My rides in every city",
-                    (200, Some("RideList")),
-                    &[401, 502, 503, 504],
-                )
-            },
-        ),
-    ];
+    let params = Params::new();
     let mut paths = Map::new();
-    for (path, method, id, op) in ops {
-        let item = paths.entry(path.to_string()).or_insert_with(|| json!({}));
-        item[method] = op.to_json(id);
+    for route in &ROUTES {
+        let item = paths
+            .entry(route.path.to_string())
+            .or_insert_with(|| json!({}));
+        item[route.method.as_str().to_ascii_lowercase()] = match route.op {
+            Operation::OpenApi => json!({
+                "operationId": route.operation_id, "summary": "This document",
+                "responses": {"200": {"description": "The OpenAPI document.",
+                    "content": {"application/json": {"schema": {"type": "object"}}}}}}),
+            op => details(op, &params).to_json(route),
+        };
     }
-    paths.insert(
-        "/api/v1/openapi.json".into(),
-        json!({"get": {
-        "operationId": "openapi", "summary": "This document",
-        "responses": {"200": {"description": "The OpenAPI document.",
-            "content": {"application/json": {"schema": {"type": "object"}}}}}}}),
-    );
     Value::Object(paths)
+}
+
+/// The parameters several operations share.
+struct Params {
+    city: Value,
+    status: Value,
+    limit: Value,
+    after: Value,
+    region: Value,
+}
+
+impl Params {
+    fn new() -> Self {
+        Params {
+            city: json!({"$ref": "#/components/parameters/City"}),
+            status: json!({"name": "status", "in": "query", "required": false,
+                           "schema": {"$ref": "#/components/schemas/VehicleStatus"}}),
+            limit: json!({"name": "limit", "in": "query", "required": false,
+                          "description": "Vehicles per page (default 50).",
+                          "schema": {"type": "integer", "minimum": 1, "maximum": 200}}),
+            after: json!({"name": "after", "in": "query", "required": false,
+                          "description": "The `next` of the page before (opaque).",
+                          "schema": {"type": "string", "maxLength": 96}}),
+            region: json!({"name": "region", "in": "path", "required": true,
+                           "schema": {"type": "string", "examples": ["eu-west"]}}),
+        }
+    }
+}
+
+const READ: &[u16] = &[400, 404, 422, 502, 503, 504];
+const WRITE: &[u16] = &[400, 401, 404, 409, 413, 415, 422, 429, 502, 503, 504];
+/// A log-out: no body, and a malformed `idempotency-key` is a 422 like any write's.
+const LOG_OUT: &[u16] = &[401, 422, 502, 503, 504];
+
+/// What the document says about `op` beyond the table.
+fn details(op: Operation, p: &Params) -> Op {
+    match op {
+        Operation::Ping
+        | Operation::PingRegion
+        | Operation::ListRegions
+        | Operation::ListCities
+        | Operation::OpenApi => edge_details(op, p),
+        Operation::SignUp
+        | Operation::LogIn
+        | Operation::LogOut
+        | Operation::LogOutEverywhere
+        | Operation::MyRides => account_details(op),
+        Operation::ListVehicles
+        | Operation::AddVehicle
+        | Operation::GetVehicle
+        | Operation::StartRide
+        | Operation::EndRide => city_details(op, p),
+    }
+}
+
+/// The routes the edge answers itself.
+fn edge_details(op: Operation, p: &Params) -> Op {
+    match op {
+        Operation::Ping => Op::new(
+            "Answered by the nearest edge alone",
+            (200, Some("Pong")),
+            &[],
+        ),
+        Operation::PingRegion => Op {
+            params: json!([p.region]),
+            ..Op::new(
+                "Round trip from the edge to a region's origin",
+                (200, Some("RegionPing")),
+                &[404],
+            )
+        },
+        Operation::ListRegions => Op::new(
+            "Regions and the health the edge believes",
+            (200, Some("RegionList")),
+            &[],
+        ),
+        Operation::ListCities => Op::new(
+            "Cities and their home regions",
+            (200, Some("CityList")),
+            &[],
+        ),
+        // `OpenApi`, written out by `paths` (it has none of the API's headers).
+        _ => Op::new("This document", (200, None), &[]),
+    }
+}
+
+/// Sign-up, the sessions, and the user's own rides.
+fn account_details(op: Operation) -> Op {
+    match op {
+        Operation::SignUp => Op {
+            body: Some("SignUp"),
+            ..Op::new(
+                "Sign up (city defaults to the detected one)",
+                (201, Some("User")),
+                WRITE,
+            )
+        },
+        Operation::LogIn => Op {
+            body: Some("LogIn"),
+            ..Op::new("Log in", (200, Some("Session")), WRITE)
+        },
+        Operation::LogOut => Op::new(
+            "Log out: this session ends in every region",
+            (204, None),
+            LOG_OUT,
+        ),
+        Operation::LogOutEverywhere => Op::new(
+            "Log out everywhere: every session of mine issued until now ends",
+            (204, None),
+            LOG_OUT,
+        ),
+        // `MyRides`.
+        _ => Op::new(
+            "My rides in every city",
+            (200, Some("RideList")),
+            &[401, 502, 503, 504],
+        ),
+    }
+}
+
+/// The routes about a city's vehicles and rides.
+fn city_details(op: Operation, p: &Params) -> Op {
+    let city = &p.city;
+    match op {
+        Operation::ListVehicles => Op {
+            params: json!([city, p.status, p.limit, p.after]),
+            ..Op::new(
+                "Vehicles in a city (edge-cached)",
+                (200, Some("VehicleList")),
+                READ,
+            )
+        },
+        Operation::AddVehicle => Op {
+            params: json!([city]),
+            body: Some("NewVehicle"),
+            ..Op::new("Add a vehicle", (201, Some("Vehicle")), WRITE)
+        },
+        Operation::GetVehicle => Op {
+            params: json!([city, id_param("Vehicle id")]),
+            ..Op::new("One vehicle (edge-cached)", (200, Some("Vehicle")), READ)
+        },
+        Operation::StartRide => Op {
+            params: json!([city]),
+            body: Some("StartRide"),
+            ..Op::new("Start a ride", (201, Some("Ride")), WRITE)
+        },
+        // `EndRide`.
+        _ => Op {
+            params: json!([city, id_param("Ride id")]),
+            body: Some("EndRide"),
+            ..Op::new(
+                "End a ride",
+                (200, Some("Ride")),
+                &[400, 401, 403, 404, 409, 413, 415, 422, 502, 503, 504],
+            )
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_schema_exactly_where_the_table_takes_a_body() {
+        let p = Params::new();
+        for route in &ROUTES {
+            let op = details(route.op, &p);
+            assert_eq!(op.body.is_some(), route.json_body, "{}", route.operation_id);
+            if route.write && route.op != Operation::LogOut {
+                assert!(op.errors.contains(&401), "{}", route.operation_id);
+            }
+        }
+    }
 }
