@@ -11,7 +11,7 @@
 
 use crate::map::{Region, RegionMap};
 use crate::routing::normalize_email;
-use crate::signature::{hmac_sha256, DEV_SECRET};
+use crate::secret::{hmac_sha256, DEV_SECRET};
 
 /// Id of the development key.
 pub const DEV_KEY_ID: &str = "dev";
