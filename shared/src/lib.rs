@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod bookmark;
+pub mod coordinates;
 pub mod email_claim;
 pub mod geo;
 pub mod headers;
@@ -22,7 +23,8 @@ pub mod signature;
 pub mod token;
 pub mod trace;
 
-pub use geo::{Coordinates, UserLocation};
+pub use coordinates::Coordinates;
+pub use geo::UserLocation;
 pub use keyring::Keyring;
 pub use map::{City, Region, RegionMap};
 pub use problem::Problem;
