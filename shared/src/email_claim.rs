@@ -93,6 +93,31 @@ impl ClaimKey {
     }
 }
 
+/// The keys email claims are hashed with: the current one, and the previous one while a
+/// rotation is under way (an origin reads them from `ROAM_CLAIM_KEY` and `ROAM_CLAIM_KEY_PREVIOUS`).
+#[derive(Debug, Clone)]
+pub struct ClaimKeys {
+    /// New claims are made under it (and under `previous`, while set).
+    pub current: ClaimKey,
+    /// The key being rotated out.
+    pub previous: Option<ClaimKey>,
+}
+
+impl ClaimKeys {
+    /// The development key alone.
+    pub fn development() -> Self {
+        Self {
+            current: ClaimKey::development(),
+            previous: None,
+        }
+    }
+
+    /// Every key in force, current first.
+    pub fn all(&self) -> impl Iterator<Item = &ClaimKey> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
+    }
+}
+
 /// The region whose node holds the claim with this hash: its first 8 bytes, big-endian,
 /// modulo the number of regions sorted by name. Adding a region moves many claims (the
 /// origin's `reconcile-claims` re-homes them).

@@ -3,12 +3,11 @@
 //! (`ROAM_CLAIM_KEY`, `ROAM_CLAIM_KEY_PREVIOUS`).
 
 use anyhow::bail;
-use roam_shared::email_claim::ClaimKey;
+use roam_shared::email_claim::{ClaimKey, ClaimKeys};
 use roam_shared::signature::DEV_SECRET;
 use roam_shared::{Keyring, SharedSecret};
 
 use super::{Environment, ServeArgs};
-use crate::storage::claims::ClaimKeys;
 
 /// ROAM_SECRET (and ROAM_SECRET_ACCEPTED during a rotation) as a ring; the public development
 /// secret only under ROAM_ENV=development.

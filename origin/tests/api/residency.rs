@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use roam_origin::config::ClaimKeys;
 use roam_origin::schema::names::local_table;
 use roam_origin::schema::reconcile::reconcile_claims;
+use roam_shared::email_claim::ClaimKeys;
 use roam_shared::email_claim::{claim_region, ClaimKey};
 use roam_shared::RegionMap;
 use roam_stack::pg::test_cluster;
