@@ -7,6 +7,12 @@ use super::ServeArgs;
 
 /// Every numeric setting within its range; the message names the variable.
 pub(super) fn check_ranges(args: &ServeArgs) -> anyhow::Result<()> {
+    check_service_ranges(args)?;
+    check_abuse_ranges(args)
+}
+
+/// What the origin holds and waits for: timeouts, pools, hashing, connections.
+fn check_service_ranges(args: &ServeArgs) -> anyhow::Result<()> {
     within(
         "ROAM_REQUEST_TIMEOUT_MS",
         args.request_timeout_ms,
@@ -51,7 +57,11 @@ pub(super) fn check_ranges(args: &ServeArgs) -> anyhow::Result<()> {
         100,
         600_000,
     )?;
-    within("ROAM_MAX_CONNECTIONS", args.max_connections, 1, 1_000_000)?;
+    within("ROAM_MAX_CONNECTIONS", args.max_connections, 1, 1_000_000)
+}
+
+/// The limits on clients and rides: failed log-ins, the longest ride, vehicles per hour.
+fn check_abuse_ranges(args: &ServeArgs) -> anyhow::Result<()> {
     within(
         "ROAM_LOGIN_FREE_FAILURES",
         args.login_free_failures,
