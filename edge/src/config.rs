@@ -84,73 +84,19 @@ impl Config {
 
     /// Parses and validates from a variable lookup (the testable core of [`Config::load`]).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config> {
-        let bad = |msg: String| EdgeError::Config(msg);
-        let environment = get("ROAM_ENV").unwrap_or_else(|| "production".into());
-        if !matches!(
-            environment.as_str(),
-            "development" | "staging" | "production"
-        ) {
-            return Err(bad(format!(
-                "ROAM_ENV must be development, staging or production, not `{environment}`"
-            )));
-        }
-        let map = match get("REGION_MAP").filter(|m| !m.trim().is_empty()) {
-            Some(json) => {
-                RegionMap::from_json(&json).map_err(|e| bad(format!("REGION_MAP: {e}")))?
-            }
-            None => RegionMap::builtin().clone(),
-        };
-        let secret_text = match get("ROAM_SECRET").filter(|s| !s.is_empty()) {
-            Some(s) => s,
-            None if environment == "development" => DEV_SECRET.to_string(),
-            None => {
-                return Err(bad(
-                    "ROAM_SECRET is not set (wrangler secret put ROAM_SECRET)".into(),
-                ))
-            }
-        };
-        let secret =
-            SharedSecret::parse(&secret_text).map_err(|e| bad(format!("ROAM_SECRET: {e}")))?;
-        let accepted = match get("ROAM_SECRET_ACCEPTED").filter(|s| !s.is_empty()) {
-            Some(text) => Some(
-                SharedSecret::parse(&text)
-                    .map_err(|e| bad(format!("ROAM_SECRET_ACCEPTED: {e}")))?,
-            ),
-            None => None,
-        };
-        let dev_default =
-            secret.is_dev_default() || accepted.as_ref().is_some_and(SharedSecret::is_dev_default);
-        if dev_default && environment != "development" {
-            return Err(bad(format!(
-                "ROAM_SECRET is the development default, refused in {environment}"
-            )));
-        }
-        let origins_json = get("ORIGINS").ok_or_else(|| bad("ORIGINS is not set".into()))?;
-        let origins: BTreeMap<String, serde_json::Value> = serde_json::from_str(&origins_json)
-            .map_err(|e| {
-                bad(format!(
-                    "ORIGINS must be a JSON object of region → URL or list of URLs: {e}"
-                ))
-            })?;
-        let origins = validate_origins(&map, origins).map_err(bad)?;
-        let timeout = |name: &str, default: u32| match get(name) {
-            None => Ok(default),
-            Some(ms) => ms
-                .trim()
-                .parse()
-                .ok()
-                .filter(|ms| (50..=60_000).contains(ms))
-                .ok_or_else(|| bad(format!("{name} must be 50 to 60000, not `{ms}`"))),
-        };
-        let origin_timeout_ms = timeout("ORIGIN_TIMEOUT_MS", DEFAULT_ORIGIN_TIMEOUT_MS)?;
+        let environment = environment(&get)?;
+        let map = region_map(&get)?;
+        let keys = keyring(&get, &environment)?;
+        let origins = origins(&get, &map)?;
+        let origin_timeout_ms = timeout(&get, "ORIGIN_TIMEOUT_MS", DEFAULT_ORIGIN_TIMEOUT_MS)?;
         // Writes default to the same timeout: a write given up on is sent to another origin,
         // and the idempotency key (its record commits with the effect on the home node, and a
         // concurrent duplicate waits for it) keeps that to one effect. A deployment whose
         // writes are slow (Argon2 at sign-up on small machines) can give them longer.
-        let write_timeout_ms = timeout("ORIGIN_WRITE_TIMEOUT_MS", origin_timeout_ms)?;
+        let write_timeout_ms = timeout(&get, "ORIGIN_WRITE_TIMEOUT_MS", origin_timeout_ms)?;
         Ok(Config {
             origins,
-            keys: Keyring::new(secret, accepted),
+            keys,
             map,
             origin_timeout_ms,
             write_timeout_ms,
@@ -164,6 +110,89 @@ impl Config {
     /// The pool of origin base URLs of a region (empty for a region the map does not have).
     pub fn pool(&self, region: &str) -> &[String] {
         self.origins.get(region).map_or(&[], Vec::as_slice)
+    }
+}
+
+fn bad(msg: String) -> EdgeError {
+    EdgeError::Config(msg)
+}
+
+/// `ROAM_ENV`: development, staging or production (the default).
+fn environment(get: &impl Fn(&str) -> Option<String>) -> Result<String> {
+    let environment = get("ROAM_ENV").unwrap_or_else(|| "production".into());
+    if !matches!(
+        environment.as_str(),
+        "development" | "staging" | "production"
+    ) {
+        return Err(bad(format!(
+            "ROAM_ENV must be development, staging or production, not `{environment}`"
+        )));
+    }
+    Ok(environment)
+}
+
+/// `REGION_MAP`, or the built-in map when it is unset or blank.
+fn region_map(get: &impl Fn(&str) -> Option<String>) -> Result<RegionMap> {
+    Ok(match get("REGION_MAP").filter(|m| !m.trim().is_empty()) {
+        Some(json) => RegionMap::from_json(&json).map_err(|e| bad(format!("REGION_MAP: {e}")))?,
+        None => RegionMap::builtin().clone(),
+    })
+}
+
+/// `ROAM_SECRET` and, during a rotation, `ROAM_SECRET_ACCEPTED`; the development secret only
+/// in development.
+fn keyring(get: &impl Fn(&str) -> Option<String>, environment: &str) -> Result<Keyring> {
+    let secret_text = match get("ROAM_SECRET").filter(|s| !s.is_empty()) {
+        Some(s) => s,
+        None if environment == "development" => DEV_SECRET.to_string(),
+        None => {
+            return Err(bad(
+                "ROAM_SECRET is not set (wrangler secret put ROAM_SECRET)".into(),
+            ))
+        }
+    };
+    let secret = SharedSecret::parse(&secret_text).map_err(|e| bad(format!("ROAM_SECRET: {e}")))?;
+    let accepted = match get("ROAM_SECRET_ACCEPTED").filter(|s| !s.is_empty()) {
+        Some(text) => Some(
+            SharedSecret::parse(&text).map_err(|e| bad(format!("ROAM_SECRET_ACCEPTED: {e}")))?,
+        ),
+        None => None,
+    };
+    let dev_default =
+        secret.is_dev_default() || accepted.as_ref().is_some_and(SharedSecret::is_dev_default);
+    if dev_default && environment != "development" {
+        return Err(bad(format!(
+            "ROAM_SECRET is the development default, refused in {environment}"
+        )));
+    }
+    Ok(Keyring::new(secret, accepted))
+}
+
+/// `ORIGINS`: each region's pool, checked against the map.
+fn origins(
+    get: &impl Fn(&str) -> Option<String>,
+    map: &RegionMap,
+) -> Result<BTreeMap<String, Vec<String>>> {
+    let origins_json = get("ORIGINS").ok_or_else(|| bad("ORIGINS is not set".into()))?;
+    let origins: BTreeMap<String, serde_json::Value> = serde_json::from_str(&origins_json)
+        .map_err(|e| {
+            bad(format!(
+                "ORIGINS must be a JSON object of region → URL or list of URLs: {e}"
+            ))
+        })?;
+    validate_origins(map, origins).map_err(bad)
+}
+
+/// A timeout variable in milliseconds (50 to 60000), `default` when unset.
+fn timeout(get: &impl Fn(&str) -> Option<String>, name: &str, default: u32) -> Result<u32> {
+    match get(name) {
+        None => Ok(default),
+        Some(ms) => ms
+            .trim()
+            .parse()
+            .ok()
+            .filter(|ms| (50..=60_000).contains(ms))
+            .ok_or_else(|| bad(format!("{name} must be 50 to 60000, not `{ms}`"))),
     }
 }
 
@@ -227,100 +256,4 @@ fn validate_origins(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ORIGINS: &str = r#"{"us-east":"http://127.0.0.1:1/","us-west":"http://127.0.0.1:2","eu-west":"https://eu.example"}"#;
-
-    fn load(vars: &[(&str, &str)]) -> Result<Config> {
-        Config::from_lookup(|name| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
-    }
-
-    fn message(r: Result<Config>) -> String {
-        match r {
-            Err(EdgeError::Config(m)) => m,
-            other => panic!("expected a config error, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn development_defaults() {
-        let c = load(&[("ROAM_ENV", "development"), ("ORIGINS", ORIGINS)]).unwrap();
-        assert!(c.keys.current().is_dev_default());
-        assert_eq!(c.pool("us-east"), ["http://127.0.0.1:1"]);
-        assert_eq!(c.origin_timeout_ms, DEFAULT_ORIGIN_TIMEOUT_MS);
-    }
-
-    #[test]
-    fn production_refuses_the_dev_secret_and_names_variables() {
-        assert!(message(load(&[("ORIGINS", ORIGINS)])).contains("ROAM_SECRET"));
-        let dev = [
-            ("ROAM_ENV", "production"),
-            ("ORIGINS", ORIGINS),
-            ("ROAM_SECRET", DEV_SECRET),
-        ];
-        assert!(message(load(&dev)).contains("development default"));
-        let ok = [
-            ("ORIGINS", ORIGINS),
-            ("ROAM_SECRET", "a-real-secret-of-32-characters!!"),
-        ];
-        assert_eq!(load(&ok).unwrap().environment, "production");
-        let dev = [("ROAM_ENV", "development")];
-        assert!(message(load(&dev)).contains("ORIGINS"));
-        let partial = [
-            ("ROAM_ENV", "development"),
-            ("ORIGINS", r#"{"us-east":"http://a"}"#),
-        ];
-        assert!(message(load(&partial)).contains("us-west"));
-        let timeout = [
-            ("ROAM_ENV", "development"),
-            ("ORIGINS", ORIGINS),
-            ("ORIGIN_TIMEOUT_MS", "0"),
-        ];
-        assert!(message(load(&timeout)).contains("ORIGIN_TIMEOUT_MS"));
-        let bad_url = ORIGINS.replace("https://eu.example", "ftp://eu");
-        assert!(
-            message(load(&[("ROAM_ENV", "development"), ("ORIGINS", &bad_url)]))
-                .contains("eu-west")
-        );
-    }
-
-    #[test]
-    fn a_region_may_list_a_pool_of_origins() {
-        let dev = |origins: &str| load(&[("ROAM_ENV", "development"), ("ORIGINS", origins)]);
-        let pools = ORIGINS.replace(
-            r#""https://eu.example""#,
-            r#"["http://127.0.0.1:3/", "http://127.0.0.1:4"]"#,
-        );
-        let c = dev(&pools).unwrap();
-        assert_eq!(
-            c.pool("eu-west"),
-            ["http://127.0.0.1:3", "http://127.0.0.1:4"]
-        );
-        assert_eq!(
-            c.pool("us-west"),
-            ["http://127.0.0.1:2"],
-            "a string is a pool of one"
-        );
-        assert!(c.pool("mars").is_empty());
-
-        let with_eu = |eu: &str| ORIGINS.replace(r#""https://eu.example""#, eu);
-        let empty = message(dev(&with_eu("[]")));
-        assert!(
-            empty.contains("eu-west") && empty.contains("empty"),
-            "{empty}"
-        );
-        let twice = message(dev(&with_eu(r#"["http://a", "http://a/"]"#)));
-        assert!(twice.contains("twice"), "{twice}");
-        let number = message(dev(&with_eu(r#"["http://a", 8103]"#)));
-        assert!(number.contains("8103"), "{number}");
-        let object = message(dev(&with_eu(r#"{"url":"http://a"}"#)));
-        assert!(object.contains("ORIGINS[eu-west]"), "{object}");
-        let bad_scheme = message(dev(&with_eu(r#"["http://a", "ftp://b"]"#)));
-        assert!(bad_scheme.contains("ftp://b"), "{bad_scheme}");
-    }
-}
+mod tests;

@@ -1,12 +1,10 @@
-//! The edge's one error type and its single mapping to an `application/problem+json` response.
+//! The edge's one error type and its single mapping to a status and an
+//! `application/problem+json` body ([`crate::respond::problem`] makes the response).
 //!
 //! 5xx bodies say nothing internal: the cause goes to the log (`console.error`, which
 //! `wrangler tail` and the dev console show) under the request id the body carries.
 
-use roam_shared::problem::PROBLEM_CONTENT_TYPE;
 use roam_shared::Problem;
-
-use crate::response::{Body, Response};
 
 /// Result of the edge's handlers.
 pub type Result<T, E = EdgeError> = std::result::Result<T, E>;
@@ -123,26 +121,6 @@ impl EdgeError {
     /// client's doing.
     pub fn is_server_fault(&self) -> bool {
         self.status() >= 500
-    }
-
-    /// The problem+json response, with `retry-after` (429, 503) or `allow` (405) as needed.
-    pub fn into_response(self, request_id: &str, trace_id: Option<&str>) -> Result<Response> {
-        let body = self.to_problem(request_id, trace_id).to_json();
-        let mut response = Response::new(self.status(), Body::Text(body));
-        let headers = response.headers_mut();
-        headers.set("content-type", PROBLEM_CONTENT_TYPE)?;
-        headers.set("cache-control", "no-store")?;
-        match &self {
-            EdgeError::Unavailable {
-                retry_after_secs, ..
-            }
-            | EdgeError::TooManyRequests { retry_after_secs } => {
-                headers.set("retry-after", &retry_after_secs.to_string())?;
-            }
-            EdgeError::MethodNotAllowed { allow, .. } => headers.set("allow", allow)?,
-            _ => {}
-        }
-        Ok(response)
     }
 }
 

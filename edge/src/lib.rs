@@ -109,7 +109,7 @@ fn answer(response: Result<Response>, request_id: &str, trace: Option<&Trace>) -
             let trace = trace_id.as_deref().unwrap_or("none");
             console_error!("request {request_id} (trace {trace}): {error}");
         }
-        error.into_response(request_id, trace_id.as_deref())
+        respond::problem(&error, request_id, trace_id.as_deref())
     });
     let sent = response.and_then(|mut response| {
         let headers = response.headers_mut();

@@ -17,6 +17,7 @@ use std::future::Future;
 use wasm_bindgen::JsValue;
 
 use crate::error::EdgeError;
+use crate::respond;
 
 thread_local! {
     /// The `resolve` function and request id of every request in flight in this instance.
@@ -32,7 +33,7 @@ pub fn install_hook() {
         console_error_panic_hook::hook(info);
         let pending = PENDING.with(|p| p.try_borrow_mut().map(|mut p| std::mem::take(&mut *p)));
         for (resolve, request_id) in pending.unwrap_or_default().into_values() {
-            let problem = EdgeError::Internal("panic".into()).into_response(&request_id, None);
+            let problem = respond::problem(&EdgeError::Internal("panic".into()), &request_id, None);
             if let Ok(mut response) = problem {
                 let _ = response
                     .headers_mut()

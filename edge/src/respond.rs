@@ -1,11 +1,12 @@
-//! Building the edge's responses: JSON bodies, origin replies re-headed for the client, the
-//! request id and `server-timing`.
+//! Building the edge's responses: JSON bodies, problem+json for errors, origin replies
+//! re-headed for the client, the request id and `server-timing`.
 
 use roam_shared::headers::is_valid_token_id;
+use roam_shared::problem::PROBLEM_CONTENT_TYPE;
 use roam_shared::trace::Timing;
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{EdgeError, Result};
 use crate::forward::Reply;
 use crate::response::{Body, Response};
 
@@ -31,12 +32,32 @@ pub fn request_id(candidate: &str) -> String {
 
 /// A JSON response with the given status and `cache-control`.
 pub fn json<T: Serialize>(status: u16, body: &T, cache_control: &str) -> Result<Response> {
-    let text = serde_json::to_string(body)
-        .map_err(|e| crate::error::EdgeError::Internal(e.to_string()))?;
+    let text = serde_json::to_string(body).map_err(|e| EdgeError::Internal(e.to_string()))?;
     let mut response = Response::new(status, Body::Text(text));
     let headers = response.headers_mut();
     headers.set("content-type", "application/json")?;
     headers.set("cache-control", cache_control)?;
+    Ok(response)
+}
+
+/// The problem+json response for `error`, with `retry-after` (429, 503) or `allow` (405) as
+/// needed.
+pub fn problem(error: &EdgeError, request_id: &str, trace_id: Option<&str>) -> Result<Response> {
+    let body = error.to_problem(request_id, trace_id).to_json();
+    let mut response = Response::new(error.status(), Body::Text(body));
+    let headers = response.headers_mut();
+    headers.set("content-type", PROBLEM_CONTENT_TYPE)?;
+    headers.set("cache-control", "no-store")?;
+    match error {
+        EdgeError::Unavailable {
+            retry_after_secs, ..
+        }
+        | EdgeError::TooManyRequests { retry_after_secs } => {
+            headers.set("retry-after", &retry_after_secs.to_string())?;
+        }
+        EdgeError::MethodNotAllowed { allow, .. } => headers.set("allow", allow)?,
+        _ => {}
+    }
     Ok(response)
 }
 

@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use roam_origin::config::{load_map, parse_peer, ClaimKeys, Environment, ServeArgs};
+use roam_origin::config::{claim_keys, load_map, parse_peer, Environment, ServeArgs};
 use roam_origin::schema::links::Peer;
 use roam_origin::schema::seed;
 use roam_origin::schema::topology;
 use roam_origin::storage::pool;
 use roam_origin::{telemetry, Application, Config};
+use roam_shared::email_claim::ClaimKeys;
 use roam_shared::RegionMap;
 
 /// With no subcommand it serves, configured from the environment only: top-level serve
@@ -75,7 +76,7 @@ struct ClaimKeyArgs {
 
 impl ClaimKeyArgs {
     fn keys(&self) -> anyhow::Result<ClaimKeys> {
-        ClaimKeys::from_args(
+        claim_keys(
             self.claim_key.as_deref(),
             self.claim_key_previous.as_deref(),
             Environment::Development,

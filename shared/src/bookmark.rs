@@ -13,7 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use crate::keyring::Keyring;
-use crate::signature::{hmac_sha256, SharedSecret};
+use crate::secret::{hmac_sha256, SharedSecret};
 
 const V1_PURPOSE: &str = "roam/bookmark/v1";
 const V2_PURPOSE: &str = "roam/bookmark/v2";

@@ -11,7 +11,7 @@
 
 use crate::map::{Region, RegionMap};
 use crate::routing::normalize_email;
-use crate::signature::{hmac_sha256, DEV_SECRET};
+use crate::secret::{hmac_sha256, DEV_SECRET};
 
 /// Id of the development key.
 pub const DEV_KEY_ID: &str = "dev";
@@ -90,6 +90,31 @@ impl ClaimKey {
     /// The claim hash of an email: lowercase hex HMAC-SHA256 of the normalised email.
     pub fn hash(&self, email: &str) -> String {
         hex::encode(hmac_sha256(&self.key, normalize_email(email).as_bytes()))
+    }
+}
+
+/// The keys email claims are hashed with: the current one, and the previous one while a
+/// rotation is under way (an origin reads them from `ROAM_CLAIM_KEY` and `ROAM_CLAIM_KEY_PREVIOUS`).
+#[derive(Debug, Clone)]
+pub struct ClaimKeys {
+    /// New claims are made under it (and under `previous`, while set).
+    pub current: ClaimKey,
+    /// The key being rotated out.
+    pub previous: Option<ClaimKey>,
+}
+
+impl ClaimKeys {
+    /// The development key alone.
+    pub fn development() -> Self {
+        Self {
+            current: ClaimKey::development(),
+            previous: None,
+        }
+    }
+
+    /// Every key in force, current first.
+    pub fn all(&self) -> impl Iterator<Item = &ClaimKey> {
+        std::iter::once(&self.current).chain(self.previous.as_ref())
     }
 }
 

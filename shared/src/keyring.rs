@@ -9,7 +9,7 @@
 //! the old secret goes. Switching in one step cannot work with more than one process: a token
 //! signed by a process already switched would meet one that has never heard of its key.
 
-use crate::signature::SharedSecret;
+use crate::secret::SharedSecret;
 
 /// The current secret and, during a rotation, the other one still (or already) accepted.
 #[derive(Debug, Clone)]

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod bookmark;
+pub mod coordinates;
 pub mod email_claim;
 pub mod geo;
 pub mod headers;
@@ -20,12 +21,14 @@ pub mod problem;
 pub mod request;
 pub mod routes;
 pub mod routing;
+pub mod secret;
 pub mod signature;
 pub mod token;
 pub mod trace;
 
-pub use geo::{Coordinates, UserLocation};
+pub use coordinates::Coordinates;
+pub use geo::UserLocation;
 pub use keyring::Keyring;
 pub use map::{City, Region, RegionMap};
 pub use problem::Problem;
-pub use signature::SharedSecret;
+pub use secret::SharedSecret;

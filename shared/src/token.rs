@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::keyring::Keyring;
-use crate::signature::{hmac_sha256, hmac_verify, SharedSecret};
+use crate::secret::{hmac_sha256, hmac_verify, SharedSecret};
 
 const V1_PURPOSE: &str = "roam/session-token/v1";
 const V2_PURPOSE: &str = "roam/session-token/v2";

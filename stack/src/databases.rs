@@ -7,9 +7,9 @@ use roam_shared::RegionMap;
 
 use crate::endpoints::{Endpoints, RegionData};
 use crate::ha::HaCluster;
+use crate::options::StackOptions;
 use crate::pg::{reap_when_gone, PgCluster};
 use crate::process::free_port;
-use crate::stack::StackOptions;
 use crate::wan::Wan;
 
 /// What holds the stack's data.

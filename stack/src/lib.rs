@@ -11,6 +11,7 @@ pub mod edge;
 pub mod endpoints;
 pub mod front;
 pub mod ha;
+pub mod options;
 pub mod origin;
 pub mod pg;
 pub mod process;
@@ -21,6 +22,7 @@ pub mod workerd_edge;
 
 pub use endpoints::Endpoints;
 pub use ha::{FailoverSettings, HaOptions};
-pub use stack::{Stack, StackOptions};
+pub use options::StackOptions;
+pub use stack::Stack;
 pub use topology::Topology;
 pub use wan::{Wan, WanOptions};

@@ -1,14 +1,14 @@
 //! The handle of a running link: its address, run-time changes, faults, counters, stop.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::link::{Conditions, Fault};
+use crate::conditions::{Conditions, Fault};
+use crate::stats::{Counters, LinkStats};
 
 /// A running link. Dropping it stops it (and drops its connections) too.
 #[derive(Debug)]
@@ -64,14 +64,7 @@ impl LinkHandle {
 
     /// Counters since the link started.
     pub fn stats(&self) -> LinkStats {
-        let c = &self.counters;
-        LinkStats {
-            accepted: c.accepted.load(Ordering::Relaxed),
-            active: c.active.load(Ordering::Relaxed),
-            refused: c.refused.load(Ordering::Relaxed),
-            queued_bytes: c.queued.load(Ordering::Relaxed),
-            peak_queued_bytes: c.peak_queued.load(Ordering::Relaxed),
-        }
+        self.counters.snapshot()
     }
 
     /// Stops listening and drops every connection; returns when the port is closed.
@@ -96,28 +89,4 @@ impl Drop for LinkHandle {
             task.abort();
         }
     }
-}
-
-/// A snapshot of a link's counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LinkStats {
-    /// Connections accepted.
-    pub accepted: u64,
-    /// Connections open now.
-    pub active: u64,
-    /// Connections reset because of a fault.
-    pub refused: u64,
-    /// Bytes read but not yet written, all connections.
-    pub queued_bytes: usize,
-    /// The most ever queued at once.
-    pub peak_queued_bytes: usize,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) accepted: AtomicU64,
-    pub(crate) active: AtomicU64,
-    pub(crate) refused: AtomicU64,
-    pub(crate) queued: AtomicUsize,
-    pub(crate) peak_queued: AtomicUsize,
 }

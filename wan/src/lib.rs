@@ -18,10 +18,15 @@
 //! # let _ = proxy; Ok(()) }
 //! ```
 
+mod conditions;
 mod handle;
 mod link;
 pub mod model;
 mod pipe;
+mod stats;
 
-pub use link::{Conditions, Fault, Link, LinkHandle, LinkStats, DEFAULT_BUFFER_BYTES};
+pub use conditions::{Conditions, Fault};
+pub use handle::LinkHandle;
+pub use link::{Link, DEFAULT_BUFFER_BYTES};
 pub use model::{RttModel, UserPath};
+pub use stats::LinkStats;

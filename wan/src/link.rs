@@ -15,49 +15,13 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::handle::Counters;
-pub use crate::handle::{LinkHandle, LinkStats};
-use crate::pipe::{pipe, random_up_to};
+use crate::conditions::{Conditions, Fault};
+use crate::handle::LinkHandle;
+use crate::pipe::pipe;
+use crate::stats::Counters;
 
 /// Default cap on bytes held back per connection and direction.
 pub const DEFAULT_BUFFER_BYTES: usize = 1024 * 1024;
-
-/// A fault the link can inject.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Fault {
-    /// None: bytes flow.
-    #[default]
-    None,
-    /// Cut: open connections are reset and new ones are reset as soon as accepted.
-    Refuse,
-    /// Partition: nothing moves either way and nobody is told; connections hang until the
-    /// fault is lifted (then they are reset) or time out at the peers.
-    Blackhole,
-}
-
-/// What a link does to traffic right now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Conditions {
-    /// Round-trip time; each direction waits half of it.
-    pub rtt: Duration,
-    /// Extra round-trip time drawn uniformly from `[0, jitter]` per chunk (half per
-    /// direction); chunks never overtake one another.
-    pub jitter: Duration,
-    /// The injected fault.
-    pub fault: Fault,
-}
-
-impl Conditions {
-    /// Whether bytes may go straight across.
-    pub(crate) fn is_instant(&self) -> bool {
-        self.rtt.is_zero() && self.jitter.is_zero()
-    }
-
-    /// One direction's delay for a chunk read now.
-    pub(crate) fn one_way(&self) -> Duration {
-        (self.rtt + random_up_to(self.jitter)) / 2
-    }
-}
 
 /// How to start a link: `Link::new(target).rtt(…).start().await`.
 #[derive(Debug, Clone)]

@@ -17,8 +17,8 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{sleep_until, Instant};
 
-use crate::handle::Counters;
-use crate::link::Conditions;
+use crate::conditions::Conditions;
+use crate::stats::Counters;
 
 /// Bytes read at once.
 pub(crate) const CHUNK: usize = 16 * 1024;
@@ -161,12 +161,4 @@ async fn sleep_precisely_until(deadline: Instant) {
     if !rest.is_zero() {
         let _ = tokio::task::spawn_blocking(move || std::thread::sleep(rest)).await;
     }
-}
-
-/// A uniformly random duration in `[0, max]`.
-pub(crate) fn random_up_to(max: Duration) -> Duration {
-    if max.is_zero() {
-        return Duration::ZERO;
-    }
-    max.mul_f64(rand::random::<f64>())
 }

@@ -15,9 +15,10 @@ use serde::Serialize;
 
 use super::extract::Geo;
 use super::AppState;
+use crate::config::Config;
 use crate::error::RETRY_AFTER_SECS;
 use crate::storage::health::{NodeCheck, RegionHealth, EVERY};
-use crate::telemetry;
+use crate::storage::Nodes;
 
 /// The public health routes (and the edge's signed view of readiness).
 pub(super) fn router() -> Router<AppState> {
@@ -96,10 +97,21 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    telemetry::record_pool(&state.nodes, &state.config);
+    record_pool(&state.nodes, &state.config);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Records the local pool's gauges (called when /metrics is scraped).
+fn record_pool(nodes: &Nodes, config: &Config) {
+    let region = config.region.clone();
+    metrics::gauge!("roam_db_pool_connections", "region" => region.clone())
+        .set(f64::from(nodes.local().size()));
+    metrics::gauge!("roam_db_pool_idle", "region" => region.clone())
+        .set(nodes.local().num_idle() as f64);
+    metrics::gauge!("roam_db_pool_max", "region" => region)
+        .set(f64::from(config.db_max_connections));
 }

@@ -17,12 +17,11 @@
 
 use std::fmt;
 
-use roam_shared::email_claim::{claim_region, ClaimKey};
+use roam_shared::email_claim::{claim_region, ClaimKey, ClaimKeys};
 use roam_shared::RegionMap;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::config::ClaimKeys;
 use crate::schema::names::local_table;
 
 /// What a run did.

@@ -5,13 +5,11 @@
 //! the difference). The users' email claims may live on other nodes; they go through the
 //! `email_claims` parent, so seed after every node has been migrated.
 
-use roam_shared::email_claim::claim_region;
+use roam_shared::email_claim::{claim_region, ClaimKeys};
 use roam_shared::signature::body_digest;
 use roam_shared::RegionMap;
 use sqlx::PgPool;
 use uuid::Uuid;
-
-use crate::config::ClaimKeys;
 
 /// The password of every seeded user (development data only).
 pub const SEED_PASSWORD: &str = "roam-seed-password";

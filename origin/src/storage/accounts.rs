@@ -4,14 +4,15 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use roam_shared::email_claim::ClaimKeys;
 use roam_shared::RegionMap;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::config::ClaimKeys;
 use crate::error::Result;
+use crate::storage::claims;
 use crate::storage::traced::OnNode;
-use crate::storage::{claims, Nodes};
+use crate::storage::Nodes;
 
 /// A user with the password hash and the state of their failed log-ins.
 #[derive(Debug)]

@@ -17,12 +17,11 @@
 use std::time::Duration;
 
 use futures::future::try_join_all;
-use roam_shared::email_claim::claim_region;
+use roam_shared::email_claim::{claim_region, ClaimKeys};
 use roam_shared::RegionMap;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::config::ClaimKeys;
 use crate::error::Result;
 use crate::storage::traced::OnNode;
 use crate::storage::Nodes;

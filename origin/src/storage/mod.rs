@@ -15,4 +15,4 @@ pub mod traced;
 pub mod transaction;
 pub mod upkeep;
 
-pub use nodes::Nodes;
+pub use nodes::{NodeSettings, Nodes};

@@ -12,14 +12,31 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::PgPool;
 
-use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::libpq_url::split_hosts;
 use crate::storage::primary::NodePool;
 use crate::storage::{pool, traced};
+
+/// Where the nodes are and how many connections to hold to each: what [`Nodes::connect`]
+/// needs (the origin's `Config` converts into it).
+#[derive(Debug, Clone, Copy)]
+pub struct NodeSettings<'a> {
+    /// This origin's region.
+    pub region: &'a str,
+    /// This region's node.
+    pub database_url: &'a SecretString,
+    /// Most connections to it.
+    pub max_connections: u32,
+    /// Other regions' nodes: region → database URL.
+    pub peers: &'a BTreeMap<String, SecretString>,
+    /// Most connections to each of them.
+    pub peer_max_connections: u32,
+    /// The region map.
+    pub map: &'a roam_shared::RegionMap,
+}
 
 /// Every region's node, as this origin reaches it.
 #[derive(Clone, Debug)]
@@ -32,19 +49,23 @@ pub struct Nodes {
 }
 
 impl Nodes {
-    /// Lazily connecting pools for `config`: an origin starts (and reports what it cannot
-    /// reach) while nodes are down.
-    pub fn connect(config: &Config, acquire_timeout: Duration) -> anyhow::Result<Self> {
-        let local = node_pool(config.database_url.expose_secret(), |url| {
-            pool::pool(url, config.db_max_connections, acquire_timeout)
+    /// Lazily connecting pools for `settings` (the origin's `Config` gives them): an origin
+    /// starts (and reports what it cannot reach) while nodes are down.
+    pub fn connect<'a>(
+        settings: impl Into<NodeSettings<'a>>,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let settings = settings.into();
+        let local = node_pool(settings.database_url.expose_secret(), |url| {
+            pool::pool(url, settings.max_connections, acquire_timeout)
         })?;
         for (_, pool) in local.hosts() {
-            traced::name(pool, &config.region, true);
+            traced::name(pool, settings.region, true);
         }
         let mut remote = BTreeMap::new();
-        for (region, url) in &config.peers {
+        for (region, url) in settings.peers {
             let node = node_pool(url.expose_secret(), |url| {
-                pool::remote_pool(url, config.peer_max_connections, acquire_timeout)
+                pool::remote_pool(url, settings.peer_max_connections, acquire_timeout)
             })
             .map_err(|e| anyhow::anyhow!("ROAM_PEERS for {region}: {e}"))?;
             for (_, pool) in node.hosts() {
@@ -52,8 +73,8 @@ impl Nodes {
             }
             remote.insert(region.clone(), node);
         }
-        for region in &config.map.regions {
-            if region.name != config.region && !remote.contains_key(&region.name) {
+        for region in &settings.map.regions {
+            if region.name != settings.region && !remote.contains_key(&region.name) {
                 tracing::warn!(
                     region = %region.name,
                     "no peer URL: this region's rows are reached through postgres_fdw \
@@ -62,10 +83,10 @@ impl Nodes {
             }
         }
         Ok(Self {
-            own: config.region.clone(),
+            own: settings.region.to_string(),
             local,
             remote: Arc::new(remote),
-            map: Arc::new(config.map.clone()),
+            map: Arc::new(settings.map.clone()),
         })
     }
 

@@ -21,9 +21,6 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::config::Config;
-use crate::storage::Nodes;
-
 /// Installs the global tracing subscriber: log lines (JSON when `ROAM_LOG_JSON=1`; each one
 /// inside a request or a job carries its `trace_id`, a field of that span) and, when the
 /// standard `OTEL_*` variables ask for it, OpenTelemetry export on `runtime`. Idempotent.
@@ -110,15 +107,4 @@ pub fn metrics_handle() -> PrometheusHandle {
             handle
         })
         .clone()
-}
-
-/// Records the local pool's gauges (called when /metrics is scraped).
-pub fn record_pool(nodes: &Nodes, config: &Config) {
-    let region = config.region.clone();
-    metrics::gauge!("roam_db_pool_connections", "region" => region.clone())
-        .set(f64::from(nodes.local().size()));
-    metrics::gauge!("roam_db_pool_idle", "region" => region.clone())
-        .set(nodes.local().num_idle() as f64);
-    metrics::gauge!("roam_db_pool_max", "region" => region)
-        .set(f64::from(config.db_max_connections));
 }

@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use roam_origin::config::ClaimKeys;
 use roam_origin::schema::reconcile::reconcile_claims;
 use roam_origin::Config;
+use roam_shared::email_claim::ClaimKeys;
 use roam_shared::email_claim::{claim_region, ClaimKey};
 use roam_shared::RegionMap;
 use roam_wan::Link;

@@ -1,23 +1,25 @@
 //! `spawn_stack()`: a fresh database on every node of the test cluster, migrated with the
-//! map's topology, and an in-process origin per region on port 0. Requests are signed the
-//! way the edge signs them. (Past 300 lines: the stack, its origins and the steps every
-//! scenario shares — sign up, log in, a vehicle, a ride — in one place.)
+//! map's topology, and an in-process origin per region on port 0 ([`TestOrigin`]). Requests
+//! are signed the way the edge signs them. The steps every scenario shares (sign up, log in, a
+//! vehicle, a ride) and the looks at the nodes' tables are in `steps`.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use roam_origin::schema::links::Peer;
 use roam_origin::schema::topology;
-use roam_origin::{Application, Config};
+use roam_origin::Config;
 use roam_shared::RegionMap;
 use roam_stack::pg::secure::SecureAccess;
 use roam_stack::pg::{test_cluster, PgCluster, PgNode};
-use serde_json::Value;
 use sqlx::PgPool;
-use tokio::sync::oneshot;
 
-pub(crate) use crate::client::{assert_all_one_201, assert_problem, Req, Resp, Signing};
+pub(crate) use crate::client::{assert_all_one_201, assert_problem, Resp, Signing};
 use uuid::Uuid;
+
+mod origin;
+mod steps;
+
+pub(crate) use origin::TestOrigin;
 
 pub(crate) const REGIONS: [&str; 3] = ["us-east", "us-west", "eu-west"];
 
@@ -37,16 +39,6 @@ pub(crate) fn email_claimed_on(region: &str) -> String {
         .map(|i| format!("{}-{i}@example.com", Uuid::new_v4().simple()))
         .find(|e| roam_shared::email_claim::claim_region(map, &key.hash(e)).name == region)
         .expect("some email")
-}
-
-pub(crate) struct TestOrigin {
-    pub region: String,
-    pub address: String,
-    /// The admin listener (`/readyz`, `/metrics`).
-    pub admin_address: String,
-    client: reqwest::Client,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 pub(crate) struct TestStack {
@@ -231,108 +223,6 @@ impl TestStack {
         format!("postgres://postgres@127.0.0.1:{port}/{}", self.database)
     }
 
-    /// Count of rows in one node's own table (not through any foreign table).
-    pub(crate) async fn count_local(&self, region: &str, table: &str, filter: &str) -> i64 {
-        let local = roam_origin::schema::names::local_table(table, region);
-        let sql = format!("SELECT count(*) FROM ONLY {local} WHERE {filter}");
-        sqlx::query_scalar(&sql)
-            .fetch_one(self.node(region))
-            .await
-            .expect("count")
-    }
-
-    /// Waits (up to 20 s) until `region`'s node has at least `rows` rider_regions rows: the
-    /// rider_region jobs have told it where its riders rode.
-    pub(crate) async fn until_rider_regions(&self, region: &str, rows: i64) {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while self.count_local(region, "rider_regions", "true").await < rows {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{region}: fewer than {rows} rider_regions rows: the rider_region jobs never ran"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// How many statements a region's node has run in this test's database that mention any
-    /// of `tables` (from pg_stat_statements: counts are exact where timings are not).
-    pub(crate) async fn statement_calls(&self, region: &str, tables: &[&str]) -> i64 {
-        let patterns: Vec<String> = tables.iter().map(|t| format!("%{t}%")).collect();
-        sqlx::query_scalar(
-            "SELECT COALESCE(sum(s.calls), 0)::bigint FROM pg_stat_statements s \
-             JOIN pg_database d ON d.oid = s.dbid \
-             WHERE d.datname = current_database() AND s.query ILIKE ANY($1)",
-        )
-        .bind(&patterns)
-        .fetch_one(self.node(region))
-        .await
-        .expect("pg_stat_statements")
-    }
-
-    /// Signs `email` up through `via`'s origin as `name`, at home in `city`; asserts the 201
-    /// and returns the user's id.
-    pub(crate) async fn sign_up(&self, via: &str, email: &str, name: &str, city: &str) -> Uuid {
-        let r = self.origin(via).sign_up(email, name, city).send().await;
-        assert_eq!(r.status, 201, "{}", r.text());
-        r.id()
-    }
-
-    /// Logs `email` in through `via`'s origin with [`PASSWORD`]; asserts the 200 and returns
-    /// the token.
-    pub(crate) async fn log_in(&self, via: &str, email: &str) -> String {
-        let r = self.origin(via).log_in(email, PASSWORD).send().await;
-        assert_eq!(r.status, 200, "{}", r.text());
-        r.json()["token"].as_str().unwrap().to_string()
-    }
-
-    /// Starts a ride on `vehicle` of `city` through `via`'s origin; asserts the 201 and returns
-    /// the ride's id.
-    pub(crate) async fn start_ride(
-        &self,
-        via: &str,
-        city: &str,
-        vehicle: Uuid,
-        token: &str,
-    ) -> Uuid {
-        let r = self
-            .origin(via)
-            .start_ride(city, vehicle)
-            .token(token)
-            .send()
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text());
-        r.id()
-    }
-
-    /// Signs up and logs in a user whose home is `city`; returns (user id, token).
-    pub(crate) async fn user(&self, city: &str) -> (Uuid, String) {
-        let email = fresh_email();
-        let origin = &self.origins[0];
-        let r = origin.sign_up(&email, "Test Rider", city).send().await;
-        assert_eq!(r.status, 201, "{}", r.text());
-        let r = origin.log_in(&email, PASSWORD).send().await;
-        assert_eq!(r.status, 200, "{}", r.text());
-        let id = r.json()["user"]["id"].as_str().unwrap().parse().unwrap();
-        (id, r.json()["token"].as_str().unwrap().to_string())
-    }
-
-    /// Adds a vehicle in `city` through the city's home origin; returns its id.
-    pub(crate) async fn vehicle(&self, city: &str, token: &str) -> Uuid {
-        let home = RegionMap::builtin()
-            .home_region_of(city)
-            .unwrap()
-            .name
-            .clone();
-        let r = self
-            .origin(&home)
-            .add_vehicle(city, "scooter", &format!("1 Main St, {city}"))
-            .token(token)
-            .send()
-            .await;
-        assert_eq!(r.status, 201, "{}", r.text());
-        r.id()
-    }
-
     /// Stops the origins, closes the pools, drops the databases.
     pub(crate) async fn cleanup(mut self) {
         for origin in &mut self.origins {
@@ -348,83 +238,5 @@ impl TestStack {
                     .expect("drop database");
             }
         }
-    }
-}
-
-impl TestOrigin {
-    pub(crate) async fn spawn(config: Config) -> Self {
-        let region = config.region.clone();
-        let app = Application::build(config).await.expect("build");
-        let address = format!("http://127.0.0.1:{}", app.port());
-        let admin_address = format!("http://127.0.0.1:{}", app.admin_port());
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            app.run_until(async {
-                let _ = rx.await;
-            })
-            .await
-            .expect("origin failed");
-        });
-        Self {
-            region,
-            address,
-            admin_address,
-            client: reqwest::Client::new(),
-            shutdown: Some(tx),
-            task: Some(task),
-        }
-    }
-
-    pub(crate) fn client(&self) -> reqwest::Client {
-        self.client.clone()
-    }
-
-    /// Asks it to stop (graceful shutdown) without waiting.
-    pub(crate) fn signal_stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-
-    /// Waits until it has stopped; false if it did not within `limit`.
-    pub(crate) async fn stopped_within(&mut self, limit: Duration) -> bool {
-        match self.task.take() {
-            Some(task) => tokio::time::timeout(limit, task).await.is_ok(),
-            None => true,
-        }
-    }
-
-    pub(crate) async fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
-        }
-    }
-
-    /// A GET on the admin listener, as its text.
-    pub(crate) async fn admin(&self, path: &str) -> (u16, String) {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.admin_address))
-            .send()
-            .await
-            .expect("the admin listener answers");
-        let status = r.status().as_u16();
-        (status, r.text().await.unwrap_or_default())
-    }
-
-    pub(crate) fn get(&self, path: &str) -> Req {
-        Req::new(self, "GET", path)
-    }
-
-    #[allow(clippy::needless_pass_by_value)] // json!(…) at every call site reads best
-    pub(crate) fn post(&self, path: &str, body: Value) -> Req {
-        Req::new(self, "POST", path).body(body.to_string().into_bytes(), "application/json")
-    }
-
-    pub(crate) fn request(&self, method: &'static str, path: &str) -> Req {
-        Req::new(self, method, path)
     }
 }

@@ -45,7 +45,7 @@ async fn adding_a_region_and_re_running_the_migration_adds_it() {
     stack.migrate(full).await;
     // Re-running is harmless.
     stack.migrate(full).await;
-    let keys = roam_origin::config::ClaimKeys::development();
+    let keys = roam_shared::email_claim::ClaimKeys::development();
     for region in ["us-east", "us-west", "eu-west"] {
         let report = roam_origin::schema::reconcile::reconcile_claims(
             stack.node(region),

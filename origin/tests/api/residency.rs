@@ -4,9 +4,9 @@
 
 use std::path::Path;
 
-use roam_origin::config::ClaimKeys;
 use roam_origin::schema::names::local_table;
 use roam_origin::schema::reconcile::reconcile_claims;
+use roam_shared::email_claim::ClaimKeys;
 use roam_shared::email_claim::{claim_region, ClaimKey};
 use roam_shared::RegionMap;
 use roam_stack::pg::test_cluster;
@@ -155,15 +155,9 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
-#[tokio::test]
-async fn the_previous_versions_plaintext_claims_are_hashed_then_dropped() {
-    let map = RegionMap::builtin();
-    let mut stack = TestStack::unmigrated(test_cluster().await, |c| c.argon2_memory_kib = 256);
-    previous_version(&mut stack, map).await;
-    let hash = roam_origin::password::Hasher::unbounded_wait(256)
-        .hash(PASSWORD.into())
-        .await
-        .unwrap();
+/// Users as the previous version stored them, one per city of four, each with a plaintext
+/// claim on the node a plain SHA-256 of the email chose; returns their emails.
+async fn previous_versions_users(stack: &TestStack, map: &RegionMap, hash: &str) -> Vec<String> {
     let mut emails = Vec::new();
     for (i, city) in ["rome", "boston", "seattle", "paris"]
         .into_iter()
@@ -178,7 +172,7 @@ async fn the_previous_versions_plaintext_claims_are_hashed_then_dropped() {
         .bind(city)
         .bind(id)
         .bind(&email)
-        .bind(&hash)
+        .bind(hash)
         .execute(stack.node(home))
         .await
         .unwrap();
@@ -196,6 +190,19 @@ async fn the_previous_versions_plaintext_claims_are_hashed_then_dropped() {
         .unwrap();
         emails.push(email);
     }
+    emails
+}
+
+#[tokio::test]
+async fn the_previous_versions_plaintext_claims_are_hashed_then_dropped() {
+    let map = RegionMap::builtin();
+    let mut stack = TestStack::unmigrated(test_cluster().await, |c| c.argon2_memory_kib = 256);
+    previous_version(&mut stack, map).await;
+    let hash = roam_origin::password::Hasher::unbounded_wait(256)
+        .hash(PASSWORD.into())
+        .await
+        .unwrap();
+    let emails = previous_versions_users(&stack, map, &hash).await;
     stack.migrate(map).await;
     let keys = ClaimKeys::development();
     for region in REGIONS {
