@@ -15,6 +15,7 @@ mod cross_region;
 mod doc;
 mod edges;
 mod journey;
+mod line;
 mod load;
 mod load_chart;
 mod load_curves;
@@ -175,7 +176,7 @@ pub(crate) struct Measured {
     /// Edge start to first answered `/ping`, per topology and runtime.
     pub edge_start: Vec<(String, Duration)>,
     /// Loopback throughput and bundle size (not in `--short`).
-    pub throughput: Vec<throughput::Line>,
+    pub throughput: Vec<line::Line>,
     /// Latency under rising load (not in `--short`).
     pub load: Vec<load::Curve>,
     /// The origin's profile (`--only profile`).
@@ -184,7 +185,7 @@ pub(crate) struct Measured {
     pub travellers: BTreeMap<String, Vec<cross_region::Travel>>,
     /// One cross-region statement through postgres_fdw and straight to the node (not in
     /// `--short`).
-    pub mechanism: Vec<throughput::Line>,
+    pub mechanism: Vec<line::Line>,
 }
 
 impl Measured {

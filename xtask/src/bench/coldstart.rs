@@ -14,7 +14,7 @@ use roam_stack::workerd_edge::{WorkerdEdge, WorkerdEdgeOptions};
 use super::baselines::{self, Baseline, RunningBaseline};
 use super::compare::median;
 use super::edges::Runtime;
-use super::throughput::Line;
+use super::line::Line;
 
 const ROUNDS: usize = 3;
 

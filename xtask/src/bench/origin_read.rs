@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::compare::{self, WRK};
 use super::edges::Edge;
-use super::throughput::{verdict, Line};
+use super::line::Line;
+use super::report::met;
 
 /// The path of one seeded New York vehicle, found through the edge (as a user presenting
 /// `blob`, an `MF-CF-Blob` header line, if given).
@@ -64,7 +65,7 @@ pub(super) async fn lines(
                 "`pgbench -i -s 1 pgbench && pgbench -S -c 16 -j 2 -T 5 pgbench` on port {}",
                 node.port
             ),
-            target: format!("origin ≥ 50% of pgbench: {}", verdict(pk >= 0.5 * pgbench)),
+            target: format!("origin ≥ 50% of pgbench: {}", met(pk >= 0.5 * pgbench)),
             ..Line::default()
         },
     ])

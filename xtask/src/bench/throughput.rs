@@ -18,27 +18,8 @@ use roam_stack::Stack;
 use super::baselines::{self, Baseline};
 use super::compare::{self, Target, WRK};
 use super::edges::{Edge, Runtime};
-
-/// One measured number and how to get it again.
-#[derive(Default)]
-pub(crate) struct Line {
-    pub what: String,
-    /// Measured with the edge in plain workerd (or with no edge involved).
-    pub value: String,
-    /// The same under `wrangler dev` (empty: not applicable).
-    pub dev: String,
-    pub how: String,
-    /// The target for this number, said met or missed (empty: none).
-    pub target: String,
-}
-
-pub(super) fn verdict(ok: bool) -> &'static str {
-    if ok {
-        "met"
-    } else {
-        "**missed**"
-    }
-}
+use super::line::Line;
+use super::report::met;
 
 /// Rounds per pair in plain workerd (the judged runtime) and under wrangler dev.
 const ROUNDS: [usize; 2] = [3, 1];
@@ -186,10 +167,7 @@ fn edge_lines(f: &EdgeFigures) -> Vec<Line> {
                     100.0 * ratio(&pairs[1])
                 ),
                 how,
-                target: format!(
-                    "roam ≥ 70% of JS in plain workerd: {}",
-                    verdict(judged >= 0.7)
-                ),
+                target: format!("roam ≥ 70% of JS in plain workerd: {}", met(judged >= 0.7)),
             },
         ]
     };
@@ -253,7 +231,7 @@ fn bundle() -> Result<Vec<Line>> {
         let kib = total_gz as f64 / 1024.0;
         last.target = format!(
             "bundle ≤ 300 KiB gzip: {} ({kib:.1} KiB)",
-            verdict(kib <= 300.0)
+            met(kib <= 300.0)
         );
     }
     Ok(lines)

@@ -16,8 +16,8 @@ use roam_stack::origin::{OriginOptions, OriginProcess};
 use roam_stack::Stack;
 
 use super::compare::{self, WRK};
+use super::line::Line;
 use super::origin_read::{seeded_vehicle_path, signed_get};
-use super::throughput::Line;
 
 /// A sink for OTLP/HTTP exports: answers 200 to each, drops what it is sent and counts the
 /// exports (so a run whose "on" origin exported nothing says so instead of printing a ratio
