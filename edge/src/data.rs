@@ -5,7 +5,8 @@ use std::rc::Rc;
 
 use roam_shared::bookmark::Bookmark;
 use roam_shared::headers::{
-    is_valid_token_id, BOOKMARK, BOOKMARK_COOKIE, CACHE, HOME_COOKIE, IDEMPOTENCY_KEY, SERVED_BY,
+    is_valid_token_id, GeoTags, BOOKMARK, BOOKMARK_COOKIE, CACHE, HOME_COOKIE, IDEMPOTENCY_KEY,
+    SERVED_BY,
 };
 use roam_shared::request;
 use roam_shared::routes::{Home, Operation};
@@ -50,7 +51,8 @@ impl Incoming {
     }
 }
 
-/// Handles a data route.
+/// Handles a data route: read the body and the idempotency key, pick the home region, then
+/// answer a cacheable read through the cache and anything else from the origins.
 pub async fn handle(
     req: web_sys::Request,
     facts: RequestFacts,
@@ -77,61 +79,26 @@ pub async fn handle(
     } else {
         Vec::new()
     };
-    let idempotency_key = if data_route.is_write() {
-        Some(match incoming.header(IDEMPOTENCY_KEY) {
-            Some(key) if is_valid_token_id(key) => key.to_string(),
-            Some(_) => return Err(EdgeError::BadIdempotencyKey),
-            None => uuid::Uuid::new_v4().to_string(),
-        })
-    } else {
-        None
-    };
-
+    let idempotency_key = idempotency_key(&data_route, &incoming)?;
     let home = home_region(&config, path, &incoming, &data_route, &body)?;
-    let tags = incoming.geo.tags(&config.map);
-    let presented = read_your_writes::presented(
-        &config.keys,
-        incoming.header(BOOKMARK),
-        incoming.cookie(BOOKMARK_COOKIE),
-        now_ms() as i64,
-    );
+    let read = Read {
+        incoming: &incoming,
+        tags: incoming.geo.tags(&config.map),
+        presented: read_your_writes::presented(
+            &config.keys,
+            incoming.header(BOOKMARK),
+            incoming.cookie(BOOKMARK_COOKIE),
+            now_ms() as i64,
+        ),
+        request_id,
+        ctx,
+        trace,
+    };
     if data_route.is_cacheable() {
-        if let Some((key, path_and_query)) = cache::key_for(&data_route, incoming.query.as_deref())
-        {
-            let public_headers: Vec<(String, String)> = incoming
-                .headers
-                .iter()
-                .filter(|(n, _)| !PRIVATE_HEADERS.contains(&n.as_str()))
-                .cloned()
-                .collect();
-            let out = Outbound::new(
-                "GET",
-                &path_and_query,
-                &public_headers,
-                Vec::new(),
-                &tags,
-                request_id,
-                None,
-            );
-            let written_at = presented.as_ref().map(|b| b.written_at_ms as f64);
-            let answer =
-                cache::read_through(config.clone(), home, key, out, written_at, ctx, trace).await?;
-            let mut response = respond::reply(&answer.reply)?;
-            // An entry's stored timings are an old request's: only a fresh answer's count.
-            let origin_timing = (answer.origin_ms > 0.0)
-                .then(|| answer.reply.header("server-timing"))
-                .flatten();
-            decorate(
-                &mut response,
-                &answer.served_by,
-                answer.label,
-                trace,
-                origin_timing,
-            )?;
-            return Ok(response);
+        if let Some(cached) = cache::key_for(&data_route, incoming.query.as_deref()) {
+            return through_cache(&config, home, cached, &read).await;
         }
     }
-
     let path_and_query = match &incoming.query {
         Some(q) => format!("{path}?{q}"),
         None => path.to_string(),
@@ -141,11 +108,11 @@ pub async fn handle(
         &path_and_query,
         &incoming.headers,
         body.clone(),
-        &tags,
+        &read.tags,
         request_id,
         idempotency_key.as_deref(),
     );
-    if let (Operation::MyRides, Some(bookmark)) = (data_route.op(), &presented) {
+    if let (Operation::MyRides, Some(bookmark)) = (data_route.op(), &read.presented) {
         let (name, value) = read_your_writes::recent_writes_header(bookmark);
         out.headers.push((name.to_string(), value));
     }
@@ -156,17 +123,81 @@ pub async fn handle(
             route: &data_route,
             region: &home.name,
             request_body: &body,
-            presented: presented.as_ref(),
+            presented: read.presented.as_ref(),
         };
         after_write(&config, &wrote, &served, ctx, &mut response).await?;
     }
-    decorate(
-        &mut response,
-        &served.region,
-        "bypass",
-        trace,
-        served.reply.header("server-timing"),
-    )?;
+    let timing = served.reply.header("server-timing");
+    decorate(&mut response, &served.region, "bypass", trace, timing)?;
+    Ok(response)
+}
+
+/// What a request brings, as read, that answering it needs.
+struct Read<'a> {
+    incoming: &'a Incoming,
+    tags: GeoTags,
+    /// The bookmark the client presented, if valid.
+    presented: Option<Bookmark>,
+    request_id: &'a str,
+    ctx: &'a Context,
+    trace: &'a Trace,
+}
+
+/// A write's idempotency key: the client's if well formed (400 if not), else a new one; a read
+/// has none.
+fn idempotency_key(route: &DataRoute, incoming: &Incoming) -> Result<Option<String>> {
+    if !route.is_write() {
+        return Ok(None);
+    }
+    match incoming.header(IDEMPOTENCY_KEY) {
+        Some(key) if is_valid_token_id(key) => Ok(Some(key.to_string())),
+        Some(_) => Err(EdgeError::BadIdempotencyKey),
+        None => Ok(Some(uuid::Uuid::new_v4().to_string())),
+    }
+}
+
+/// A cacheable read through this PoP's cache under `key`; the origin, when asked, gets
+/// `path_and_query` and the public headers only (the answer is shared with everyone).
+async fn through_cache(
+    config: &Rc<Config>,
+    home: &Region,
+    (key, path_and_query): (String, String),
+    read: &Read<'_>,
+) -> Result<Response> {
+    let public_headers: Vec<(String, String)> = read
+        .incoming
+        .headers
+        .iter()
+        .filter(|(n, _)| !PRIVATE_HEADERS.contains(&n.as_str()))
+        .cloned()
+        .collect();
+    let out = Outbound::new(
+        "GET",
+        &path_and_query,
+        &public_headers,
+        Vec::new(),
+        &read.tags,
+        read.request_id,
+        None,
+    );
+    let written_at = read.presented.as_ref().map(|b| b.written_at_ms as f64);
+    let answer = cache::read_through(
+        config.clone(),
+        home,
+        key,
+        out,
+        written_at,
+        read.ctx,
+        read.trace,
+    )
+    .await?;
+    let mut response = respond::reply(&answer.reply)?;
+    // An entry's stored timings are an old request's: only a fresh answer's count.
+    let origin_timing = (answer.origin_ms > 0.0)
+        .then(|| answer.reply.header("server-timing"))
+        .flatten();
+    let (served_by, label) = (&answer.served_by, answer.label);
+    decorate(&mut response, served_by, label, read.trace, origin_timing)?;
     Ok(response)
 }
 

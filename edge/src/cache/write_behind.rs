@@ -2,13 +2,13 @@
 //! go out in `ctx.wait_until`, so a reader or writer waits on its origin only, not on the
 //! cache's own round trips as well (two for a store, two per key for a purge).
 //!
-//! Within this isolate they stay ordered as if they had been awaited: a lookup of a key waits
-//! for the writes still in flight to it, and a write to a key waits for the ones before it. So
-//! a client's next request sees what its last one stored or purged (requests of one client
-//! meet the same isolate), and a purge never lands under an older store.
+//! A lookup of a key waits for the writes to it that are in flight in this isolate when it
+//! starts, as if they had been awaited: a client's next request sees what its last one stored
+//! or purged (requests of one client meet the same isolate). Writes to the same key from
+//! concurrent requests overlap, as they did when each request awaited its own.
 //!
-//! The waiting polls a per-isolate table on a short timer rather than awaiting the other
-//! request's future: workerd refuses I/O objects (the cache's promises) across requests.
+//! The waiting polls a per-isolate table on a timer that backs off rather than awaiting the
+//! other request's future: workerd refuses I/O objects (the cache's promises) across requests.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -25,14 +25,15 @@ thread_local! {
     static NEXT: RefCell<u64> = const { RefCell::new(0) };
 }
 
-/// Longest anyone waits on writes in flight: a cache that stalls costs a read or a later write
-/// this much at most, and then it goes on as if the earlier write had not happened yet.
+/// Longest a lookup waits on writes in flight: a cache that stalls costs a read this much at
+/// most, and then it goes on as if the write had not happened yet.
 const WAIT_MS: f64 = 100.0;
-/// How often a waiter looks again.
-const POLL: Duration = Duration::from_millis(1);
+/// A waiter looks again after 1 ms, then 2, 4, 8, 16 (a write usually lands within the first).
+const FIRST_POLL_MS: u64 = 1;
+const LAST_POLL_MS: u64 = 16;
 
-/// Runs `write` (cache writes to `keys`) after the answer, behind any earlier write to the
-/// same keys; lookups of `keys` wait for it until it is done.
+/// Runs `write` (cache writes to `keys`) after the answer; lookups of `keys` that start before
+/// it is done wait for it.
 pub fn after_answer(ctx: &Context, keys: Vec<String>, write: impl Future<Output = ()> + 'static) {
     let number = NEXT.with(|n| {
         let mut n = n.borrow_mut();
@@ -46,7 +47,6 @@ pub fn after_answer(ctx: &Context, keys: Vec<String>, write: impl Future<Output 
         }
     });
     ctx.wait_until(async move {
-        wait_while(|| keys.iter().any(|k| in_flight_before(k, number))).await;
         write.await;
         WRITING.with(|w| {
             let mut w = w.borrow_mut();
@@ -81,7 +81,9 @@ fn in_flight_before(key: &str, number: u64) -> bool {
 
 async fn wait_while(busy: impl Fn() -> bool) {
     let started = now_ms();
+    let mut poll = FIRST_POLL_MS;
     while busy() && now_ms() - started < WAIT_MS {
-        Delay::from(POLL).await;
+        Delay::from(Duration::from_millis(poll)).await;
+        poll = (poll * 2).min(LAST_POLL_MS);
     }
 }
