@@ -99,6 +99,30 @@ pub async fn handle(
             return through_cache(&config, home, cached, &read).await;
         }
     }
+    through_origins(
+        &config,
+        home,
+        &data_route,
+        path,
+        body,
+        idempotency_key,
+        &read,
+    )
+    .await
+}
+
+/// Anything not answered by the cache: forwarded with failover; after a successful write, the
+/// soft purge, the bookmark and the home cookie.
+async fn through_origins(
+    config: &Config,
+    home: &Region,
+    data_route: &DataRoute,
+    path: &str,
+    body: Vec<u8>,
+    idempotency_key: Option<String>,
+    read: &Read<'_>,
+) -> Result<Response> {
+    let incoming = read.incoming;
     let path_and_query = match &incoming.query {
         Some(q) => format!("{path}?{q}"),
         None => path.to_string(),
@@ -109,26 +133,26 @@ pub async fn handle(
         &incoming.headers,
         body.clone(),
         &read.tags,
-        request_id,
+        read.request_id,
         idempotency_key.as_deref(),
     );
     if let (Operation::MyRides, Some(bookmark)) = (data_route.op(), &read.presented) {
         let (name, value) = read_your_writes::recent_writes_header(bookmark);
         out.headers.push((name.to_string(), value));
     }
-    let served = failover::send(&config, home, &out, trace).await?;
+    let served = failover::send(config, home, &out, read.trace).await?;
     let mut response = respond::reply(&served.reply)?;
     if data_route.is_write() && (200..300).contains(&served.reply.status) {
         let wrote = Wrote {
-            route: &data_route,
+            route: data_route,
             region: &home.name,
             request_body: &body,
             presented: read.presented.as_ref(),
         };
-        after_write(&config, &wrote, &served, ctx, &mut response).await?;
+        after_write(config, &wrote, &served, read.ctx, &mut response).await?;
     }
     let timing = served.reply.header("server-timing");
-    decorate(&mut response, &served.region, "bypass", trace, timing)?;
+    decorate(&mut response, &served.region, "bypass", read.trace, timing)?;
     Ok(response)
 }
 
