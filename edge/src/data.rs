@@ -1,5 +1,7 @@
 //! A data request end to end: check the body, pick the home region, answer from the cache or
 //! forward with failover, then soft-purge and bookmark after a write.
+//! (Long because it is one request's path, in the order it runs: reading, routing, the cache,
+//! the origins, after a write.)
 
 use std::rc::Rc;
 

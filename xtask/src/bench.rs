@@ -7,6 +7,8 @@
 //! warm up and then N times, timing every step at the client. The report goes to
 //! `BENCHMARKS.md` and `benchmarks.svg` (with `--short`: under `test-output/bench/`, after a
 //! check that the tables are well-formed; never a timing threshold).
+//! (Long because it holds the bench's options and its order of parts, which the parts' modules
+//! do not repeat.)
 
 mod baselines;
 mod coldstart;

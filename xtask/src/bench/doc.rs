@@ -1,5 +1,6 @@
 //! BENCHMARKS.md: the journey tables, the targets said met or missed, throughput,
 //! start-up, the machine, and the command that reproduces it all.
+//! (Long because most of it is the document's fixed prose, kept beside the code that fills it.)
 
 use std::fmt::Write as _;
 use std::process::Command;

@@ -1,5 +1,6 @@
 //! The journey's numbers as a table per user city (markdown) and a bar chart of the per-step
 //! ratios (SVG), plus the shape check `--short` runs.
+//! (Long because the table, its shape check and the chart read the same rows.)
 
 use std::fmt::Write as _;
 use std::time::Duration;
