@@ -5,7 +5,6 @@
 //! (and `worker::Request::from` reads `request.cf`, which workerd rebuilds from its JSON on
 //! every read). The bench's notes give what each step of this cut, measured. The JavaScript
 //! half is `glue.js`.
-//! (Long because every crossing into JavaScript lives here, next to the others it must match.)
 
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
