@@ -116,24 +116,14 @@ async fn the_edge_answers_hostile_input_with_its_documented_problems() {
     let token = token().await;
     let created = run_matrix("edge", &run, |c| {
         let mut headers = pairs(&[("mf-cf-blob", ROME.blob)]);
-        if !c.headers.iter().any(|(n, _)| n == "authorization") {
-            headers.push(("authorization".into(), format!("Bearer {token}")));
-        }
-        if let Some(ct) = c.content_type {
-            headers.push(("content-type".into(), ct.into()));
-        }
+        session_and_type(&mut headers, &c, &token);
         headers.extend(c.headers);
         let bytes = request_bytes(c.method, c.target.as_bytes(), &headers, &c.body);
         let base = base.clone();
         async move { send_raw(&base, &bytes).await }
     })
     .await;
-    let rows = vehicles_by_marker(&world.stack, "eu-west", &run).await;
-    assert_eq!(
-        rows.values().map(Vec::len).sum::<usize>(),
-        created,
-        "no partial writes: {rows:?}"
-    );
+    no_partial_writes(world, &run, created).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -144,12 +134,7 @@ async fn an_origin_answers_hostile_input_with_its_documented_problems() {
     let token = token().await;
     let created = run_matrix("origin", &run, |c| {
         let mut headers = Vec::new();
-        if !c.headers.iter().any(|(n, _)| n == "authorization") {
-            headers.push(("authorization".into(), format!("Bearer {token}")));
-        }
-        if let Some(ct) = c.content_type {
-            headers.push(("content-type".into(), ct.into()));
-        }
+        session_and_type(&mut headers, &c, &token);
         if c.method == "POST" && !c.headers.iter().any(|(n, _)| n == "idempotency-key") {
             headers.push(("idempotency-key".into(), format!("hostile-{}", uuid_like())));
         }
@@ -162,7 +147,23 @@ async fn an_origin_answers_hostile_input_with_its_documented_problems() {
         }
     })
     .await;
-    let rows = vehicles_by_marker(&world.stack, "eu-west", &run).await;
+    no_partial_writes(world, &run, created).await;
+}
+
+/// The session token (unless the case brings its own `authorization`) and the case's content
+/// type, as both sides' matrices send them.
+fn session_and_type(headers: &mut Vec<(String, String)>, c: &Case, token: &str) {
+    if !c.headers.iter().any(|(n, _)| n == "authorization") {
+        headers.push(("authorization".into(), format!("Bearer {token}")));
+    }
+    if let Some(ct) = c.content_type {
+        headers.push(("content-type".into(), ct.into()));
+    }
+}
+
+/// Every vehicle of the run on eu-west's node came from a case answered 201: none half-made.
+async fn no_partial_writes(world: &World, run: &str, created: usize) {
+    let rows = vehicles_by_marker(&world.stack, "eu-west", run).await;
     assert_eq!(
         rows.values().map(Vec::len).sum::<usize>(),
         created,
