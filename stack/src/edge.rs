@@ -19,7 +19,7 @@ mod build;
 mod options;
 
 pub use crate::process::reap_group_when_gone;
-use crate::process::{free_port, ManagedChild};
+use crate::process::{free_port, log_tail, ManagedChild};
 pub use build::{build_edge, build_edge_as, workspace_root, EdgeProfile};
 pub use options::EdgeOptions;
 
@@ -60,12 +60,6 @@ impl EdgeProcess {
     pub fn stop(&mut self) {
         self.child.stop(Duration::from_secs(5));
     }
-}
-
-fn log_tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// Builds the edge if needed, starts `wrangler dev` on free ports and waits until `/ping`

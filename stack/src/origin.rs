@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::endpoints::Endpoints;
-use crate::process::{free_port, run, wait_until_ok, ManagedChild};
+use crate::process::{free_port, log_tail, run, wait_until_ok, ManagedChild};
 
 /// How to start one region's origin.
 #[derive(Debug, Clone)]
@@ -84,9 +84,10 @@ impl OriginProcess {
             .await
             .with_context(|| {
                 format!(
-                    "origin {} did not start; see {}",
+                    "origin {} did not start; {} ends:\n{}",
                     o.region,
-                    o.log_file.display()
+                    o.log_file.display(),
+                    log_tail(&o.log_file, 20)
                 )
             })
     }

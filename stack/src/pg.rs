@@ -16,7 +16,7 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 use roam_shared::RegionMap;
 
-use crate::process::{free_port, run};
+use crate::process::{free_port, log_tail, run};
 
 pub use reaper::{reap_servers_when_gone, reap_when_gone, test_cluster};
 pub use server::bin_dir;
@@ -187,7 +187,13 @@ impl PgNode {
                 .arg(&self.log_file)
                 .args(["-w", "-t", "60", "-o", &options]),
         )
-        .with_context(|| format!("see {}", self.log_file.display()))?;
+        .with_context(|| {
+            format!(
+                "{} ends:\n{}",
+                self.log_file.display(),
+                log_tail(&self.log_file, 20)
+            )
+        })?;
         Ok(())
     }
 

@@ -2,19 +2,60 @@
 //! dropping its handle kills the whole group (wrangler starts workerd; a test that fails
 //! must not leave either behind).
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use rand::Rng;
 
-/// A port that was free a moment ago on 127.0.0.1 (the OS picked it).
+/// A port that was free a moment ago on 127.0.0.1, never handed out before by this process.
+///
+/// Picked below the kernel's ephemeral range: a port the OS picks for `bind(0)` comes from
+/// that range, where every outgoing connection also takes its local port, so between this
+/// call and the server's own bind a pool's new connection could take it ("address already
+/// in use"; seen once in CI as a stack that did not start).
 pub fn free_port() -> Result<u16> {
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let below = ephemeral_range_start();
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(PoisonError::into_inner);
+    if below > FIRST_PICKED_PORT + 1000 {
+        for _ in 0..200 {
+            let port = rand::thread_rng().gen_range(FIRST_PICKED_PORT..below);
+            if !handed_out.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                handed_out.insert(port);
+                return Ok(port);
+            }
+        }
+    }
+    // No room below the ephemeral range (or nothing free there): let the OS pick.
     let listener = TcpListener::bind("127.0.0.1:0").context("binding a free port")?;
-    Ok(listener.local_addr()?.port())
+    let port = listener.local_addr()?.port();
+    handed_out.insert(port);
+    Ok(port)
+}
+
+/// Ports below this are left to services a developer runs (PostgreSQL's 5432, dev stacks).
+const FIRST_PICKED_PORT: u16 = 10_000;
+
+/// The first port of the kernel's ephemeral range (Linux's default if it cannot be read).
+fn ephemeral_range_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
+/// The last `lines` lines of a log file (for failure messages; empty if it cannot be read).
+pub fn log_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// A running child process (and its process group); killed on drop.

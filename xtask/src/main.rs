@@ -13,6 +13,8 @@ mod openapi;
 mod test;
 mod util;
 
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -42,13 +44,22 @@ enum Commands {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors print as their chain of causes, without a backtrace: CI shows the end of the
+/// output, and a backtrace there pushed the cause out of view.
+fn main() -> ExitCode {
     let root = util::repo_root();
-    match Cli::parse().command {
+    let result = match Cli::parse().command {
         Commands::Bootstrap => bootstrap::run(&root, true).and_then(|()| bootstrap::bench_tools()),
         Commands::Dev(args) => dev::run(&root, &args),
         Commands::Test(args) => test::run(&root, &args),
         Commands::Bench(args) => bench::run(&root, &args),
         Commands::Openapi { check } => openapi::run(&root, check),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -7,7 +7,10 @@ use std::time::Instant;
 use anyhow::{bail, Result};
 
 use crate::bootstrap;
-use crate::util::cmd;
+use crate::util::{cmd, cmd_keeping_tail};
+
+/// How much of a failed step's output the final error repeats (after the summary).
+const TAIL_LINES: usize = 40;
 
 /// Options of `cargo xtask test`.
 #[derive(clap::Args)]
@@ -40,8 +43,12 @@ pub(crate) fn run(root: &Path, args: &TestArgs) -> Result<()> {
         });
         result
     };
-    let cargo =
-        |args: &[&str]| -> Result<()> { cmd(Command::new("cargo").args(args).current_dir(root)) };
+    let cargo = |args: &[&str]| -> Result<()> {
+        cmd_keeping_tail(
+            Command::new("cargo").args(args).current_dir(root),
+            TAIL_LINES,
+        )
+    };
     let result = (|| -> Result<()> {
         step("bootstrap (install what is missing)", &mut || {
             bootstrap::run(root, true)
@@ -109,9 +116,12 @@ pub(crate) fn run(root: &Path, args: &TestArgs) -> Result<()> {
         step(
             "bench --short (the journey runs; tables well-formed)",
             &mut || {
-                cmd(Command::new(std::env::current_exe()?)
-                    .args(["bench", "--short"])
-                    .current_dir(root))
+                cmd_keeping_tail(
+                    Command::new(std::env::current_exe()?)
+                        .args(["bench", "--short"])
+                        .current_dir(root),
+                    TAIL_LINES,
+                )
             },
         )?;
         Ok(())
