@@ -83,22 +83,15 @@ fn recent_writes<'m>(headers: &HeaderMap, map: &'m RegionMap) -> Vec<&'m str> {
 
 /// One region's rides of a rider (the newest [`MY_RIDES_LIMIT`]), from that region's node.
 async fn rides_in(state: &AppState, region: &str, rider: Uuid) -> Result<Vec<RideRow>> {
-    let cities: Vec<String> = state
-        .config
-        .map
-        .cities_in(region)
-        .map(|c| c.slug.clone())
-        .collect();
     Ok(sqlx::query_as!(
         RideRow,
-        "SELECT city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency \
-         FROM rides WHERE city = ANY($1) AND rider_id = $2 ORDER BY start_time DESC, id LIMIT $3",
-        &cities,
+        "SELECT city AS \"city!\", id AS \"id!\", rider_id AS \"rider_id!\", rider_city AS \"rider_city!\", vehicle_id AS \"vehicle_id!\", start_location AS \"start_location!\", end_location, start_time AS \"start_time!\", end_time, fare_cents, fare_currency \
+         FROM here.rides WHERE rider_id = $1 ORDER BY start_time DESC, id LIMIT $2",
         rider,
         MY_RIDES_LIMIT
     )
-    .fetch_all(state.nodes.region(region))
-    .on_node(state.nodes.region(region))
+    .fetch_all(state.nodes.home(region)?)
+    .on_node(state.nodes.home(region)?)
     .await?)
 }
 
@@ -108,7 +101,7 @@ async fn rider_regions(state: &AppState, user: &SessionClaims) -> Result<Vec<Str
         return Ok(Vec::new());
     }
     Ok(sqlx::query_scalar!(
-        "SELECT region FROM rider_regions WHERE city = $1 AND rider_id = $2",
+        "SELECT region AS \"region!\" FROM here.rider_regions WHERE city = $1 AND rider_id = $2",
         user.city,
         user.sub
     )

@@ -191,9 +191,9 @@ async fn insert_user(
     match guard {
         Some(g) => sqlx::query!(
             "WITH new_user AS ( \
-               INSERT INTO users (city, id, name, email, password_hash, created_at) \
+               INSERT INTO here.users (city, id, name, email, password_hash, created_at) \
                VALUES ($1, $2, $3, $4, $5, $6)) \
-             INSERT INTO idempotency (city, key, request_hash, status, body) \
+             INSERT INTO here.idempotency (city, key, request_hash, status, body) \
              VALUES ($1, $7, $8, 201, $9)",
             user.city,
             user.id,
@@ -210,7 +210,7 @@ async fn insert_user(
         .await
         .map(drop),
         None => sqlx::query!(
-            "INSERT INTO users (city, id, name, email, password_hash, created_at) \
+            "INSERT INTO here.users (city, id, name, email, password_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
             user.city,
             user.id,

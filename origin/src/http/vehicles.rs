@@ -165,8 +165,8 @@ async fn page_of(node: &sqlx::PgPool, city: &str, page: &Page) -> Result<Vec<Veh
         None => {
             sqlx::query_as!(
                 VehicleRow,
-                "SELECT city, id, type AS vehicle_type, owner_id, date_added, status, last_location, color, brand \
-                 FROM vehicles WHERE city = $1 AND (date_added, id) < ($2, $3) \
+                "SELECT city AS \"city!\", id AS \"id!\", type AS \"vehicle_type!\", owner_id AS \"owner_id!\", date_added AS \"date_added!\", status AS \"status!\", last_location AS \"last_location!\", color, brand \
+                 FROM here.vehicles WHERE city = $1 AND (date_added, id) < ($2, $3) \
                  ORDER BY date_added DESC, id DESC LIMIT $4",
                 city,
                 after_date,
@@ -180,8 +180,8 @@ async fn page_of(node: &sqlx::PgPool, city: &str, page: &Page) -> Result<Vec<Veh
         Some(status) => {
             sqlx::query_as!(
                 VehicleRow,
-                "SELECT city, id, type AS vehicle_type, owner_id, date_added, status, last_location, color, brand \
-                 FROM vehicles WHERE city = $1 AND status = $2 AND (date_added, id) < ($3, $4) \
+                "SELECT city AS \"city!\", id AS \"id!\", type AS \"vehicle_type!\", owner_id AS \"owner_id!\", date_added AS \"date_added!\", status AS \"status!\", last_location AS \"last_location!\", color, brand \
+                 FROM here.vehicles WHERE city = $1 AND status = $2 AND (date_added, id) < ($3, $4) \
                  ORDER BY date_added DESC, id DESC LIMIT $5",
                 city,
                 status.as_str(),
@@ -200,8 +200,8 @@ async fn page_of(node: &sqlx::PgPool, city: &str, page: &Page) -> Result<Vec<Veh
 async fn read(State(state): State<AppState>, CityIdPath(city, id): CityIdPath) -> Result<Response> {
     let row = sqlx::query_as!(
         VehicleRow,
-        "SELECT city, id, type AS vehicle_type, owner_id, date_added, status, last_location, color, brand \
-         FROM vehicles WHERE city = $1 AND id = $2",
+        "SELECT city AS \"city!\", id AS \"id!\", type AS \"vehicle_type!\", owner_id AS \"owner_id!\", date_added AS \"date_added!\", status AS \"status!\", last_location AS \"last_location!\", color, brand \
+         FROM here.vehicles WHERE city = $1 AND id = $2",
         city,
         id
     )
@@ -223,23 +223,18 @@ async fn create(
     body.validate()?;
     let guard = idem.guard(&city);
     let node = state.nodes.city(&city)?.clone();
-    let map = &state.config.map;
-    let region_cities: Vec<String> = map
-        .home_region_of(&city)
-        .map(|r| map.cities_in(&r.name).map(|c| c.slug.clone()).collect())
-        .unwrap_or_default();
     let per_hour = i64::from(state.config.vehicles_per_hour);
-    let args = Arc::new((city, Uuid::new_v4(), user.sub, body, region_cities));
+    let args = Arc::new((city, Uuid::new_v4(), user.sub, body));
     let effect: idempotency::Effect = Arc::new(move |conn| {
         let args = args.clone();
         Box::pin(async move {
-            let (city, id, owner, v, region_cities) = &*args;
-            within_hourly_limit(conn, region_cities, *owner, per_hour).await?;
+            let (city, id, owner, v) = &*args;
+            within_hourly_limit(conn, *owner, per_hour).await?;
             let row = sqlx::query_as!(
                 VehicleRow,
-                "INSERT INTO vehicles (city, id, type, owner_id, status, last_location, color, brand) \
+                "INSERT INTO here.vehicles (city, id, type, owner_id, status, last_location, color, brand) \
                  VALUES ($1, $2, $3, $4, 'available', $5, $6, $7) \
-                 RETURNING city, id, type AS vehicle_type, owner_id, date_added, status, last_location, color, brand",
+                 RETURNING city AS \"city!\", id AS \"id!\", type AS \"vehicle_type!\", owner_id AS \"owner_id!\", date_added AS \"date_added!\", status AS \"status!\", last_location AS \"last_location!\", color, brand",
                 city,
                 id,
                 v.vehicle_type.as_str(),
@@ -259,21 +254,19 @@ async fn create(
     ))
 }
 
-/// 429 when the owner has added `per_hour` vehicles in this region within the last hour (so
-/// no one can bury a city's real vehicles under their own); the wait is until the oldest of
-/// those is an hour old.
+/// 429 when the owner has added `per_hour` vehicles in this region (`conn`: its node, whose
+/// `here.vehicles` are the region's) within the last hour (so no one can bury a city's real
+/// vehicles under their own); the wait is until the oldest of those is an hour old.
 async fn within_hourly_limit(
     conn: &mut sqlx::PgConnection,
-    region_cities: &[String],
     owner: Uuid,
     per_hour: i64,
 ) -> Result<()> {
     let recent = sqlx::query!(
         r#"SELECT count(*) AS "added!",
                   extract(epoch FROM min(date_added) + interval '1 hour' - now())::float8 AS wait
-           FROM vehicles
-           WHERE city = ANY($1) AND owner_id = $2 AND date_added > now() - interval '1 hour'"#,
-        region_cities,
+           FROM here.vehicles
+           WHERE owner_id = $1 AND date_added > now() - interval '1 hour'"#,
         owner
     )
     .fetch_one(&mut *conn)

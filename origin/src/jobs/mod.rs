@@ -75,7 +75,7 @@ pub async fn enqueue_after(
 ) -> sqlx::Result<()> {
     let traceparent = crate::telemetry::context::current().map(|t| t.to_header());
     sqlx::query!(
-        "INSERT INTO jobs (city, id, kind, payload, run_after, traceparent) \
+        "INSERT INTO here.jobs (city, id, kind, payload, run_after, traceparent) \
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6)",
         city,
         Uuid::new_v4(),

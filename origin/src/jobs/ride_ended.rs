@@ -45,9 +45,10 @@ pub async fn run(
         .ok_or_else(|| JobError::Permanent(format!("city {city} is not in the region map")))?
         .currency;
     let ride = sqlx::query!(
-        r#"SELECT r.vehicle_id, r.rider_id, r.rider_city, r.start_time, r.end_time, r.end_location,
+        r#"SELECT r.vehicle_id AS "vehicle_id!", r.rider_id AS "rider_id!", r.rider_city AS "rider_city!",
+                  r.start_time AS "start_time!", r.end_time, r.end_location,
                   v.type AS "vehicle_type?"
-           FROM rides r LEFT JOIN vehicles v ON v.city = r.city AND v.id = r.vehicle_id
+           FROM here.rides r LEFT JOIN here.vehicles v ON v.city = r.city AND v.id = r.vehicle_id
            WHERE r.city = $1 AND r.id = $2"#,
         city,
         ride_id
@@ -69,7 +70,7 @@ pub async fn run(
             JobError::Permanent(format!("no price for {} in {currency}", kind.as_str()))
         })?;
     sqlx::query!(
-        "UPDATE rides SET fare_cents = $3, fare_currency = $4 \
+        "UPDATE here.rides SET fare_cents = $3, fare_currency = $4 \
          WHERE city = $1 AND id = $2 AND fare_cents IS NULL",
         city,
         ride_id,
@@ -79,7 +80,7 @@ pub async fn run(
     .execute(&mut *conn)
     .await?;
     sqlx::query!(
-        r#"INSERT INTO vehicle_location_history (city, ride_id, vehicle_id, "timestamp", location)
+        r#"INSERT INTO here.vehicle_location_history (city, ride_id, vehicle_id, "timestamp", location)
            VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"#,
         city,
         ride_id,

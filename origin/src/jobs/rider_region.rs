@@ -61,7 +61,7 @@ pub async fn run(
         .city(&rider_city)
         .map_err(|_| JobError::Permanent(format!("rider city {rider_city} is not in the map")))?;
     sqlx::query!(
-        "INSERT INTO rider_regions (city, rider_id, region) VALUES ($1, $2, $3) \
+        "INSERT INTO here.rider_regions (city, rider_id, region) VALUES ($1, $2, $3) \
          ON CONFLICT DO NOTHING",
         rider_city,
         rider_id,

@@ -54,19 +54,15 @@ pub async fn find(
     map: &RegionMap,
     email: &str,
 ) -> Result<Option<Credentials>> {
-    let local_cities: Vec<String> = map
-        .cities_in(nodes.own_region())
-        .map(|c| c.slug.clone())
-        .collect();
-    // `f.city = ANY($1)` as well, so the join is pruned to this node's partitions.
+    // `here.*`: this node's own users only (every city of this region), by the email index.
     let local = sqlx::query_as!(
         Credentials,
-        r#"SELECT u.city, u.id, u.name, u.email, u.created_at, u.password_hash,
+        r#"SELECT u.city AS "city!", u.id AS "id!", u.name AS "name!", u.email AS "email!",
+                  u.created_at AS "created_at!", u.password_hash AS "password_hash!",
                   COALESCE(f.failures, 0) AS "failures!", f.locked_until AS "locked_until?"
-           FROM users u LEFT JOIN login_failures f
-             ON f.city = u.city AND f.user_id = u.id AND f.city = ANY($1)
-           WHERE u.city = ANY($1) AND u.email = $2"#,
-        &local_cities,
+           FROM here.users u LEFT JOIN here.login_failures f
+             ON f.city = u.city AND f.user_id = u.id
+           WHERE u.email = $1"#,
         email
     )
     .fetch_optional(nodes.local())
@@ -81,9 +77,10 @@ pub async fn find(
     };
     Ok(sqlx::query_as!(
         Credentials,
-        r#"SELECT u.city, u.id, u.name, u.email, u.created_at, u.password_hash,
+        r#"SELECT u.city AS "city!", u.id AS "id!", u.name AS "name!", u.email AS "email!",
+                  u.created_at AS "created_at!", u.password_hash AS "password_hash!",
                   COALESCE(f.failures, 0) AS "failures!", f.locked_until AS "locked_until?"
-           FROM users u LEFT JOIN login_failures f
+           FROM here.users u LEFT JOIN here.login_failures f
              ON f.city = u.city AND f.user_id = u.id AND f.city = $1
            WHERE u.city = $1 AND u.id = $2"#,
         city,
@@ -114,13 +111,13 @@ pub async fn record_failure(
 ) -> Result<Option<Duration>> {
     let locked_until: Option<DateTime<Utc>> = sqlx::query_scalar!(
         r#"WITH counted AS (
-             UPDATE login_failures SET failures = failures + 1, updated_at = now(),
+             UPDATE here.login_failures SET failures = failures + 1, updated_at = now(),
                locked_until = CASE WHEN failures + 1 > $3 THEN now() + make_interval(secs =>
                  least($5, $4 * power(2, failures + 1 - $3 - 1))) END
              WHERE city = $1 AND user_id = $2
              RETURNING locked_until),
            first AS (
-             INSERT INTO login_failures (city, user_id, failures, locked_until)
+             INSERT INTO here.login_failures (city, user_id, failures, locked_until)
              SELECT $1, $2, 1, CASE WHEN 1 > $3 THEN now() + make_interval(secs => $4) END
              WHERE NOT EXISTS (SELECT 1 FROM counted)
              ON CONFLICT DO NOTHING
@@ -142,7 +139,7 @@ pub async fn record_failure(
 /// Forgets an account's failed log-ins (after a successful one).
 pub async fn clear_failures(home: &PgPool, account: &Credentials) -> Result<()> {
     sqlx::query!(
-        "DELETE FROM login_failures WHERE city = $1 AND user_id = $2",
+        "DELETE FROM here.login_failures WHERE city = $1 AND user_id = $2",
         account.city,
         account.id
     )

@@ -172,7 +172,7 @@ impl Claim {
 /// Whether the user a claim names exists on its home node.
 async fn user_exists(nodes: &Nodes, city: &str, id: Uuid) -> Result<bool> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM users WHERE city = $1 AND id = $2) AS "exists!""#,
+        r#"SELECT EXISTS (SELECT 1 FROM here.users WHERE city = $1 AND id = $2) AS "exists!""#,
         city,
         id
     )

@@ -67,7 +67,7 @@ pub struct Stored {
 pub async fn lookup(pool: &PgPool, guard: &Guard) -> Result<Option<Stored>> {
     Ok(sqlx::query_as!(
         Stored,
-        "SELECT request_hash, status, body FROM idempotency WHERE city = $1 AND key = $2",
+        "SELECT request_hash AS \"request_hash!\", status AS \"status!\", body AS \"body!\" FROM here.idempotency WHERE city = $1 AND key = $2",
         guard.city,
         guard.key
     )
@@ -128,7 +128,7 @@ pub async fn run(
             let body = effect(&mut *conn).await?;
             if let Some(g) = &guard {
                 sqlx::query!(
-                    "UPDATE idempotency SET status = $3, body = $4 WHERE city = $1 AND key = $2",
+                    "UPDATE here.idempotency SET status = $3, body = $4 WHERE city = $1 AND key = $2",
                     g.city,
                     g.key,
                     status.as_u16() as i16,
@@ -159,7 +159,7 @@ pub async fn run(
 
 async fn claim(conn: &mut PgConnection, g: &Guard) -> Result<()> {
     let inserted = sqlx::query!(
-        "INSERT INTO idempotency (city, key, request_hash, status, body) VALUES ($1, $2, $3, 0, '')",
+        "INSERT INTO here.idempotency (city, key, request_hash, status, body) VALUES ($1, $2, $3, 0, '')",
         g.city,
         g.key,
         g.request_hash

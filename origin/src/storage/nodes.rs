@@ -5,8 +5,11 @@
 //! (remote transaction start, cursor declare/fetch/close, commit); sent straight to the node
 //! as one autocommit statement on a warm connection it costs one (see the origin's README for
 //! the measurement). The remote pools therefore keep their connections open and skip sqlx's
-//! ping before each use, which would be another round trip. A region without a peer URL is
-//! reached through the local node and postgres_fdw, as before (allowed in development only).
+//! ping before each use, which would be another round trip.
+//!
+//! A city's statements name its node's own partition (`here.<table>`, see
+//! `schema::topology`), so they run only on that node: a region without a peer URL (allowed
+//! in development only) has its cities answered 503, never through postgres_fdw.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -77,8 +80,7 @@ impl Nodes {
             if region.name != settings.region && !remote.contains_key(&region.name) {
                 tracing::warn!(
                     region = %region.name,
-                    "no peer URL: this region's rows are reached through postgres_fdw \
-                     (several wide-area round trips per statement)"
+                    "no peer URL: this region's cities are answered 503"
                 );
             }
         }
@@ -91,7 +93,8 @@ impl Nodes {
     }
 
     /// Every region through one pool (this region's node and its postgres_fdw links): for
-    /// tools and tests that hold a single connection pool.
+    /// tools and tests that hold a single connection pool. Its own cities only: other
+    /// regions' are unavailable ([`Nodes::city`]).
     pub fn through(region: &str, pool: PgPool, map: &roam_shared::RegionMap) -> Self {
         Self {
             own: region.to_string(),
@@ -138,7 +141,19 @@ impl Nodes {
             .map
             .city(city)
             .ok_or_else(|| Error::NotFound(format!("no city {city}")))?;
-        Ok(self.region(&home.region))
+        self.home(&home.region)
+    }
+
+    /// The pool of `region`'s own node, for statements on its `here.<table>` views (503 for a
+    /// region without a peer URL: the local node does not hold its rows).
+    pub fn home(&self, region: &str) -> Result<&PgPool> {
+        if self.is_direct(region) {
+            Ok(self.region(region))
+        } else {
+            Err(Error::Unavailable(format!(
+                "region {region} has no peer URL (ROAM_PEERS), so its data is out of reach"
+            )))
+        }
     }
 
     /// Whether two cities are homed in the same region (so on the same node).

@@ -46,7 +46,7 @@ struct Marker {
 pub async fn mark(home: &mut PgConnection, nodes: &Nodes, start: &Start) -> Result<()> {
     for _ in 0..3 {
         let inserted = sqlx::query_scalar!(
-            r#"INSERT INTO open_rides (city, rider_id, ride_city, ride_id) VALUES ($1, $2, $3, $4)
+            r#"INSERT INTO here.open_rides (city, rider_id, ride_city, ride_id) VALUES ($1, $2, $3, $4)
                ON CONFLICT DO NOTHING RETURNING 1 AS "one!""#,
             start.rider_city,
             start.rider_id,
@@ -60,7 +60,7 @@ pub async fn mark(home: &mut PgConnection, nodes: &Nodes, start: &Start) -> Resu
         }
         let marker = sqlx::query_as!(
             Marker,
-            "SELECT ride_city, ride_id, started_at FROM open_rides WHERE city = $1 AND rider_id = $2",
+            "SELECT ride_city AS \"ride_city!\", ride_id AS \"ride_id!\", started_at AS \"started_at!\" FROM here.open_rides WHERE city = $1 AND rider_id = $2",
             start.rider_city,
             start.rider_id
         )
@@ -75,7 +75,7 @@ pub async fn mark(home: &mut PgConnection, nodes: &Nodes, start: &Start) -> Resu
         }
         // Its ride is over: the marker is ours (only as it was checked).
         sqlx::query!(
-            "UPDATE open_rides SET ride_city = $3, ride_id = $4, started_at = now() \
+            "UPDATE here.open_rides SET ride_city = $3, ride_id = $4, started_at = now() \
              WHERE city = $1 AND rider_id = $2 AND ride_id = $5",
             start.rider_city,
             start.rider_id,
@@ -102,7 +102,7 @@ async fn still_open(
     marker: &Marker,
 ) -> Result<bool> {
     let sql = sqlx::query_scalar!(
-        r#"SELECT end_time IS NOT NULL AS "ended!" FROM rides WHERE city = $1 AND id = $2"#,
+        r#"SELECT end_time IS NOT NULL AS "ended!" FROM here.rides WHERE city = $1 AND id = $2"#,
         marker.ride_city,
         marker.ride_id
     );
@@ -131,7 +131,7 @@ pub async fn unmark(
     ride_id: Uuid,
 ) -> Result<()> {
     sqlx::query!(
-        "DELETE FROM open_rides WHERE city = $1 AND rider_id = $2 AND ride_id = $3",
+        "DELETE FROM here.open_rides WHERE city = $1 AND rider_id = $2 AND ride_id = $3",
         rider_city,
         rider_id,
         ride_id

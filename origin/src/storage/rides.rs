@@ -63,11 +63,10 @@ pub async fn start(
     vehicle_id: Uuid,
 ) -> Result<RideRow> {
     // The status check and the change are one statement: of many concurrent starts exactly one
-    // updates the row; the others wait for its lock and then see `unavailable` (or, through
-    // postgres_fdw's REPEATABLE READ, fail with 40001 and are retried into the same answer).
+    // updates the row; the others wait for its lock and then see `unavailable`.
     let location = sqlx::query_scalar!(
-        "UPDATE vehicles SET status = 'unavailable' \
-         WHERE city = $1 AND id = $2 AND status = 'available' RETURNING last_location",
+        "UPDATE here.vehicles SET status = 'unavailable' \
+         WHERE city = $1 AND id = $2 AND status = 'available' RETURNING last_location AS \"last_location!\"",
         city,
         vehicle_id
     )
@@ -75,7 +74,7 @@ pub async fn start(
     .await?;
     let Some(location) = location else {
         let exists = sqlx::query_scalar!(
-            r#"SELECT 1 AS "one!" FROM vehicles WHERE city = $1 AND id = $2"#,
+            r#"SELECT 1 AS "one!" FROM here.vehicles WHERE city = $1 AND id = $2"#,
             city,
             vehicle_id
         )
@@ -88,9 +87,9 @@ pub async fn start(
     };
     sqlx::query_as!(
         RideRow,
-        "INSERT INTO rides (city, id, rider_id, rider_city, vehicle_id, start_location) \
+        "INSERT INTO here.rides (city, id, rider_id, rider_city, vehicle_id, start_location) \
          VALUES ($1, $2, $3, $4, $5, $6) \
-         RETURNING city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency",
+         RETURNING city AS \"city!\", id AS \"id!\", rider_id AS \"rider_id!\", rider_city AS \"rider_city!\", vehicle_id AS \"vehicle_id!\", start_location AS \"start_location!\", end_location, start_time AS \"start_time!\", end_time, fare_cents, fare_currency",
         city,
         ride_id,
         rider.0,
@@ -107,8 +106,8 @@ pub async fn start(
 pub async fn lock(conn: &mut PgConnection, city: &str, id: Uuid) -> Result<RideRow> {
     sqlx::query_as!(
         RideRow,
-        "SELECT city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency \
-         FROM rides WHERE city = $1 AND id = $2 FOR UPDATE",
+        "SELECT city AS \"city!\", id AS \"id!\", rider_id AS \"rider_id!\", rider_city AS \"rider_city!\", vehicle_id AS \"vehicle_id!\", start_location AS \"start_location!\", end_location, start_time AS \"start_time!\", end_time, fare_cents, fare_currency \
+         FROM here.rides WHERE city = $1 AND id = $2 FOR UPDATE",
         city,
         id
     )
@@ -121,8 +120,8 @@ pub async fn lock(conn: &mut PgConnection, city: &str, id: Uuid) -> Result<RideR
 pub async fn finish(conn: &mut PgConnection, ride: &RideRow, location: &str) -> Result<RideRow> {
     let ended = sqlx::query_as!(
         RideRow,
-        "UPDATE rides SET end_location = $3, end_time = now() WHERE city = $1 AND id = $2 \
-         RETURNING city, id, rider_id, rider_city, vehicle_id, start_location, end_location, start_time, end_time, fare_cents, fare_currency",
+        "UPDATE here.rides SET end_location = $3, end_time = now() WHERE city = $1 AND id = $2 \
+         RETURNING city AS \"city!\", id AS \"id!\", rider_id AS \"rider_id!\", rider_city AS \"rider_city!\", vehicle_id AS \"vehicle_id!\", start_location AS \"start_location!\", end_location, start_time AS \"start_time!\", end_time, fare_cents, fare_currency",
         ride.city,
         ride.id,
         location
@@ -130,7 +129,7 @@ pub async fn finish(conn: &mut PgConnection, ride: &RideRow, location: &str) -> 
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query!(
-        "UPDATE vehicles SET last_location = $3, status = 'available' WHERE city = $1 AND id = $2",
+        "UPDATE here.vehicles SET last_location = $3, status = 'available' WHERE city = $1 AND id = $2",
         ride.city,
         ride.vehicle_id,
         location
