@@ -7,8 +7,7 @@ use crate::helpers::{assert_all_one_201, spawn_stack, REGIONS};
 #[tokio::test]
 async fn fifty_concurrent_starts_on_one_vehicle_give_one_ride() {
     let stack = spawn_stack().await;
-    let (_, token) = stack.user("seattle").await;
-    let vehicle = stack.vehicle("seattle", &token).await;
+    let (token, vehicle) = stack.user_with_vehicle("seattle").await;
     // Spread over all three origins: two of them reach the vehicle through postgres_fdw.
     let requests = (0..50).map(|i| {
         stack
@@ -162,8 +161,7 @@ async fn start_while_the_home_node_holds_the_row(
 #[tokio::test]
 async fn a_write_through_another_region_waits_for_a_concurrent_change_and_sees_it() {
     let stack = spawn_stack().await;
-    let (_, token) = stack.user("seattle").await;
-    let vehicle = stack.vehicle("seattle", &token).await;
+    let (token, vehicle) = stack.user_with_vehicle("seattle").await;
     // us-east writes on us-west's node directly: the start waits for the row's lock, then
     // re-reads the committed row (no retry needed, no lost update).
     let r = start_while_the_home_node_holds_the_row(&stack, &token, vehicle).await;
@@ -178,8 +176,7 @@ async fn a_serialization_failure_through_postgres_fdw_is_retried_into_success() 
     // the ride's remote transaction (REPEATABLE READ) takes its snapshot, then waits for the
     // row; the commit makes its update a serialization failure (40001).
     let stack = crate::helpers::spawn_stack_with(|c| c.peers.clear()).await;
-    let (_, token) = stack.user("seattle").await;
-    let vehicle = stack.vehicle("seattle", &token).await;
+    let (token, vehicle) = stack.user_with_vehicle("seattle").await;
     let before = retries(&stack).await;
     let r = start_while_the_home_node_holds_the_row(&stack, &token, vehicle).await;
     assert_eq!(r.status, 201, "{}", r.text());
