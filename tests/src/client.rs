@@ -146,6 +146,23 @@ impl User {
             .await
     }
 
+    /// Adds a bike in `city` at `location` (tests also use a location as a marker that finds
+    /// the vehicle's row); expects 201.
+    pub async fn add_bike(&self, city: &str, location: &str) -> Answer {
+        let vehicle = json!({"type": "bike", "last_location": location});
+        self.post(&format!("/api/v1/cities/{city}/vehicles"), &vehicle)
+            .await
+            .expect(201)
+    }
+
+    /// Starts a ride in `city` on the vehicle `added` answered with; expects 201.
+    pub async fn start_ride(&self, city: &str, added: &Answer) -> Answer {
+        let ride = json!({"vehicle_id": added.body["id"]});
+        self.post(&format!("/api/v1/cities/{city}/rides"), &ride)
+            .await
+            .expect(201)
+    }
+
     /// Logs in as `email` (expecting 200): afterwards every request carries the session's
     /// token. Returns the log-in's answer.
     pub async fn log_in(&mut self, email: &str, password: &str) -> Answer {

@@ -257,13 +257,7 @@ async fn every_cookie_is_secure_and_the_pages_allow_only_their_own_scripts() {
     let sign_up = json!({"email": address, "name": "Cookie", "password": PASSWORD, "city": "rome"});
     let signed_up = user.post("/api/v1/users", &sign_up).await.expect(201);
     let session = user.log_in(&address, PASSWORD).await;
-    let added = user
-        .post(
-            "/api/v1/cities/rome/vehicles",
-            &json!({"type": "bike", "last_location": "Piazza Navona"}),
-        )
-        .await
-        .expect(201);
+    let added = user.add_bike("rome", "Piazza Navona").await;
     let cookies: Vec<String> = [&signed_up, &session, &added]
         .iter()
         .flat_map(|a| a.headers.get_all("set-cookie"))
