@@ -3,19 +3,15 @@
 
 use std::time::Duration;
 
-use crate::helpers::{assert_problem, spawn_stack, spawn_stack_with};
+use crate::helpers::{assert_problem, hold_row_locks, spawn_stack, spawn_stack_with};
 
 /// Holds the vehicle's row lock on its node until the returned sender fires.
 async fn lock_vehicle(
     pool: &sqlx::PgPool,
     vehicle: uuid::Uuid,
 ) -> tokio::sync::oneshot::Sender<()> {
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM vehicles WHERE id = $1 FOR UPDATE")
-        .bind(vehicle)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let lock = "SELECT 1 FROM vehicles WHERE id = $1 FOR UPDATE";
+    let tx = hold_row_locks(pool, lock, vehicle).await;
     let (release, released) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = released.await;
