@@ -24,10 +24,7 @@ pub struct Answer {
 impl Answer {
     /// A header's value ("" when absent).
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        header_text(&self.headers, name)
     }
 
     /// Panics with the whole answer unless the status is `expected`.
@@ -190,6 +187,14 @@ impl User {
         self.log_in(&email, password).await;
         user.body
     }
+}
+
+/// The value of the header `name` as text ("" when absent or not text).
+pub fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 /// `name`'s entry (its health: breaker, origins) in a `/api/v1/regions` body; Null when absent.

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use crate::client::{region_entry, User};
+use crate::client::{header_text, region_entry, User};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -231,14 +231,7 @@ async fn once(
     };
     let mut id = None;
     if let Ok(response) = request.send().await {
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string()
-        };
+        let header = |name: &str| header_text(response.headers(), name).to_string();
         attempt.status = response.status().as_u16();
         attempt.served_by = header("x-roam-served-by");
         attempt.cache = header("x-roam-cache");

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use reqwest::Method;
-use roam_e2e::client::{email, Answer, User};
+use roam_e2e::client::{email, header_text, Answer, User};
 use roam_e2e::place::ROME;
 use roam_e2e::world::World;
 use serde_json::json;
@@ -279,12 +279,7 @@ async fn every_cookie_is_secure_and_the_pages_allow_only_their_own_scripts() {
             .await
             .expect("a page");
         assert_eq!(response.status(), 200, "{page}");
-        let policy = response
-            .headers()
-            .get("content-security-policy")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let policy = header_text(response.headers(), "content-security-policy").to_string();
         assert!(
             policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"),
             "{page}: {policy:?}"

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
+use roam_e2e::client::header_text;
 use roam_e2e::place;
 use roam_e2e::world::start_edge_with;
 use roam_stack::edge::{EdgeOptions, EdgeProcess};
@@ -62,21 +63,17 @@ fn to_edge(method: Method, edge: &EdgeProcess, path: &str) -> RequestBuilder {
         .header("accept-encoding", "identity")
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
 /// `/ping` as a user whose `request.cf` is `blob`: 200 with `pong` as the body, never cached,
 /// with a request id.
 async fn assert_pong(blob: &str, pong: Value) {
     let (status, headers, body) = get("/ping", Some(blob)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, pong);
-    assert_eq!(header(&headers, "cache-control"), "no-store");
-    assert!(!header(&headers, "x-request-id").is_empty(), "{headers:?}");
+    assert_eq!(header_text(&headers, "cache-control"), "no-store");
+    assert!(
+        !header_text(&headers, "x-request-id").is_empty(),
+        "{headers:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -131,9 +128,12 @@ async fn a_well_formed_request_id_is_kept_and_a_bad_one_replaced() {
             .send()
     };
     let kept = send("trace-42.a_b:c").await.unwrap();
-    assert_eq!(header(kept.headers(), "x-request-id"), "trace-42.a_b:c");
+    assert_eq!(
+        header_text(kept.headers(), "x-request-id"),
+        "trace-42.a_b:c"
+    );
     let replaced = send("no spaces allowed").await.unwrap();
-    let id = header(replaced.headers(), "x-request-id");
+    let id = header_text(replaced.headers(), "x-request-id");
     assert!(!id.is_empty() && id != "no spaces allowed", "{id}");
 }
 
@@ -141,7 +141,7 @@ async fn a_well_formed_request_id_is_kept_and_a_bad_one_replaced() {
 async fn the_edges_own_routes_and_errors() {
     let (status, headers, body) = get("/api/v1/cities", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(header(&headers, "cache-control").contains("max-age"));
+    assert!(header_text(&headers, "cache-control").contains("max-age"));
     let rome = body["cities"]
         .as_array()
         .unwrap()
@@ -157,9 +157,12 @@ async fn the_edges_own_routes_and_errors() {
 
     let (status, headers, body) = get("/nope", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(header(&headers, "content-type"), "application/problem+json");
+    assert_eq!(
+        header_text(&headers, "content-type"),
+        "application/problem+json"
+    );
     assert_eq!(body["status"], 404);
-    assert!(!header(&headers, "x-request-id").is_empty());
+    assert!(!header_text(&headers, "x-request-id").is_empty());
 
     let (status, _, body) = get("/api/v1/cities/tokyo/vehicles", Some(ROME)).await;
     assert_eq!(
@@ -170,7 +173,7 @@ async fn the_edges_own_routes_and_errors() {
     let edge = edge().await;
     let put = to_edge(Method::PUT, edge, "/ping").send().await.unwrap();
     assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(header(put.headers(), "allow"), "GET");
+    assert_eq!(header_text(put.headers(), "allow"), "GET");
 
     // Writes the edge refuses itself: (what, content type, idempotency key, body, status).
     let json = "application/json";
@@ -198,7 +201,7 @@ async fn with_every_origin_down_a_read_is_a_503_with_retry_after() {
     let (status, headers, body) = get("/api/v1/cities/rome/vehicles", Some(ROME)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(
-        header(&headers, "retry-after").parse::<u32>().is_ok(),
+        header_text(&headers, "retry-after").parse::<u32>().is_ok(),
         "{headers:?}"
     );
     assert_eq!(body["status"], 503);
@@ -266,7 +269,7 @@ async fn static_assets_are_served_and_never_shadow_the_api() {
     let edge = edge().await;
     let page = to_edge(Method::GET, edge, "/").send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(header(page.headers(), "content-type").starts_with("text/html"));
+    assert!(header_text(page.headers(), "content-type").starts_with("text/html"));
     let (status, _, body) = get("/api/v1/regions", Some(ROME)).await;
     assert_eq!(
         (status, body["nearest"].clone()),
@@ -286,10 +289,10 @@ async fn a_panic_is_answered_with_problem_json_and_the_edge_recovers() {
         .expect("an answer");
     assert_eq!(panicked.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(
-        header(panicked.headers(), "content-type"),
+        header_text(panicked.headers(), "content-type"),
         "application/problem+json"
     );
-    assert_eq!(header(panicked.headers(), "x-request-id"), "boom-1");
+    assert_eq!(header_text(panicked.headers(), "x-request-id"), "boom-1");
     let problem: Value = panicked.json().await.expect("problem+json");
     assert_eq!(
         (problem["status"].clone(), problem["request_id"].clone()),
