@@ -136,6 +136,11 @@ impl User {
         self.send(Method::POST, path, Some(body), &[]).await
     }
 
+    /// A DELETE.
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(Method::DELETE, path, None, &[]).await
+    }
+
     /// A GET that presents the read-your-writes bookmark `write` returned.
     pub async fn get_after(&self, path: &str, write: &Answer) -> Answer {
         let bookmark = write.header("x-roam-bookmark");
