@@ -51,14 +51,39 @@ async fn fake_edge() -> SocketAddr {
     addr
 }
 
-async fn front_for(edge: SocketAddr, city: &str) -> Front {
-    Front::start(FrontOptions {
+/// A front on a free local port, in front of `edge`, defaulting to `city`.
+fn options(edge: SocketAddr, city: &str) -> FrontOptions {
+    FrontOptions {
         listen: "127.0.0.1:0".parse().expect("addr"),
         edge_url: format!("http://{edge}"),
         default_city: city.into(),
-    })
-    .await
-    .expect("front starts")
+    }
+}
+
+async fn front_for(edge: SocketAddr, city: &str) -> Front {
+    Front::start(options(edge, city))
+        .await
+        .expect("front starts")
+}
+
+/// What the edge received for a `/ping` through the front that carried `cookie`.
+async fn echoed_ping_with_cookie(client: &reqwest::Client, front: &Front, cookie: &str) -> Value {
+    client
+        .get(format!("{}/ping", front.url()))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("front answers")
+        .json()
+        .await
+        .expect("json")
+}
+
+fn assert_problem_json(response: &reqwest::Response) {
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
 }
 
 fn blob(echoed: &Value) -> Value {
@@ -138,26 +163,10 @@ async fn query_parameter_and_cookie_switch_city() {
     assert_eq!(echoed["query"], Value::Null, "?as= is not forwarded");
     assert_eq!(blob(&echoed)["colo"], "NRT");
 
-    let by_cookie: Value = client
-        .get(format!("{}/ping", front.url()))
-        .header("cookie", "x=1; roam_as=sao-paulo")
-        .send()
-        .await
-        .expect("front answers")
-        .json()
-        .await
-        .expect("json");
+    let by_cookie = echoed_ping_with_cookie(&client, &front, "x=1; roam_as=sao-paulo").await;
     assert_eq!(blob(&by_cookie)["city"], "São Paulo");
 
-    let stale_cookie: Value = client
-        .get(format!("{}/ping", front.url()))
-        .header("cookie", "roam_as=atlantis")
-        .send()
-        .await
-        .expect("front answers")
-        .json()
-        .await
-        .expect("json");
+    let stale_cookie = echoed_ping_with_cookie(&client, &front, "roam_as=atlantis").await;
     assert_eq!(
         blob(&stale_cookie)["city"],
         "Rome",
@@ -170,10 +179,7 @@ async fn query_parameter_and_cookie_switch_city() {
         .await
         .expect("front answers");
     assert_eq!(unknown.status(), 400);
-    assert_eq!(
-        unknown.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_problem_json(&unknown);
     let problem: Value = unknown.json().await.expect("json");
     assert!(problem["detail"]
         .as_str()
@@ -184,13 +190,9 @@ async fn query_parameter_and_cookie_switch_city() {
 #[tokio::test]
 async fn an_unknown_default_city_is_refused_and_a_dead_edge_is_a_502() {
     let edge = fake_edge().await;
-    let err = Front::start(FrontOptions {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        edge_url: format!("http://{edge}"),
-        default_city: "atlantis".into(),
-    })
-    .await
-    .expect_err("unknown city");
+    let err = Front::start(options(edge, "atlantis"))
+        .await
+        .expect_err("unknown city");
     assert!(err.to_string().contains("atlantis"), "{err}");
 
     // A port nobody listens on: bind one, note it, drop it.
@@ -202,8 +204,5 @@ async fn an_unknown_default_city_is_refused_and_a_dead_edge_is_a_502() {
         .await
         .expect("front answers");
     assert_eq!(response.status(), 502);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
+    assert_problem_json(&response);
 }

@@ -24,10 +24,7 @@ pub struct Answer {
 impl Answer {
     /// A header's value ("" when absent).
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        header_text(&self.headers, name)
     }
 
     /// Panics with the whole answer unless the status is `expected`.
@@ -139,11 +136,33 @@ impl User {
         self.send(Method::POST, path, Some(body), &[]).await
     }
 
+    /// A DELETE.
+    pub async fn delete(&self, path: &str) -> Answer {
+        self.send(Method::DELETE, path, None, &[]).await
+    }
+
     /// A GET that presents the read-your-writes bookmark `write` returned.
     pub async fn get_after(&self, path: &str, write: &Answer) -> Answer {
         let bookmark = write.header("x-roam-bookmark");
         self.send(Method::GET, path, None, &[("x-roam-bookmark", bookmark)])
             .await
+    }
+
+    /// Adds a bike in `city` at `location` (tests also use a location as a marker that finds
+    /// the vehicle's row); expects 201.
+    pub async fn add_bike(&self, city: &str, location: &str) -> Answer {
+        let vehicle = json!({"type": "bike", "last_location": location});
+        self.post(&format!("/api/v1/cities/{city}/vehicles"), &vehicle)
+            .await
+            .expect(201)
+    }
+
+    /// Starts a ride in `city` on the vehicle `added` answered with; expects 201.
+    pub async fn start_ride(&self, city: &str, added: &Answer) -> Answer {
+        let ride = json!({"vehicle_id": added.body["id"]});
+        self.post(&format!("/api/v1/cities/{city}/rides"), &ride)
+            .await
+            .expect(201)
     }
 
     /// Logs in as `email` (expecting 200): afterwards every request carries the session's
@@ -173,6 +192,14 @@ impl User {
         self.log_in(&email, password).await;
         user.body
     }
+}
+
+/// The value of the header `name` as text ("" when absent or not text).
+pub fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 /// `name`'s entry (its health: breaker, origins) in a `/api/v1/regions` body; Null when absent.

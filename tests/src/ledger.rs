@@ -34,6 +34,14 @@ impl Ledger {
         assert_eq!(self.doubled, 0, "nothing is doubled: {self:?}");
         assert_eq!(self.mismatched, 0, "{self:?}");
     }
+
+    /// Panics if a write that was never acknowledged (refused, or given up on) took effect.
+    pub fn assert_no_refused_write_applied(&self) {
+        assert_eq!(
+            self.abandoned_applied, 0,
+            "a refused write had no effect: {self:?}"
+        );
+    }
 }
 
 /// Checks every write of a load against the rows on its home node (local partition only).

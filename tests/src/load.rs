@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use crate::client::{region_entry, User};
+use crate::client::{header_text, region_entry, User};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -81,6 +81,9 @@ pub struct Outcome {
     pub unanswered_reads: u32,
 }
 
+/// How long after a node stops its sessions are surely gone (its refusals are then certain).
+pub const NODE_SESSIONS_GONE: Duration = Duration::from_millis(500);
+
 impl Outcome {
     /// Merges several users' outcomes.
     pub fn merge(all: Vec<Outcome>) -> Outcome {
@@ -100,6 +103,21 @@ impl Outcome {
             .iter()
             .filter(|a| a.at >= from && a.at + a.latency < to)
             .collect()
+    }
+
+    /// The attempts made while a node was surely down: from half a second after it stopped (its
+    /// sessions gone) until a second before its start began (on a loaded 2-core machine, a
+    /// request that ended just before the start was recorded was once served by the node
+    /// already coming up).
+    pub fn attempts_while_down(
+        &self,
+        stopped_at: Duration,
+        restarting_at: Duration,
+    ) -> Vec<&Attempt> {
+        self.attempts_between(
+            stopped_at + NODE_SESSIONS_GONE,
+            restarting_at.saturating_sub(Duration::from_secs(1)),
+        )
     }
 }
 
@@ -213,14 +231,7 @@ async fn once(
     };
     let mut id = None;
     if let Ok(response) = request.send().await {
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string()
-        };
+        let header = |name: &str| header_text(response.headers(), name).to_string();
         attempt.status = response.status().as_u16();
         attempt.served_by = header("x-roam-served-by");
         attempt.cache = header("x-roam-cache");

@@ -3,8 +3,9 @@
 
 use roam_shared::signature::{self, SharedSecret, SignedParts};
 use roam_stack::Stack;
+use serde_json::json;
 
-use crate::raw::{request_bytes, send_raw, Raw};
+use crate::raw::{pairs, request_bytes, send_raw, Raw};
 
 /// How a request to an origin is signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,17 +50,16 @@ impl Signer {
         Self::new(&origin.url(), &stack.options.secret)
     }
 
-    /// The headers an edge would send for a user in Rome (geo tags), plus `extra`, signed per
-    /// `signing` over `method`, `target` and `body`.
-    pub fn headers(
+    /// Sends a request to the origin with the headers an edge would send for a user in Rome
+    /// (geo tags) plus `extra`, signed per `signing` over `method`, `target` and `body`.
+    pub async fn send(
         &self,
         method: &str,
         target: &str,
         body: &[u8],
         extra: &[(String, String)],
         signing: Signing,
-    ) -> Vec<(String, String)> {
-        let now = unix_now();
+    ) -> Raw {
         let mut headers: Vec<(String, String)> = vec![
             ("x-roam-country".into(), "IT".into()),
             ("x-roam-city".into(), "Rome".into()),
@@ -67,16 +67,7 @@ impl Signer {
             ("x-roam-region".into(), "eu-west".into()),
         ];
         headers.extend(extra.iter().cloned());
-        let timestamp = match signing {
-            Signing::Replayed(secs) => now - secs,
-            _ => now,
-        };
-        let secret = match signing {
-            Signing::OtherKey => {
-                SharedSecret::parse("an-attacker-guessed-this-secret").expect("ok")
-            }
-            _ => self.secret.clone(),
-        };
+        let timestamp = signing.timestamp(unix_now());
         let parts = SignedParts {
             method,
             path_and_query: target,
@@ -88,7 +79,7 @@ impl Signer {
                 .cloned()
                 .collect(),
         };
-        let sig = signature::sign(&secret, &parts);
+        let sig = signature::sign(&signing.key(&self.secret), &parts);
         if signing == Signing::TamperedTag {
             for (name, value) in &mut headers {
                 if name == "x-roam-city" {
@@ -100,31 +91,61 @@ impl Signer {
             headers.push(("x-roam-timestamp".into(), timestamp.to_string()));
             headers.push(("x-roam-signature".into(), sig));
         }
-        headers
-    }
-
-    /// Sends a request to the origin, signed per `signing`.
-    pub async fn send(
-        &self,
-        method: &str,
-        target: &str,
-        body: &[u8],
-        extra: &[(String, String)],
-        signing: Signing,
-    ) -> Raw {
-        let headers = self.headers(method, target, body, extra, signing);
-        let sent_body: Vec<u8> = if signing == Signing::TamperedBody {
-            let mut b = body.to_vec();
-            b.extend_from_slice(b" ");
-            b
-        } else {
-            body.to_vec()
-        };
+        let sent_body = signing.body_sent(body);
         send_raw(
             &self.base,
             &request_bytes(method, target.as_bytes(), &headers, &sent_body),
         )
         .await
+    }
+
+    /// Adds a bike in Rome at `marker` for the user of `token`, under the idempotency key
+    /// `key`: the write the edge would forward, signed per `signing`.
+    pub async fn add_rome_bike(
+        &self,
+        token: &str,
+        marker: &str,
+        key: &str,
+        signing: Signing,
+    ) -> Raw {
+        let vehicle = json!({"type": "bike", "last_location": marker});
+        let body = serde_json::to_vec(&vehicle).expect("JSON");
+        let headers = pairs(&[
+            ("content-type", "application/json"),
+            ("authorization", &format!("Bearer {token}")),
+            ("idempotency-key", key),
+        ]);
+        let target = "/api/v1/cities/rome/vehicles";
+        self.send("POST", target, &body, &headers, signing).await
+    }
+}
+
+impl Signing {
+    /// The timestamp signed, `now` being the real one.
+    fn timestamp(self, now: i64) -> i64 {
+        match self {
+            Signing::Replayed(secs) => now - secs,
+            _ => now,
+        }
+    }
+
+    /// The key signed with, `shared` being the shared secret.
+    fn key(self, shared: &SharedSecret) -> SharedSecret {
+        match self {
+            Signing::OtherKey => {
+                SharedSecret::parse("an-attacker-guessed-this-secret").expect("ok")
+            }
+            _ => shared.clone(),
+        }
+    }
+
+    /// The body sent: a space more than was signed when tampered with.
+    fn body_sent(self, body: &[u8]) -> Vec<u8> {
+        let mut sent = body.to_vec();
+        if self == Signing::TamperedBody {
+            sent.extend_from_slice(b" ");
+        }
+        sent
     }
 }
 

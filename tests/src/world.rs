@@ -8,6 +8,7 @@
 //! edge through here, so every path gets both.
 
 use roam_stack::edge::{start_edge, EdgeOptions, EdgeProcess};
+use roam_stack::pg::PgNode;
 use roam_stack::{Stack, StackOptions};
 use tokio::sync::OnceCell;
 
@@ -94,6 +95,15 @@ impl World {
     /// through the edge.
     pub async fn signed_in(&self, place: Place, who: &str, password: &str) -> User {
         User::signed_in(&self.edge.url(), place, who, password).await
+    }
+
+    /// `region`'s PostgreSQL node, for a test to stop and start.
+    pub fn node(&self, region: &str) -> PgNode {
+        self.stack
+            .cluster
+            .node(region)
+            .unwrap_or_else(|| panic!("the stack has no {region} node"))
+            .clone()
     }
 
     /// A signer for `region`'s origin, with the stack's secret.

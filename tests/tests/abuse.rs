@@ -12,8 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::future::join_all;
-use reqwest::Method;
-use roam_e2e::client::{email, Answer, User};
+use roam_e2e::client::{email, header_text, Answer, User};
 use roam_e2e::place::ROME;
 use roam_e2e::world::World;
 use serde_json::json;
@@ -213,10 +212,7 @@ async fn a_token_is_refused_after_log_out_and_every_session_after_log_out_everyw
 
     let laptop = logged_in_as(&base, &address).await;
     laptop.get("/api/v1/me/rides").await.expect(200);
-    laptop
-        .send(Method::DELETE, "/api/v1/sessions", None, &[])
-        .await
-        .expect(204);
+    laptop.delete("/api/v1/sessions").await.expect(204);
     // A stolen copy of the token is worthless now, for reads and writes.
     laptop.get("/api/v1/me/rides").await.expect(401);
     let ride = json!({"vehicle_id": "0b3e3c1e-6c1f-4c3e-9a57-5e6f8f1f2a3b", "start_address": "Via del Corso 1"});
@@ -230,10 +226,7 @@ async fn a_token_is_refused_after_log_out_and_every_session_after_log_out_everyw
     let tablet = logged_in_as(&base, &address).await;
     phone.get("/api/v1/me/rides").await.expect(200);
     tablet.get("/api/v1/me/rides").await.expect(200);
-    phone
-        .send(Method::DELETE, "/api/v1/me/sessions", None, &[])
-        .await
-        .expect(204);
+    phone.delete("/api/v1/me/sessions").await.expect(204);
     phone.get("/api/v1/me/rides").await.expect(401);
     tablet.get("/api/v1/me/rides").await.expect(401);
     // Logging in again starts a fresh session that works.
@@ -257,13 +250,7 @@ async fn every_cookie_is_secure_and_the_pages_allow_only_their_own_scripts() {
     let sign_up = json!({"email": address, "name": "Cookie", "password": PASSWORD, "city": "rome"});
     let signed_up = user.post("/api/v1/users", &sign_up).await.expect(201);
     let session = user.log_in(&address, PASSWORD).await;
-    let added = user
-        .post(
-            "/api/v1/cities/rome/vehicles",
-            &json!({"type": "bike", "last_location": "Piazza Navona"}),
-        )
-        .await
-        .expect(201);
+    let added = user.add_bike("rome", "Piazza Navona").await;
     let cookies: Vec<String> = [&signed_up, &session, &added]
         .iter()
         .flat_map(|a| a.headers.get_all("set-cookie"))
@@ -277,20 +264,13 @@ async fn every_cookie_is_secure_and_the_pages_allow_only_their_own_scripts() {
         );
     }
 
+    // Plain GETs (a page's headers as a browser gets them, no session or place).
     let http = reqwest::Client::new();
+    let get = |path: &str| http.get(format!("{base}{path}")).send();
     for page in ["/", "/app", "/docs"] {
-        let response = http
-            .get(format!("{base}{page}"))
-            .send()
-            .await
-            .expect("a page");
+        let response = get(page).await.expect("a page");
         assert_eq!(response.status(), 200, "{page}");
-        let policy = response
-            .headers()
-            .get("content-security-policy")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let policy = header_text(response.headers(), "content-security-policy").to_string();
         assert!(
             policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"),
             "{page}: {policy:?}"
@@ -301,10 +281,6 @@ async fn every_cookie_is_secure_and_the_pages_allow_only_their_own_scripts() {
             "{page} has inline script or style"
         );
     }
-    let rules = http
-        .get(format!("{base}/_headers"))
-        .send()
-        .await
-        .expect("an answer");
+    let rules = get("/_headers").await.expect("an answer");
     assert_eq!(rules.status(), 404, "the rules file is not served");
 }

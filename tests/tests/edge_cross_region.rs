@@ -40,20 +40,8 @@ async fn log_in_goes_home_sign_up_goes_to_its_city_and_a_ride_elsewhere_shows_at
 
     // The Roman starts a ride in New York; home (eu-west) does not know it (no job workers).
     let owner = world.signed_in(NEW_YORK, "owner", PASSWORD).await;
-    let vehicle = owner
-        .post(
-            "/api/v1/cities/new-york/vehicles",
-            &json!({"type": "bike", "last_location": "Bryant Park"}),
-        )
-        .await
-        .expect(201);
-    let ride = rider
-        .post(
-            "/api/v1/cities/new-york/rides",
-            &json!({"vehicle_id": vehicle.body["id"]}),
-        )
-        .await
-        .expect(201);
+    let vehicle = owner.add_bike("new-york", "Bryant Park").await;
+    let ride = rider.start_ride("new-york", &vehicle).await;
     let listed = rider.get_after("/api/v1/me/rides", &ride).await.expect(200);
     assert_eq!(
         listed.header("x-roam-served-by"),

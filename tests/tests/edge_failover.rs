@@ -97,13 +97,7 @@ async fn with_the_eu_west_database_down_reads_come_from_stale_cache_and_writes_a
         .expect("a seeded vehicle")
         .to_string();
 
-    world
-        .stack
-        .cluster
-        .node("eu-west")
-        .expect("an eu-west node")
-        .stop()
-        .expect("eu-west's node stops");
+    world.node("eu-west").stop().expect("eu-west's node stops");
     tokio::time::sleep(Duration::from_millis(2_500)).await;
 
     // Past fresh and stale-while-revalidate, within stale-if-error: the origin fails, the

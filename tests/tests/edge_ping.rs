@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
-use reqwest::StatusCode;
+use reqwest::{Client, Method, RequestBuilder, StatusCode};
+use roam_e2e::client::header_text;
 use roam_e2e::place;
 use roam_e2e::world::start_edge_with;
 use roam_stack::edge::{EdgeOptions, EdgeProcess};
@@ -32,13 +33,7 @@ async fn edge() -> &'static EdgeProcess {
 
 async fn get(path: &str, cf_blob: Option<&str>) -> (StatusCode, HeaderMap, Value) {
     let edge = edge().await;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("an HTTP client");
-    let mut request = client
-        .get(format!("{}{path}", edge.url()))
-        .header("accept-encoding", "identity");
+    let mut request = to_edge(Method::GET, edge, path);
     if let Some(blob) = cf_blob {
         request = request.header("mf-cf-blob", blob);
     }
@@ -54,37 +49,45 @@ async fn get(path: &str, cf_blob: Option<&str>) -> (StatusCode, HeaderMap, Value
     (status, headers, body)
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
+/// A request for `path` to `edge`, asking for an uncompressed answer (so it reads as sent),
+/// given up after 20 s. A client of its own: these tests look at answers, not at connection
+/// reuse.
+fn to_edge(method: Method, edge: &EdgeProcess, path: &str) -> RequestBuilder {
+    let client = Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("an HTTP client");
+    let url = format!("{}{path}", edge.url());
+    client
+        .request(method, url)
+        .header("accept-encoding", "identity")
+}
+
+/// `/ping` as a user whose `request.cf` is `blob`: 200 with `pong` as the body, never cached,
+/// with a request id.
+async fn assert_pong(blob: &str, pong: Value) {
+    let (status, headers, body) = get("/ping", Some(blob)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, pong);
+    assert_eq!(header_text(&headers, "cache-control"), "no-store");
+    assert!(
+        !header_text(&headers, "x-request-id").is_empty(),
+        "{headers:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_in_rome_is_near_eu_west() {
-    let (status, headers, body) = get("/ping", Some(ROME)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        body,
-        json!({"pong":true,"country":"IT","city":"Rome","colo":"FCO","region":"eu-west",
-               "latitude":41.89,"longitude":12.49})
-    );
-    assert_eq!(header(&headers, "cache-control"), "no-store");
-    assert!(!header(&headers, "x-request-id").is_empty(), "{headers:?}");
+    let pong = json!({"pong":true,"country":"IT","city":"Rome","colo":"FCO","region":"eu-west",
+                      "latitude":41.89,"longitude":12.49});
+    assert_pong(ROME, pong).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_user_in_los_angeles_is_near_us_west() {
-    let (status, headers, body) = get("/ping", Some(LOS_ANGELES)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        body,
-        json!({"pong":true,"country":"US","city":"Los Angeles","colo":"LAX","region":"us-west",
-               "latitude":34.05,"longitude":-118.24})
-    );
-    assert_eq!(header(&headers, "cache-control"), "no-store");
-    assert!(!header(&headers, "x-request-id").is_empty());
+    let pong = json!({"pong":true,"country":"US","city":"Los Angeles","colo":"LAX",
+                      "region":"us-west","latitude":34.05,"longitude":-118.24});
+    assert_pong(LOS_ANGELES, pong).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -119,18 +122,18 @@ async fn missing_or_odd_cf_fields_do_not_panic() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_well_formed_request_id_is_kept_and_a_bad_one_replaced() {
     let edge = edge().await;
-    let client = reqwest::Client::new();
     let send = |id: &'static str| {
-        client
-            .get(format!("{}/ping", edge.url()))
-            .header("accept-encoding", "identity")
+        to_edge(Method::GET, edge, "/ping")
             .header("x-request-id", id)
             .send()
     };
     let kept = send("trace-42.a_b:c").await.unwrap();
-    assert_eq!(header(kept.headers(), "x-request-id"), "trace-42.a_b:c");
+    assert_eq!(
+        header_text(kept.headers(), "x-request-id"),
+        "trace-42.a_b:c"
+    );
     let replaced = send("no spaces allowed").await.unwrap();
-    let id = header(replaced.headers(), "x-request-id");
+    let id = header_text(replaced.headers(), "x-request-id");
     assert!(!id.is_empty() && id != "no spaces allowed", "{id}");
 }
 
@@ -138,7 +141,7 @@ async fn a_well_formed_request_id_is_kept_and_a_bad_one_replaced() {
 async fn the_edges_own_routes_and_errors() {
     let (status, headers, body) = get("/api/v1/cities", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(header(&headers, "cache-control").contains("max-age"));
+    assert!(header_text(&headers, "cache-control").contains("max-age"));
     let rome = body["cities"]
         .as_array()
         .unwrap()
@@ -154,9 +157,12 @@ async fn the_edges_own_routes_and_errors() {
 
     let (status, headers, body) = get("/nope", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(header(&headers, "content-type"), "application/problem+json");
+    assert_eq!(
+        header_text(&headers, "content-type"),
+        "application/problem+json"
+    );
     assert_eq!(body["status"], 404);
-    assert!(!header(&headers, "x-request-id").is_empty());
+    assert!(!header_text(&headers, "x-request-id").is_empty());
 
     let (status, _, body) = get("/api/v1/cities/tokyo/vehicles", Some(ROME)).await;
     assert_eq!(
@@ -165,48 +171,29 @@ async fn the_edges_own_routes_and_errors() {
     );
 
     let edge = edge().await;
-    let client = reqwest::Client::new();
-    let put = client
-        .put(format!("{}/ping", edge.url()))
-        .header("accept-encoding", "identity")
-        .send()
-        .await
-        .unwrap();
+    let put = to_edge(Method::PUT, edge, "/ping").send().await.unwrap();
     assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(header(put.headers(), "allow"), "GET");
+    assert_eq!(header_text(put.headers(), "allow"), "GET");
 
-    let not_json = client
-        .post(format!("{}/api/v1/cities/rome/vehicles", edge.url()))
-        .header("accept-encoding", "identity")
-        .header("content-type", "text/plain")
-        .body("hello")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(not_json.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-
-    let huge = client
-        .post(format!("{}/api/v1/cities/rome/vehicles", edge.url()))
-        .header("accept-encoding", "identity")
-        .header("content-type", "application/json")
-        .body(vec![b' '; 64 * 1024 + 1])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let problem: Value = huge.json().await.unwrap();
-    assert_eq!(problem["status"], 413);
-
-    let bad_key = client
-        .post(format!("{}/api/v1/cities/rome/vehicles", edge.url()))
-        .header("accept-encoding", "identity")
-        .header("content-type", "application/json")
-        .header("idempotency-key", "not a valid key")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad_key.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Writes the edge refuses itself: (what, content type, idempotency key, body, status).
+    let json = "application/json";
+    let huge = vec![b' '; 64 * 1024 + 1];
+    for (what, content_type, key, body, refused) in [
+        ("not JSON", "text/plain", None, &b"hello"[..], 415),
+        ("too large", json, None, &huge[..], 413),
+        ("bad key", json, Some("not a valid key"), &b"{}"[..], 422),
+    ] {
+        let mut write = to_edge(Method::POST, edge, "/api/v1/cities/rome/vehicles")
+            .header("content-type", content_type)
+            .body(body.to_vec());
+        if let Some(key) = key {
+            write = write.header("idempotency-key", key);
+        }
+        let answer = write.send().await.unwrap();
+        assert_eq!(answer.status().as_u16(), refused, "{what}");
+        let problem: Value = answer.json().await.unwrap();
+        assert_eq!(problem["status"], refused, "{what}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -214,7 +201,7 @@ async fn with_every_origin_down_a_read_is_a_503_with_retry_after() {
     let (status, headers, body) = get("/api/v1/cities/rome/vehicles", Some(ROME)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(
-        header(&headers, "retry-after").parse::<u32>().is_ok(),
+        header_text(&headers, "retry-after").parse::<u32>().is_ok(),
         "{headers:?}"
     );
     assert_eq!(body["status"], 503);
@@ -242,11 +229,8 @@ async fn a_hanging_origin_times_out_into_a_504_and_a_timeout_ping() {
         .vars
         .push(("ORIGIN_TIMEOUT_MS".into(), "300".into()));
     let mut edge = start_edge_with(options).await;
-    let client = reqwest::Client::new();
     let get = |path: &str| {
-        client
-            .get(format!("{}{path}", edge.url()))
-            .header("accept-encoding", "identity")
+        to_edge(Method::GET, &edge, path)
             .header("mf-cf-blob", ROME)
             .send()
     };
@@ -283,15 +267,9 @@ async fn a_hanging_origin_times_out_into_a_504_and_a_timeout_ping() {
 #[tokio::test(flavor = "multi_thread")]
 async fn static_assets_are_served_and_never_shadow_the_api() {
     let edge = edge().await;
-    let client = reqwest::Client::new();
-    let page = client
-        .get(format!("{}/", edge.url()))
-        .header("accept-encoding", "identity")
-        .send()
-        .await
-        .unwrap();
+    let page = to_edge(Method::GET, edge, "/").send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(header(page.headers(), "content-type").starts_with("text/html"));
+    assert!(header_text(page.headers(), "content-type").starts_with("text/html"));
     let (status, _, body) = get("/api/v1/regions", Some(ROME)).await;
     assert_eq!(
         (status, body["nearest"].clone()),
@@ -304,20 +282,17 @@ async fn a_panic_is_answered_with_problem_json_and_the_edge_recovers() {
     let mut options = EdgeOptions::without_origins("panic").expect("edge options");
     options.vars.push(("EDGE_TEST_PANIC".into(), "1".into()));
     let mut edge = start_edge_with(options).await;
-    let client = reqwest::Client::new();
-    let panicked = client
-        .get(format!("{}/__test/panic", edge.url()))
-        .header("accept-encoding", "identity")
+    let panicked = to_edge(Method::GET, &edge, "/__test/panic")
         .header("x-request-id", "boom-1")
         .send()
         .await
         .expect("an answer");
     assert_eq!(panicked.status(), StatusCode::INTERNAL_SERVER_ERROR);
     assert_eq!(
-        header(panicked.headers(), "content-type"),
+        header_text(panicked.headers(), "content-type"),
         "application/problem+json"
     );
-    assert_eq!(header(panicked.headers(), "x-request-id"), "boom-1");
+    assert_eq!(header_text(panicked.headers(), "x-request-id"), "boom-1");
     let problem: Value = panicked.json().await.expect("problem+json");
     assert_eq!(
         (problem["status"].clone(), problem["request_id"].clone()),
@@ -331,9 +306,7 @@ async fn a_panic_is_answered_with_problem_json_and_the_edge_recovers() {
         "no internals leak"
     );
     // A fresh instance answers the next request.
-    let pong = client
-        .get(format!("{}/ping", edge.url()))
-        .header("accept-encoding", "identity")
+    let pong = to_edge(Method::GET, &edge, "/ping")
         .send()
         .await
         .expect("an answer");

@@ -49,13 +49,7 @@ async fn the_edge_in_plain_workerd_routes_caches_purges_and_signs() {
 
     // A signed write reaches the origin; it purges the list here and returns a bookmark that
     // the next read honours.
-    let added = user
-        .post(
-            &format!("/api/v1/cities/{}/vehicles", ROME.city),
-            &json!({"type": "bike", "last_location": "Piazza Navona"}),
-        )
-        .await
-        .expect(201);
+    let added = user.add_bike(ROME.city, "Piazza Navona").await;
     let id = added.body["id"].as_str().expect("a vehicle id").to_string();
     // A reader without the bookmark sees it too: the soft purge marked the entry superseded
     // (read back on the next lookup, so it is not served as fresh), and stored it again with

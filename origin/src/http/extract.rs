@@ -1,5 +1,5 @@
 //! Our extractors: every rejection is one of our problem+json errors, never axum's plain text.
-//! Each is generic over the state and takes only the configuration from it (`FromRef`). The
+//! Each is generic over the state and takes only the configuration from it ([`ConfigState`]). The
 //! JSON body has its own module, `json`.
 
 use std::sync::Arc;
@@ -19,13 +19,27 @@ use crate::error::{Error, Result};
 use crate::storage::idempotency::Guard;
 use crate::storage::{revocations, Nodes};
 
+/// A state the extractors can take the configuration from: any with `Arc<Config>: FromRef`.
+pub(super) trait ConfigState: Send + Sync {
+    fn config(&self) -> Arc<Config>;
+}
+
+impl<S: Send + Sync> ConfigState for S
+where
+    Arc<Config>: FromRef<S>,
+{
+    fn config(&self) -> Arc<Config> {
+        Arc::<Config>::from_ref(self)
+    }
+}
+
 /// Reads the path parameters as text; a city must be one the map serves (else 404), an id a
-/// UUID (a non-UUID id is an unknown id: 404).
-async fn path_params<S: Send + Sync>(
+/// UUID (a non-UUID id is an unknown id: 404). Both path extractors below are this.
+async fn path_params(
     parts: &mut Parts,
-    state: &S,
-    config: &Config,
+    state: &impl ConfigState,
 ) -> Result<(String, Option<Uuid>)> {
+    let config = state.config();
     let params = RawPathParams::from_request_parts(parts, state)
         .await
         .map_err(|_| Error::NotFound("no such resource".into()))?;
@@ -54,32 +68,22 @@ async fn path_params<S: Send + Sync>(
 /// `{city}` of the path, known to the map.
 pub(super) struct CityPath(pub String);
 
-impl<S> FromRequestParts<S> for CityPath
-where
-    Arc<Config>: FromRef<S>,
-    S: Send + Sync,
-{
+impl<S: ConfigState> FromRequestParts<S> for CityPath {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let config = Arc::<Config>::from_ref(state);
-        Ok(Self(path_params(parts, state, &config).await?.0))
+        Ok(Self(path_params(parts, state).await?.0))
     }
 }
 
 /// `{city}` and `{id}` of the path.
 pub(super) struct CityIdPath(pub String, pub Uuid);
 
-impl<S> FromRequestParts<S> for CityIdPath
-where
-    Arc<Config>: FromRef<S>,
-    S: Send + Sync,
-{
+impl<S: ConfigState> FromRequestParts<S> for CityIdPath {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let config = Arc::<Config>::from_ref(state);
-        match path_params(parts, state, &config).await? {
+        match path_params(parts, state).await? {
             (city, Some(id)) => Ok(Self(city, id)),
             (_, None) => Err(Error::NotFound("no id in the path".into())),
         }
@@ -106,11 +110,9 @@ pub(super) fn token_in(headers: &HeaderMap) -> Option<&str> {
     )
 }
 
-impl<S> FromRequestParts<S> for Auth
+impl<S: ConfigState> FromRequestParts<S> for Auth
 where
-    Arc<Config>: FromRef<S>,
     Nodes: FromRef<S>,
-    S: Send + Sync,
 {
     type Rejection = Error;
 
@@ -120,7 +122,7 @@ where
         let token =
             session_token(parts).ok_or_else(|| Error::Unauthenticated("sign in first".into()))?;
         let now = chrono::Utc::now().timestamp();
-        let claims = token::verify(&Arc::<Config>::from_ref(state).keys, token, now)
+        let claims = token::verify(&state.config().keys, token, now)
             .map_err(|e| Error::Unauthenticated(format!("{e}; sign in again")))?;
         if revocations::is_revoked(Nodes::from_ref(state).local(), &claims).await? {
             return Err(Error::Unauthenticated(
@@ -147,15 +149,11 @@ impl IdempotencyKey {
     }
 }
 
-impl<S> FromRequestParts<S> for IdempotencyKey
-where
-    Arc<Config>: FromRef<S>,
-    S: Send + Sync,
-{
+impl<S: ConfigState> FromRequestParts<S> for IdempotencyKey {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let config = Arc::<Config>::from_ref(state);
+        let config = state.config();
         let key = match parts.headers.get(headers::IDEMPOTENCY_KEY) {
             None => None,
             Some(v) => match v.to_str() {

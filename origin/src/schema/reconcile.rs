@@ -71,6 +71,15 @@ struct Wanted {
     idempotency_key: Option<String>,
 }
 
+/// What every step works with: `region`'s node, the map and the claim keys in force.
+#[derive(Clone, Copy)]
+struct Node<'a> {
+    pool: &'a PgPool,
+    map: &'a RegionMap,
+    region: &'a str,
+    keys: &'a ClaimKeys,
+}
+
 /// Runs the three steps on `region`'s node.
 pub async fn reconcile_claims(
     pool: &PgPool,
@@ -78,22 +87,34 @@ pub async fn reconcile_claims(
     region: &str,
     keys: &ClaimKeys,
 ) -> anyhow::Result<Report> {
+    let node = Node {
+        pool,
+        map,
+        region,
+        keys,
+    };
     let mut report = Report::default();
-    hash_legacy(pool, map, region, keys, &mut report).await?;
-    rehome(pool, map, region, &mut report).await?;
-    rekey(pool, map, region, keys, &mut report).await?;
+    hash_legacy(node, &mut report).await?;
+    rehome(node, &mut report).await?;
+    rekey(node, &mut report).await?;
     Ok(report)
 }
 
-/// Places `wanted` on its node unless it is there: `Ok(None)` when the claim there names the
-/// same user (now or already), `Ok(Some(conflict))` when it names another.
-async fn place(
-    pool: &PgPool,
-    map: &RegionMap,
-    wanted: &Wanted,
-) -> anyhow::Result<Option<Conflict>> {
-    let region = claim_region(map, &wanted.email_hash).name.clone();
-    sqlx::query(
+/// What placing a claim found in its place.
+enum Placed {
+    /// Its place was free: the claim is there now.
+    Made,
+    /// The same user's claim was there already.
+    AlreadyThere,
+    /// Another user's claim holds its place.
+    Conflict(Conflict),
+}
+
+/// Places `wanted` on the node its hash belongs to (through `node`'s parent table, which
+/// routes it), unless it is there.
+async fn place(node: Node<'_>, wanted: &Wanted) -> anyhow::Result<Placed> {
+    let region = claim_region(node.map, &wanted.email_hash).name.clone();
+    let inserted = sqlx::query(
         "INSERT INTO email_claims (region, email_hash, key_id, user_id, city, idempotency_key) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
     )
@@ -103,16 +124,23 @@ async fn place(
     .bind(wanted.user_id)
     .bind(&wanted.city)
     .bind(&wanted.idempotency_key)
-    .execute(pool)
-    .await?;
+    .execute(node.pool)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(Placed::Made);
+    }
     let holder: Uuid = sqlx::query_scalar(
         "SELECT user_id FROM email_claims WHERE region = $1 AND email_hash = $2",
     )
     .bind(&region)
     .bind(&wanted.email_hash)
-    .fetch_one(pool)
+    .fetch_one(node.pool)
     .await?;
-    Ok((holder != wanted.user_id).then(|| Conflict {
+    if holder == wanted.user_id {
+        return Ok(Placed::AlreadyThere);
+    }
+    Ok(Placed::Conflict(Conflict {
         region,
         hash_prefix: wanted.email_hash.chars().take(12).collect(),
         ours: wanted.user_id,
@@ -121,17 +149,11 @@ async fn place(
 }
 
 /// Step 1: plaintext claims of earlier versions.
-async fn hash_legacy(
-    pool: &PgPool,
-    map: &RegionMap,
-    region: &str,
-    keys: &ClaimKeys,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    let legacy = format!("legacy_{}", local_table("email_claims", region));
+async fn hash_legacy(node: Node<'_>, report: &mut Report) -> anyhow::Result<()> {
+    let legacy = format!("legacy_{}", local_table("email_claims", node.region));
     let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
         .bind(&legacy)
-        .fetch_one(pool)
+        .fetch_one(node.pool)
         .await?;
     if !exists {
         return Ok(());
@@ -139,13 +161,13 @@ async fn hash_legacy(
     let rows: Vec<(String, Uuid, String, Option<String>)> = sqlx::query_as(&format!(
         "SELECT email, user_id, city, idempotency_key FROM ONLY \"{legacy}\""
     ))
-    .fetch_all(pool)
+    .fetch_all(node.pool)
     .await?;
     for (email, user_id, city, idempotency_key) in rows {
         let mut placed = true;
-        for key in keys.all() {
+        for key in node.keys.all() {
             let wanted = wanted(key, &email, user_id, &city, idempotency_key.clone());
-            if let Some(conflict) = place(pool, map, &wanted).await? {
+            if let Placed::Conflict(conflict) = place(node, &wanted).await? {
                 report.conflicts.push(conflict);
                 placed = false;
             }
@@ -156,17 +178,17 @@ async fn hash_legacy(
             ))
             .bind(&email)
             .bind(user_id)
-            .execute(pool)
+            .execute(node.pool)
             .await?;
             report.hashed += 1;
         }
     }
     let left: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM ONLY \"{legacy}\""))
-        .fetch_one(pool)
+        .fetch_one(node.pool)
         .await?;
     if left == 0 {
         sqlx::query("DROP TABLE IF EXISTS legacy_email_claims CASCADE")
-            .execute(pool)
+            .execute(node.pool)
             .await?;
     }
     Ok(())
@@ -189,20 +211,15 @@ fn wanted(
 }
 
 /// Step 2: this node's claims that belong elsewhere now.
-async fn rehome(
-    pool: &PgPool,
-    map: &RegionMap,
-    region: &str,
-    report: &mut Report,
-) -> anyhow::Result<()> {
-    let local = local_table("email_claims", region);
+async fn rehome(node: Node<'_>, report: &mut Report) -> anyhow::Result<()> {
+    let local = local_table("email_claims", node.region);
     let claims: Vec<(String, String, Uuid, String, Option<String>)> = sqlx::query_as(&format!(
         "SELECT email_hash, key_id, user_id, city, idempotency_key FROM ONLY \"{local}\""
     ))
-    .fetch_all(pool)
+    .fetch_all(node.pool)
     .await?;
     for (email_hash, key_id, user_id, city, idempotency_key) in claims {
-        if claim_region(map, &email_hash).name == region {
+        if claim_region(node.map, &email_hash).name == node.region {
             continue;
         }
         let wanted = Wanted {
@@ -212,7 +229,7 @@ async fn rehome(
             city,
             idempotency_key,
         };
-        if let Some(conflict) = place(pool, map, &wanted).await? {
+        if let Placed::Conflict(conflict) = place(node, &wanted).await? {
             report.conflicts.push(conflict);
             continue;
         }
@@ -221,7 +238,7 @@ async fn rehome(
         ))
         .bind(&wanted.email_hash)
         .bind(user_id)
-        .execute(pool)
+        .execute(node.pool)
         .await?;
         report.moved += 1;
     }
@@ -229,40 +246,26 @@ async fn rehome(
 }
 
 /// Step 3: every local user claimed under every key in force, and nothing under others.
-async fn rekey(
-    pool: &PgPool,
-    map: &RegionMap,
-    region: &str,
-    keys: &ClaimKeys,
-    report: &mut Report,
-) -> anyhow::Result<()> {
+async fn rekey(node: Node<'_>, report: &mut Report) -> anyhow::Result<()> {
     let users: Vec<(Uuid, String, String)> = sqlx::query_as(&format!(
         "SELECT id, city, email FROM ONLY \"{}\"",
-        local_table("users", region)
+        local_table("users", node.region)
     ))
-    .fetch_all(pool)
+    .fetch_all(node.pool)
     .await?;
-    let key_ids: Vec<String> = keys.all().map(|k| k.id().to_string()).collect();
+    let key_ids: Vec<String> = node.keys.all().map(|k| k.id().to_string()).collect();
     let mut settled = Vec::new();
     for (user_id, city, email) in users {
         let mut clean = true;
-        for key in keys.all() {
+        for key in node.keys.all() {
             let wanted = wanted(key, &email, user_id, &city, None);
-            let region = claim_region(map, &wanted.email_hash).name.clone();
-            let had: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM email_claims WHERE region = $1 AND email_hash = $2)",
-            )
-            .bind(&region)
-            .bind(&wanted.email_hash)
-            .fetch_one(pool)
-            .await?;
-            match place(pool, map, &wanted).await? {
-                Some(conflict) => {
+            match place(node, &wanted).await? {
+                Placed::Made => report.made += 1,
+                Placed::AlreadyThere => {}
+                Placed::Conflict(conflict) => {
                     report.conflicts.push(conflict);
                     clean = false;
                 }
-                None if !had => report.made += 1,
-                None => {}
             }
         }
         if clean {
@@ -275,7 +278,7 @@ async fn rekey(
         )
         .bind(&settled)
         .bind(&key_ids)
-        .execute(pool)
+        .execute(node.pool)
         .await?
         .rows_affected();
     }

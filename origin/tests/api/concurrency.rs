@@ -7,8 +7,7 @@ use crate::helpers::{assert_all_one_201, spawn_stack, REGIONS};
 #[tokio::test]
 async fn fifty_concurrent_starts_on_one_vehicle_give_one_ride() {
     let stack = spawn_stack().await;
-    let (_, token) = stack.user("seattle").await;
-    let vehicle = stack.vehicle("seattle", &token).await;
+    let (token, vehicle) = stack.user_with_vehicle("seattle").await;
     // Spread over all three origins: two of them reach the vehicle through postgres_fdw.
     let requests = (0..50).map(|i| {
         stack
@@ -41,15 +40,16 @@ async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
     // Through the home origin (local partition) and through a far one (foreign partition).
     for via in ["eu-west", "us-west"] {
         let key = format!("vehicle-{via}");
-        let requests = (0..10).map(|_| {
+        // The same key every time, through `origin`, for a vehicle of `kind`.
+        let add = |origin: &str, kind: &str| {
             stack
-                .origin(via)
-                .add_vehicle("amsterdam", "skateboard", "Dam Square")
+                .origin(origin)
+                .add_vehicle("amsterdam", kind, "Dam Square")
                 .token(&token)
                 .key(&key)
                 .send()
-        });
-        let responses = join_all(requests).await;
+        };
+        let responses = join_all((0..10).map(|_| add(via, "skateboard"))).await;
         let first = &responses[0];
         assert_eq!(first.status, 201, "{}", first.text());
         for r in &responses {
@@ -78,24 +78,12 @@ async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
             1
         );
         // Later: the same answer again; the same key with another body is refused.
-        let again = stack
-            .origin("us-east")
-            .add_vehicle("amsterdam", "skateboard", "Dam Square")
-            .token(&token)
-            .key(&key)
-            .send()
-            .await;
+        let again = add("us-east", "skateboard").await;
         assert_eq!(
             (again.status, again.json()["id"].as_str()),
             (201, Some(id.as_str()))
         );
-        let r = stack
-            .origin(via)
-            .add_vehicle("amsterdam", "bike", "Dam Square")
-            .token(&token)
-            .key(&key)
-            .send()
-            .await;
+        let r = add(via, "bike").await;
         assert_eq!(
             (r.status, r.json()["field"].as_str()),
             (422, Some("idempotency-key")),
@@ -195,8 +183,7 @@ async fn start_while_the_home_node_holds_the_row(
 #[tokio::test]
 async fn a_write_through_another_region_waits_for_a_concurrent_change_and_sees_it() {
     let stack = spawn_stack().await;
-    let (_, token) = stack.user("seattle").await;
-    let vehicle = stack.vehicle("seattle", &token).await;
+    let (token, vehicle) = stack.user_with_vehicle("seattle").await;
     // us-east writes on us-west's node directly: the start waits for the row's lock, then
     // re-reads the committed row (no retry needed, no lost update).
     let r = start_while_the_home_node_holds_the_row(&stack, &token, vehicle).await;

@@ -21,8 +21,7 @@ const JSON: &str = "application/json";
 #[tokio::test]
 async fn malformed_requests_get_problem_json_never_500() {
     let stack = spawn_stack().await;
-    let (_, token) = stack.user("boston").await;
-    let vehicle = stack.vehicle("boston", &token).await;
+    let (token, vehicle) = stack.user_with_vehicle("boston").await;
     let origin = stack.origin("us-west");
     let good = json!({"type": "bike", "last_location": "Back Bay"}).to_string();
     let big = format!(
@@ -104,8 +103,7 @@ async fn malformed_requests_get_problem_json_never_500() {
 #[tokio::test]
 async fn mutated_bodies_never_get_a_server_error() {
     let stack = spawn_stack().await;
-    let (_, token) = stack.user("paris").await;
-    let vehicle = stack.vehicle("paris", &token).await;
+    let (token, vehicle) = stack.user_with_vehicle("paris").await;
     let origin = stack.origin("us-east");
     let r = origin
         .post("/api/v1/cities/paris/rides", json!({"vehicle_id": vehicle}))

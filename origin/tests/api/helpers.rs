@@ -11,7 +11,7 @@ use roam_origin::Config;
 use roam_shared::RegionMap;
 use roam_stack::pg::secure::SecureAccess;
 use roam_stack::pg::{test_cluster, PgCluster, PgNode};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 
 pub(crate) use crate::client::{assert_all_one_201, assert_problem, Resp, Signing};
 use uuid::Uuid;
@@ -25,6 +25,22 @@ pub(crate) const REGIONS: [&str; 3] = ["us-east", "us-west", "eu-west"];
 
 /// Every test user's password.
 pub(crate) const PASSWORD: &str = "correct horse";
+
+/// A transaction on `node` holding the row locks `select_for_update` (its `$1` bound to `id`)
+/// takes: a request or job that needs those rows waits until the transaction ends.
+pub(crate) async fn hold_row_locks(
+    node: &PgPool,
+    select_for_update: &str,
+    id: Uuid,
+) -> Transaction<'static, Postgres> {
+    let mut locks = node.begin().await.unwrap();
+    sqlx::query(select_for_update)
+        .bind(id)
+        .execute(&mut *locks)
+        .await
+        .unwrap();
+    locks
+}
 
 /// A fresh email, its claim wherever its hash puts it.
 pub(crate) fn fresh_email() -> String {

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::helpers::{spawn_stack, spawn_stack_with, TestOrigin, TestStack};
+use crate::helpers::{hold_row_locks, spawn_stack, spawn_stack_with, TestOrigin, TestStack};
 
 mod retries;
 mod stops;
@@ -115,13 +115,8 @@ async fn until(what: &str, limit: Duration, mut count: impl AsyncFnMut() -> i64,
 
 /// Locks a boston ride's row on `node`, so a job about it waits (in hand) until the lock goes.
 async fn lock_ride(node: &PgPool, id: Uuid) -> Transaction<'static, Postgres> {
-    let mut lock = node.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM rides WHERE city = 'boston' AND id = $1 FOR UPDATE")
-        .bind(id)
-        .execute(&mut *lock)
-        .await
-        .unwrap();
-    lock
+    let lock = "SELECT 1 FROM rides WHERE city = 'boston' AND id = $1 FOR UPDATE";
+    hold_row_locks(node, lock, id).await
 }
 
 #[tokio::test]

@@ -3,19 +3,15 @@
 
 use std::time::Duration;
 
-use crate::helpers::{assert_problem, spawn_stack, spawn_stack_with};
+use crate::helpers::{assert_problem, hold_row_locks, spawn_stack, spawn_stack_with};
 
 /// Holds the vehicle's row lock on its node until the returned sender fires.
 async fn lock_vehicle(
     pool: &sqlx::PgPool,
     vehicle: uuid::Uuid,
 ) -> tokio::sync::oneshot::Sender<()> {
-    let mut tx = pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM vehicles WHERE id = $1 FOR UPDATE")
-        .bind(vehicle)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    let lock = "SELECT 1 FROM vehicles WHERE id = $1 FOR UPDATE";
+    let tx = hold_row_locks(pool, lock, vehicle).await;
     let (release, released) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = released.await;
@@ -27,8 +23,7 @@ async fn lock_vehicle(
 #[tokio::test]
 async fn a_request_over_the_timeout_gets_504_and_writes_nothing() {
     let stack = spawn_stack_with(|c| c.request_timeout = Duration::from_millis(400)).await;
-    let (_, token) = stack.user("boston").await;
-    let vehicle = stack.vehicle("boston", &token).await;
+    let (token, vehicle) = stack.user_with_vehicle("boston").await;
     let release = lock_vehicle(stack.node("us-east"), vehicle).await;
     let slow_ride = || {
         stack
@@ -58,8 +53,7 @@ async fn a_request_over_the_timeout_gets_504_and_writes_nothing() {
 #[tokio::test]
 async fn shutdown_lets_the_request_in_flight_finish() {
     let mut stack = spawn_stack().await;
-    let (_, token) = stack.user("seattle").await;
-    let vehicle = stack.vehicle("seattle", &token).await;
+    let (token, vehicle) = stack.user_with_vehicle("seattle").await;
     let release = lock_vehicle(stack.node("us-west"), vehicle).await;
     let in_flight = {
         let origin = stack.origin("us-west");

@@ -7,7 +7,7 @@ use roam_stack::pg::{reap_when_gone, PgCluster};
 use serde_json::json;
 use tokio::sync::OnceCell;
 
-use crate::helpers::{assert_problem, spawn_stack_on};
+use crate::helpers::{assert_problem, spawn_stack_on, Resp};
 
 /// A cluster of its own, so stopping a node does not disturb the other tests.
 async fn private_cluster() -> &'static PgCluster {
@@ -48,6 +48,12 @@ async fn readyz_once(
     }
 }
 
+/// Boston's vehicles (on us-east's node) read through `via`'s origin.
+async fn boston_vehicles_through(stack: &crate::helpers::TestStack, via: &str) -> Resp {
+    let boston_vehicles = "/api/v1/cities/boston/vehicles";
+    stack.origin(via).get(boston_vehicles).send().await
+}
+
 fn us_east_down(body: &serde_json::Value) -> bool {
     body["nodes"].as_array().is_some_and(|n| {
         n.iter()
@@ -80,22 +86,14 @@ async fn readyz_follows_the_database_node() {
     let (status, body) = readyz_once(&stack, "us-east", |s, _| s == 503).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["ready"], false);
-    let r = stack
-        .origin("us-east")
-        .get("/api/v1/cities/boston/vehicles")
-        .send()
-        .await;
+    let r = boston_vehicles_through(&stack, "us-east").await;
     assert_problem(&r, 503, "data request while the node is down");
     assert!(r.header("retry-after").is_some());
     // Another region's origin reports the node it cannot reach, but stays ready.
     let (status, body) = readyz_once(&stack, "eu-west", |_, b| us_east_down(b)).await;
     assert_eq!(status, 200, "{body}");
     assert!(us_east_down(&body), "{body}");
-    let r = stack
-        .origin("eu-west")
-        .get("/api/v1/cities/boston/vehicles")
-        .send()
-        .await;
+    let r = boston_vehicles_through(&stack, "eu-west").await;
     assert_problem(&r, 503, "a far partition that is down");
     // A write whose home node is down: 503, nothing acknowledged; retried later with the same
     // key it takes effect exactly once.
@@ -128,11 +126,7 @@ async fn readyz_follows_the_database_node() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(ready, "ready again after the restart");
-    let r = stack
-        .origin("eu-west")
-        .get("/api/v1/cities/boston/vehicles")
-        .send()
-        .await;
+    let r = boston_vehicles_through(&stack, "eu-west").await;
     assert_eq!(
         r.status,
         200,

@@ -4,7 +4,7 @@
 use roam_shared::RegionMap;
 use roam_stack::pg::test_cluster;
 
-use crate::helpers::{spawn_stack_for, PASSWORD};
+use crate::helpers::{spawn_stack_for, TestStack, PASSWORD};
 
 /// The built-in map without us-west (its cities and fallbacks go too).
 fn without_us_west() -> RegionMap {
@@ -22,6 +22,21 @@ fn without_us_west() -> RegionMap {
     }
     map.validate().unwrap();
     map
+}
+
+/// Adds a vehicle in `city`, a city new to the map, through eu-west's origin (not the city's
+/// region, so the write is routed by the new map) and asserts it is stored on `home`'s node.
+async fn add_vehicle_through_eu_west(stack: &TestStack, token: &str, city: &str, home: &str) {
+    let r = stack
+        .origin("eu-west")
+        .add_vehicle(city, "bike", &format!("1 Main St, {city}"))
+        .token(token)
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let in_city = format!("city = '{city}'");
+    let stored = stack.count_local(home, "vehicles", &in_city).await;
+    assert_eq!(stored, 1, "the {city} vehicle is on {home}'s node");
 }
 
 #[tokio::test]
@@ -46,43 +61,16 @@ async fn adding_a_region_and_re_running_the_migration_adds_it() {
     // Re-running is harmless.
     stack.migrate(full).await;
     let keys = roam_shared::email_claim::ClaimKeys::development();
-    for region in ["us-east", "us-west", "eu-west"] {
-        let report = roam_origin::schema::reconcile::reconcile_claims(
-            stack.node(region),
-            full,
-            region,
-            &keys,
-        )
-        .await
-        .unwrap();
-        assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
-    }
+    stack.reconcile_claims_everywhere(full, &keys).await;
     stack.start_origins(full).await;
 
     let (_, token) = stack.user("rome").await;
-    let r = stack
-        .origin("eu-west")
-        .add_vehicle("seattle", "bike", "Pike Place")
-        .token(&token)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    assert_eq!(
-        stack
-            .count_local("us-west", "vehicles", "city = 'seattle'")
-            .await,
-        1
-    );
+    add_vehicle_through_eu_west(&stack, &token, "seattle", "us-west").await;
     assert_eq!(stack.count_local("us-east", "vehicles", "true").await, 0);
     for email in &emails {
         let r = stack.origin("us-west").log_in(email, PASSWORD).send().await;
         assert_eq!(r.status, 200, "{email} can still log in: {}", r.text());
-        let r = stack
-            .origin("eu-west")
-            .sign_up(email, "Late", "seattle")
-            .send()
-            .await;
-        assert_eq!(r.status, 409, "{email} is still taken: {}", r.text());
+        stack.assert_email_taken("eu-west", email, "seattle").await;
     }
     let claims_on_us_west = stack.count_local("us-west", "email_claims", "true").await;
     assert!(claims_on_us_west > 0, "some claims moved to the new region");
@@ -92,8 +80,7 @@ async fn adding_a_region_and_re_running_the_migration_adds_it() {
 #[tokio::test]
 async fn adding_a_city_to_a_region_and_re_running_the_migration_widens_its_partitions() {
     let mut stack = crate::helpers::spawn_stack().await;
-    let (_, token) = stack.user("boston").await;
-    let boston = stack.vehicle("boston", &token).await;
+    let (token, boston) = stack.user_with_vehicle("boston").await;
     let mut map = RegionMap::builtin().clone();
     let mut city = map.city("boston").unwrap().clone();
     city.slug = "philadelphia".into();
@@ -105,19 +92,7 @@ async fn adding_a_city_to_a_region_and_re_running_the_migration_widens_its_parti
     stack.migrate(&map).await;
     stack.start_origins(&map).await;
 
-    let r = stack
-        .origin("eu-west")
-        .add_vehicle("philadelphia", "scooter", "Rittenhouse Square")
-        .token(&token)
-        .send()
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    assert_eq!(
-        stack
-            .count_local("us-east", "vehicles", "city = 'philadelphia'")
-            .await,
-        1
-    );
+    add_vehicle_through_eu_west(&stack, &token, "philadelphia", "us-east").await;
     for region in ["us-east", "us-west", "eu-west"] {
         let r = stack
             .origin(region)

@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use roam_origin::schema::names::local_table;
-use roam_origin::schema::reconcile::reconcile_claims;
 use roam_shared::email_claim::ClaimKeys;
 use roam_shared::email_claim::{claim_region, ClaimKey};
 use roam_shared::RegionMap;
@@ -205,12 +204,7 @@ async fn the_previous_versions_plaintext_claims_are_hashed_then_dropped() {
     let emails = previous_versions_users(&stack, map, &hash).await;
     stack.migrate(map).await;
     let keys = ClaimKeys::development();
-    for region in REGIONS {
-        let report = reconcile_claims(stack.node(region), map, region, &keys)
-            .await
-            .unwrap();
-        assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
-    }
+    stack.reconcile_claims_everywhere(map, &keys).await;
     for region in REGIONS {
         let legacy: bool = sqlx::query_scalar("SELECT to_regclass('legacy_email_claims') IS NULL")
             .fetch_one(stack.node(region))
@@ -237,12 +231,7 @@ async fn the_previous_versions_plaintext_claims_are_hashed_then_dropped() {
                 r.text()
             );
         }
-        let r = stack
-            .origin("us-east")
-            .sign_up(email, "New", "new-york")
-            .send()
-            .await;
-        assert_eq!(r.status, 409, "{email} is still taken: {}", r.text());
+        stack.assert_email_taken("us-east", email, "new-york").await;
     }
     stack.cleanup().await;
 }

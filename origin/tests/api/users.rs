@@ -1,9 +1,9 @@
 //! Sign-up and log-in: one account per email across all regions.
 
 use futures::future::join_all;
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::helpers::{assert_all_one_201, assert_problem, spawn_stack, Resp, PASSWORD};
+use crate::helpers::{assert_all_one_201, assert_problem, spawn_stack, Resp, TestStack, PASSWORD};
 
 #[tokio::test]
 async fn one_email_signed_up_through_three_regions_at_once_gives_one_account() {
@@ -47,16 +47,18 @@ async fn one_email_signed_up_through_three_regions_at_once_gives_one_account() {
     stack.cleanup().await;
 }
 
+/// Signs `body` (no city) up through `via`'s origin, the edge having detected the user in the
+/// city named `detected` (`x-roam-city`).
+async fn sign_up_detected_in(stack: &TestStack, via: &str, body: Value, detected: &str) -> Resp {
+    let sign_up = stack.origin(via).post("/api/v1/users", body);
+    sign_up.header("x-roam-city", detected).send().await
+}
+
 #[tokio::test]
 async fn sign_up_defaults_the_city_and_log_in_refuses_alike() {
     let stack = spawn_stack().await;
     let body = json!({"email": "Ada@Example.com", "name": "Ada", "password": "correct horse"});
-    let r = stack
-        .origin("us-west")
-        .post("/api/v1/users", body.clone())
-        .header("x-roam-city", "Roma")
-        .send()
-        .await;
+    let r = sign_up_detected_in(&stack, "us-west", body.clone(), "Roma").await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(
         (r.json()["city"].as_str(), r.json()["email"].as_str()),
@@ -69,23 +71,11 @@ async fn sign_up_defaults_the_city_and_log_in_refuses_alike() {
             .await,
         1
     );
-    let r = stack
-        .origin("us-east")
-        .post("/api/v1/users", body)
-        .header("x-roam-city", "Rome")
-        .send()
-        .await;
+    let r = sign_up_detected_in(&stack, "us-east", body, "Rome").await;
     assert_problem(&r, 409, "same email again");
     // Nothing detected and nothing given: the city is the field at fault.
-    let r = stack
-        .origin("us-east")
-        .post(
-            "/api/v1/users",
-            json!({"email": "bo@example.com", "name": "Bo", "password": "correct horse"}),
-        )
-        .header("x-roam-city", "Tokyo")
-        .send()
-        .await;
+    let bo = json!({"email": "bo@example.com", "name": "Bo", "password": "correct horse"});
+    let r = sign_up_detected_in(&stack, "us-east", bo, "Tokyo").await;
     assert_problem(&r, 422, "undetected city");
     let wrong_password = stack
         .origin("us-east")

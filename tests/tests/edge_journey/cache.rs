@@ -90,13 +90,7 @@ async fn a_bookmark_beats_another_pops_cache() {
     assert_eq!(cached.header("x-roam-cache"), "hit");
 
     // A write through the first PoP purges only the first PoP's cache.
-    let added = writer
-        .post(
-            path,
-            &json!({"type": "bike", "last_location": "Dam Square"}),
-        )
-        .await
-        .expect(201);
+    let added = writer.add_bike("amsterdam", "Dam Square").await;
     let vehicle_id = added.body["id"].as_str().expect("a vehicle id").to_string();
 
     // Without the bookmark, the other PoP may still serve its entry (that is what s-maxage

@@ -1,7 +1,6 @@
 //! The journey itself: sign up, log in, list, add a vehicle, ride it, list my rides, log out,
 //! checking where each row is stored.
 
-use reqwest::Method;
 use roam_e2e::client::{email, User};
 use roam_e2e::db::local_rows;
 use roam_e2e::place::{Place, LOS_ANGELES, NEW_YORK, ROME};
@@ -42,9 +41,7 @@ async fn journey(place: Place) {
     assert_eq!(mine.header("x-roam-cache"), "bypass");
     assert!(ids(&mine, "rides").contains(&ride_id));
     // Log out.
-    user.send(Method::DELETE, "/api/v1/sessions", None, &[])
-        .await
-        .expect(204);
+    user.delete("/api/v1/sessions").await.expect(204);
 }
 
 /// Signs up: the city defaults to the one the edge detected; the row lives in its region.

@@ -21,13 +21,7 @@ async fn two_hundred_concurrent_starts_on_twenty_vehicles_make_exactly_twenty_ri
     let marker = format!("contended{}", uuid_like());
     let mut vehicles = Vec::new();
     for i in 0..20 {
-        let added = owner
-            .post(
-                "/api/v1/cities/paris/vehicles",
-                &json!({"type": "bike", "last_location": format!("{marker}-{i}")}),
-            )
-            .await
-            .expect(201);
+        let added = owner.add_bike("paris", &format!("{marker}-{i}")).await;
         vehicles.push(added.body["id"].as_str().expect("an id").to_string());
     }
     // Two riders contend for each vehicle, each trying five times (a rider may hold one

@@ -7,7 +7,6 @@ use reqwest::Method;
 use roam_e2e::client::{uuid_like, User};
 use roam_e2e::db::{partition, sql, vehicles_by_marker};
 use roam_e2e::place::ROME;
-use roam_e2e::raw::pairs;
 use roam_e2e::signer::{Signer, Signing};
 use roam_e2e::world::start_edge_for;
 use roam_stack::Stack;
@@ -64,26 +63,14 @@ async fn one_write_retried_twenty_times_at_once_across_two_origins_has_one_effec
 async fn storm_two_origins(stack: &Stack, user: &User, marker: &str) -> String {
     let token = user.token.clone().expect("a token");
     let key = format!("{marker}-key");
-    let body = serde_json::to_vec(&json!({"type": "bike", "last_location": marker})).expect("JSON");
-    let headers = pairs(&[
-        ("content-type", "application/json"),
-        ("authorization", &format!("Bearer {token}")),
-        ("idempotency-key", &key),
-    ]);
     let mut storm = JoinSet::new();
     for n in 0..20 {
         let region = if n % 2 == 0 { "eu-west" } else { "us-east" };
         let signer = Signer::for_origin(stack, region);
-        let (body, headers) = (body.clone(), headers.clone());
+        let (token, marker, key) = (token.clone(), marker.to_string(), key.clone());
         storm.spawn(async move {
             let answer = signer
-                .send(
-                    "POST",
-                    "/api/v1/cities/rome/vehicles",
-                    &body,
-                    &headers,
-                    Signing::Valid,
-                )
+                .add_rome_bike(&token, &marker, &key, Signing::Valid)
                 .await;
             (region, answer)
         });

@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::Request;
 use proptest::prelude::*;
+use roam_e2e::client::header_text;
 use roam_origin::http::parse_json;
 use roam_shared::api::{LogIn, NewVehicle, SignUp, StartRide};
 use roam_shared::signature::{self, is_signed_header, SharedSecret, SignedParts, DEV_SECRET};
@@ -96,12 +97,7 @@ fn call(
         };
         let response = router.clone().oneshot(request).await.expect("infallible");
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let content_type = header_text(response.headers(), "content-type").to_string();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
             .unwrap_or_default();

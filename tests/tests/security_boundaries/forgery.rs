@@ -5,7 +5,6 @@ use reqwest::Method;
 use roam_e2e::client::{email, uuid_like};
 use roam_e2e::db::{local_rows, vehicles_by_marker};
 use roam_e2e::place::ROME;
-use roam_e2e::raw::pairs;
 use roam_e2e::signer::{unix_now, Signer, Signing};
 use serde_json::json;
 
@@ -97,21 +96,7 @@ async fn an_origin_refuses_what_the_edge_did_not_sign() {
 /// Adds a vehicle at `marker` and reads Rome's list, both signed per `signing`: 201 and 200
 /// when valid, else 401 (problem+json for the write).
 async fn write_and_read(signer: &Signer, token: &str, marker: &str, signing: Signing) {
-    let body = serde_json::to_vec(&json!({"type": "bike", "last_location": marker})).expect("JSON");
-    let headers = pairs(&[
-        ("content-type", "application/json"),
-        ("authorization", &format!("Bearer {token}")),
-        ("idempotency-key", marker),
-    ]);
-    let answer = signer
-        .send(
-            "POST",
-            "/api/v1/cities/rome/vehicles",
-            &body,
-            &headers,
-            signing,
-        )
-        .await;
+    let answer = signer.add_rome_bike(token, marker, marker, signing).await;
     let expected = if signing == Signing::Valid { 201 } else { 401 };
     assert_eq!(answer.status, expected, "{marker}: {}", answer.text());
     if expected == 401 {

@@ -20,20 +20,8 @@ async fn one_user_can_neither_end_nor_read_another_users_ride() {
         world.signed_in(ROME, "alice", PASSWORD),
         world.signed_in(ROME, "bob", PASSWORD)
     );
-    let vehicle = alice
-        .post(
-            "/api/v1/cities/rome/vehicles",
-            &json!({"type": "bike", "last_location": "Campo de' Fiori"}),
-        )
-        .await
-        .expect(201);
-    let ride = alice
-        .post(
-            "/api/v1/cities/rome/rides",
-            &json!({"vehicle_id": vehicle.body["id"]}),
-        )
-        .await
-        .expect(201);
+    let vehicle = alice.add_bike("rome", "Campo de' Fiori").await;
+    let ride = alice.start_ride("rome", &vehicle).await;
     let ride_id = ride.body["id"].as_str().expect("a ride id").to_string();
 
     let end = |city: &str| format!("/api/v1/cities/{city}/rides/{ride_id}/end");

@@ -37,26 +37,31 @@ pub(super) fn reads(
 ) -> Result<Curve> {
     // Connections and caches warm, and the first step not the one paying for it.
     oha_step(url, &headers(), 100.0, Duration::from_secs(1))?;
-    let mut steps = Vec::new();
+    let mut curve = empty_curve(name);
     for &rate in &READ_RATES {
-        let step = oha_step(url, &headers(), rate, READ_STEP)?;
-        report(name, &step);
-        steps.push(step);
-        if saturated(&step) {
+        if !keep_climbing(&mut curve, oha_step(url, &headers(), rate, READ_STEP)?) {
             break;
         }
     }
-    Ok(Curve {
-        name: name.to_string(),
-        steps,
-    })
+    Ok(curve)
 }
 
-fn report(name: &str, step: &Step) {
+fn empty_curve(name: &str) -> Curve {
+    Curve {
+        name: name.to_string(),
+        steps: Vec::new(),
+    }
+}
+
+/// Reports `step` and adds it to `curve`; whether the climb goes on (it was not saturated).
+fn keep_climbing(curve: &mut Curve, step: Step) -> bool {
     eprintln!(
-        "bench: {name} at {:.0}/s: delivered {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {} failed",
-        step.offered, step.delivered, step.p50_ms, step.p99_ms, step.failed
+        "bench: {} at {:.0}/s: delivered {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, {} failed",
+        curve.name, step.offered, step.delivered, step.p50_ms, step.p99_ms, step.failed
     );
+    let climb_on = !saturated(&step);
+    curve.steps.push(step);
+    climb_on
 }
 
 /// One step with `oha -q <rate> --latency-correction` (latency from each request's scheduled
@@ -117,19 +122,13 @@ fn oha_step(url: &str, headers: &[(String, String)], rate: f64, each: Duration) 
 /// latencies from its log (with -R they run from each transaction's scheduled start).
 pub(super) fn pgbench(port: u16, dir: &Path) -> Result<Curve> {
     super::origin_read::pgbench_init(port)?;
-    let mut steps = Vec::new();
+    let mut curve = empty_curve("pgbench -S -R");
     for &rate in &READ_RATES {
-        let step = pgbench_step(port, rate, dir)?;
-        report("pgbench -S -R", &step);
-        steps.push(step);
-        if saturated(&step) {
+        if !keep_climbing(&mut curve, pgbench_step(port, rate, dir)?) {
             break;
         }
     }
-    Ok(Curve {
-        name: "pgbench -S -R".into(),
-        steps,
-    })
+    Ok(curve)
 }
 
 fn pgbench_step(port: u16, rate: f64, dir: &Path) -> Result<Step> {
@@ -181,10 +180,9 @@ fn pgbench_step(port: u16, rate: f64, dir: &Path) -> Result<Step> {
 /// climbing the rates until saturated. A step's riders sign up before it, untimed, and only for
 /// the steps that run: each is two Argon2 hashes.
 pub(super) async fn writes(edge: &str, blob: &str) -> Result<Curve> {
-    let name = "start ride through the edge";
+    let mut curve = empty_curve("start ride through the edge");
     let client = load::client()?;
     let url = format!("{edge}/api/v1/cities/new-york/rides");
-    let mut steps = Vec::new();
     for (n, &rate) in WRITE_RATES.iter().enumerate() {
         let count = (rate * WRITE_STEP.as_secs_f64()) as usize + 1;
         let tag = format!("open-loop-{n}");
@@ -197,17 +195,11 @@ pub(super) async fn writes(edge: &str, blob: &str) -> Result<Curve> {
                 .bearer_auth(rider.map_or("", |r| r.token.as_str()))
                 .json(&json!({ "vehicle_id": rider.map_or("", |r| r.vehicle.as_str()) }))
         };
-        let step = load::step(rate, WRITE_STEP, ride).await?;
-        report(name, &step);
-        steps.push(step);
-        if saturated(&step) {
+        if !keep_climbing(&mut curve, load::step(rate, WRITE_STEP, ride).await?) {
             break;
         }
     }
-    Ok(Curve {
-        name: name.to_string(),
-        steps,
-    })
+    Ok(curve)
 }
 
 /// Signed headers for a GET of `path` straight to an origin, signed now.

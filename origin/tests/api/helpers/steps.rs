@@ -1,12 +1,14 @@
 //! What scenarios share: looks at the nodes' own tables, and the steps through an origin that
-//! assert their answer (sign up, log in, a ride, a user, a vehicle).
+//! assert their answer (sign up, log in, a ride, a user, a vehicle, a reconciliation).
 
 use std::time::Duration;
 
+use roam_origin::schema::reconcile::reconcile_claims;
+use roam_shared::email_claim::ClaimKeys;
 use roam_shared::RegionMap;
 use uuid::Uuid;
 
-use super::{fresh_email, TestStack, PASSWORD};
+use super::{fresh_email, TestStack, PASSWORD, REGIONS};
 
 impl TestStack {
     /// Count of rows in one node's own table (not through any foreign table).
@@ -45,6 +47,23 @@ impl TestStack {
         .fetch_one(self.node(region))
         .await
         .expect("pg_stat_statements")
+    }
+
+    /// Reconciles the email claims of every node under `map` and `keys`; asserts none conflict.
+    pub(crate) async fn reconcile_claims_everywhere(&self, map: &RegionMap, keys: &ClaimKeys) {
+        for region in REGIONS {
+            let report = reconcile_claims(self.node(region), map, region, keys)
+                .await
+                .unwrap();
+            assert!(report.conflicts.is_empty(), "{:?}", report.conflicts);
+        }
+    }
+
+    /// Asserts `email` is still taken: signing it up again through `via`'s origin, at home in
+    /// `city`, answers 409.
+    pub(crate) async fn assert_email_taken(&self, via: &str, email: &str, city: &str) {
+        let r = self.origin(via).sign_up(email, "Again", city).send().await;
+        assert_eq!(r.status, 409, "{email} is still taken: {}", r.text());
     }
 
     /// Signs `email` up through `via`'s origin as `name`, at home in `city`; asserts the 201
@@ -92,6 +111,13 @@ impl TestStack {
         assert_eq!(r.status, 200, "{}", r.text());
         let id = r.json()["user"]["id"].as_str().unwrap().parse().unwrap();
         (id, r.json()["token"].as_str().unwrap().to_string())
+    }
+
+    /// A user at home in `city` who has added a vehicle there; returns (token, vehicle id).
+    pub(crate) async fn user_with_vehicle(&self, city: &str) -> (String, Uuid) {
+        let (_, token) = self.user(city).await;
+        let vehicle = self.vehicle(city, &token).await;
+        (token, vehicle)
     }
 
     /// Adds a vehicle in `city` through the city's home origin; returns its id.
