@@ -106,21 +106,29 @@ pub async fn read_through(
                 }
                 return Ok(from_entry(entry, "stale"));
             }
-            let served = result?;
-            if let Some(fresh) = Entry::from_reply(&served.reply, served.started_at, &served.region)
-            {
-                let stored = key.clone();
-                write_behind::after_answer(ctx, vec![key], async move {
-                    store(&stored, &fresh).await;
-                });
-            }
-            Ok(CacheAnswer {
-                reply: served.reply,
-                served_by: served.region,
-                label,
-                origin_ms: served.origin_ms,
-            })
+            Ok(stored_after_answer(result?, key, label, ctx))
         }
+    }
+}
+
+/// The origins' answer, stored under `key` after it has gone out (when it may be stored).
+fn stored_after_answer(
+    served: failover::Served,
+    key: String,
+    label: &'static str,
+    ctx: &Context,
+) -> CacheAnswer {
+    if let Some(fresh) = Entry::from_reply(&served.reply, served.started_at, &served.region) {
+        let stored = key.clone();
+        write_behind::after_answer(ctx, vec![key], async move {
+            store(&stored, &fresh).await;
+        });
+    }
+    CacheAnswer {
+        reply: served.reply,
+        served_by: served.region,
+        label,
+        origin_ms: served.origin_ms,
     }
 }
 

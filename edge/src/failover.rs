@@ -108,19 +108,12 @@ pub async fn send(
                 (false, false) => Attempt::Failover,
             };
             tried.push(base);
-            let (span_id, traceparent) = trace.child();
             let started_at = now_ms();
-            let (result, ended) = call_counted(base, out, config, timeout_ms, &traceparent).await;
+            let (result, ended) =
+                attempt(config, base, &region.name, kind, out, timeout_ms, trace).await;
             origin_ms += ended - started_at;
-            let outcome = match &result {
-                Ok(_) => "ok",
-                Err(CallError::Timeout) => "timeout",
-                Err(CallError::Unreachable(_)) => "unreachable",
-            };
-            trace.attempt(span_id, &region.name, kind, started_at, ended, outcome);
             let error = match result {
                 Ok(reply) => {
-                    trace.answered(base, reply.header(roam_shared::trace::TRACERESPONSE));
                     return Ok(Served {
                         reply,
                         region: region.name.clone(),
@@ -152,6 +145,32 @@ pub async fn send(
             retry_after_secs: pool::retry_after_secs(config.pool(&home.name), now_ms(), policy),
         }
     })
+}
+
+/// One attempt at the origin at `base` (of `region`), as a span of `trace` with its own
+/// `traceparent`. Returns the result and when it ended.
+async fn attempt(
+    config: &Config,
+    base: &str,
+    region: &str,
+    kind: Attempt,
+    out: &Outbound,
+    timeout_ms: u32,
+    trace: &Trace,
+) -> (Result<Reply, CallError>, f64) {
+    let (span_id, traceparent) = trace.child();
+    let started_at = now_ms();
+    let (result, ended) = call_counted(base, out, config, timeout_ms, &traceparent).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(CallError::Timeout) => "timeout",
+        Err(CallError::Unreachable(_)) => "unreachable",
+    };
+    trace.attempt(span_id, region, kind, started_at, ended, outcome);
+    if let Ok(reply) = &result {
+        trace.answered(base, reply.header(roam_shared::trace::TRACERESPONSE));
+    }
+    (result, ended)
 }
 
 /// One signed call to the origin at `base`, counted in its pool: in flight while it runs, then
