@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use roam_shared::RegionMap;
 use roam_stack::edge::{build_edge_as, start_edge, EdgeOptions, EdgeProcess, EdgeProfile};
 use roam_stack::front::{find_place, Front, FrontOptions};
+use roam_stack::ha::HaGroup;
 use roam_stack::process::signal_group;
 use roam_stack::stack::DATABASE;
 use roam_stack::{HaOptions, Stack, StackOptions, Topology, WanOptions};
@@ -60,13 +61,28 @@ pub(crate) struct DevArgs {
 /// Brings the stack up, prints where everything runs, waits for Ctrl-C, takes it down.
 pub(crate) fn run(root: &Path, args: &DevArgs) -> Result<()> {
     let started = Instant::now();
+    build(root)?;
+    let options = stack_options(root, args)?;
+    let data = options.root.clone();
+    stop_leftovers(&data);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(serve(args, options, &data, started))
+}
+
+/// Installs what is missing, builds the origin and the edge's development build.
+fn build(root: &Path) -> Result<()> {
     bootstrap::run(root, false)?;
     cmd(Command::new("cargo")
         .args(["build", "-p", "roam-origin"])
         .current_dir(root))?;
     // The development build: no wasm-opt, a light optimisation level, incremental (the bench,
     // the bundle gate and deploy build the release one).
-    build_edge_as(EdgeProfile::Dev)?;
+    build_edge_as(EdgeProfile::Dev)
+}
+
+/// The stack the arguments ask for: ports, data folder (one per topology, and apart with
+/// --ha), seeding and the modelled links.
+fn stack_options(root: &Path, args: &DevArgs) -> Result<StackOptions> {
     let topology = Topology::parse(&args.topology)?;
     let regions = topology.map()?.regions.len() as u16;
     let ports = |first: u16, count: u16| (0..count).map(|i| first + i).collect::<Vec<_>>();
@@ -76,8 +92,8 @@ pub(crate) fn run(root: &Path, args: &DevArgs) -> Result<()> {
     let data = root
         .join(".roam")
         .join(format!("{}{ha_suffix}", topology.name().replace(':', "-")));
-    let options = StackOptions {
-        root: data.clone(),
+    Ok(StackOptions {
+        root: data,
         pg_ports: Some(ports(args.pg_port, regions * pg_ports_per_region)),
         origin_ports: Some(ports(args.origin_port, regions * args.origins_per_region)),
         origins_per_region: usize::from(args.origins_per_region),
@@ -97,60 +113,62 @@ pub(crate) fn run(root: &Path, args: &DevArgs) -> Result<()> {
             ..WanOptions::default()
         }),
         ..StackOptions::for_tests("dev")
-    };
-    stop_leftovers(&data);
-    let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async {
-        let stack = Stack::start(options).await.context("starting the stack")?;
-        let edge = start_edge(EdgeOptions {
-            port: Some(args.edge_port),
-            root: data.join("edge"),
-            remove_root_on_exit: false,
-            rebuild_on_change: true,
-            profile: EdgeProfile::Dev,
-            ..EdgeOptions::with_pools("dev", stack.origin_pools(), &stack.options.secret)
-        })
-        .await
-        .context("starting the edge")?;
-        let front = match &args.as_city {
-            Some(city) => Some(
-                Front::start(FrontOptions {
-                    listen: SocketAddr::from(([127, 0, 0, 1], args.as_port)),
-                    edge_url: edge.url(),
-                    default_city: city.clone(),
-                })
-                .await?,
-            ),
-            None => None,
-        };
-        let mut groups: Vec<u32> = stack.origins.iter().filter_map(|o| o.pid()).collect();
-        groups.extend(stack.ha.groups.iter().flat_map(|g| g.pids()));
-        groups.push(edge.pid());
-        record_groups(&data, &groups);
-        print_table(&stack, &edge, front.as_ref(), args.as_city.as_deref());
-        eprintln!(
-            "\nroam is up ({:.1} s). Ctrl-C stops everything.",
-            started.elapsed().as_secs_f64()
-        );
-        tokio::signal::ctrl_c().await?;
-        eprintln!("\nstopping…");
-        if let Some(front) = front {
-            front.stop().await;
-        }
-        drop(edge);
-        drop(stack);
-        Ok(())
     })
 }
 
-fn print_table(stack: &Stack, edge: &EdgeProcess, front: Option<&Front>, as_city: Option<&str>) {
-    let row = |part: &str, region: &str, url: &str, files: &str| {
-        println!("{part:<9} {region:<10} {url:<26} {files}");
+/// Starts the stack, the edge and the --as front; runs until Ctrl-C, then stops them.
+async fn serve(args: &DevArgs, options: StackOptions, data: &Path, started: Instant) -> Result<()> {
+    let stack = Stack::start(options).await.context("starting the stack")?;
+    let edge = start_edge(EdgeOptions {
+        port: Some(args.edge_port),
+        root: data.join("edge"),
+        remove_root_on_exit: false,
+        rebuild_on_change: true,
+        profile: EdgeProfile::Dev,
+        ..EdgeOptions::with_pools("dev", stack.origin_pools(), &stack.options.secret)
+    })
+    .await
+    .context("starting the edge")?;
+    let front = start_front(args, &edge).await?;
+    let mut groups: Vec<u32> = stack.origins.iter().filter_map(|o| o.pid()).collect();
+    groups.extend(stack.ha.groups.iter().flat_map(|g| g.pids()));
+    groups.push(edge.pid());
+    record_groups(data, &groups);
+    print_table(&stack, &edge, front.as_ref(), args.as_city.as_deref());
+    eprintln!(
+        "\nroam is up ({:.1} s). Ctrl-C stops everything.",
+        started.elapsed().as_secs_f64()
+    );
+    tokio::signal::ctrl_c().await?;
+    eprintln!("\nstopping…");
+    if let Some(front) = front {
+        front.stop().await;
+    }
+    drop(edge);
+    drop(stack);
+    Ok(())
+}
+
+/// With --as, a front on --as-port that tells the edge the user is in that city.
+async fn start_front(args: &DevArgs, edge: &EdgeProcess) -> Result<Option<Front>> {
+    let Some(city) = &args.as_city else {
+        return Ok(None);
     };
+    let front = Front::start(FrontOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], args.as_port)),
+        edge_url: edge.url(),
+        default_city: city.clone(),
+    })
+    .await?;
+    Ok(Some(front))
+}
+
+/// Where each part runs, a row per PostgreSQL server, origin and the edge (and the front).
+fn print_table(stack: &Stack, edge: &EdgeProcess, front: Option<&Front>, as_city: Option<&str>) {
     println!();
-    row("part", "region", "url", "data / log");
+    print_row("part", "region", "url", "data / log");
     for node in &stack.cluster.nodes {
-        row(
+        print_row(
             "postgres",
             &node.region,
             &format!("127.0.0.1:{}", node.port),
@@ -158,42 +176,10 @@ fn print_table(stack: &Stack, edge: &EdgeProcess, front: Option<&Front>, as_city
         );
     }
     for group in &stack.ha.groups {
-        let primary = stack
-            .endpoints
-            .region(group.region())
-            .map(|r| r.primary_port);
-        row(
-            "monitor",
-            group.region(),
-            &format!("127.0.0.1:{}", group.monitor_port()),
-            &format!(
-                "{} / {}",
-                group.monitor_dir.display(),
-                group.monitor_log.display()
-            ),
-        );
-        for node in &group.nodes {
-            let role = if primary.as_ref().is_ok_and(|p| *p == node.port) {
-                "primary"
-            } else {
-                "standby"
-            };
-            row(
-                role,
-                &node.name,
-                &format!("127.0.0.1:{}", node.port),
-                &format!("{} / {}", node.data_dir.display(), node.log_file.display()),
-            );
-        }
-        row(
-            "",
-            "",
-            &group.multi_host_url(DATABASE),
-            "libpq: the primary, whichever",
-        );
+        print_ha_group(stack, group);
     }
     for origin in &stack.origins {
-        row(
+        print_row(
             "origin",
             &origin.options.region,
             &origin.url(),
@@ -204,15 +190,58 @@ fn print_table(stack: &Stack, edge: &EdgeProcess, front: Option<&Front>, as_city
             ),
         );
     }
-    row(
+    print_row(
         "edge",
         "(PoP)",
         &edge.url(),
         &edge.options.log_file().display().to_string(),
     );
     if let (Some(front), Some(city)) = (front, as_city) {
-        row("as-front", city, &front.url(), "open this one in a browser");
+        print_row("as-front", city, &front.url(), "open this one in a browser");
     }
+}
+
+/// One row of the table, in aligned columns.
+fn print_row(part: &str, region: &str, url: &str, files: &str) {
+    println!("{part:<9} {region:<10} {url:<26} {files}");
+}
+
+/// A region's pg_auto_failover group: its monitor, each node by its current role, and the
+/// multi-host URL that finds the primary.
+fn print_ha_group(stack: &Stack, group: &HaGroup) {
+    let primary = stack
+        .endpoints
+        .region(group.region())
+        .map(|r| r.primary_port);
+    print_row(
+        "monitor",
+        group.region(),
+        &format!("127.0.0.1:{}", group.monitor_port()),
+        &format!(
+            "{} / {}",
+            group.monitor_dir.display(),
+            group.monitor_log.display()
+        ),
+    );
+    for node in &group.nodes {
+        let role = if primary.as_ref().is_ok_and(|p| *p == node.port) {
+            "primary"
+        } else {
+            "standby"
+        };
+        print_row(
+            role,
+            &node.name,
+            &format!("127.0.0.1:{}", node.port),
+            &format!("{} / {}", node.data_dir.display(), node.log_file.display()),
+        );
+    }
+    print_row(
+        "",
+        "",
+        &group.multi_host_url(DATABASE),
+        "libpq: the primary, whichever",
+    );
 }
 
 /// Where a dev run lists the process groups it started (origins, wrangler + workerd), so the

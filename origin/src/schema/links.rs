@@ -130,6 +130,18 @@ pub fn server_name(region: &str) -> String {
 pub fn link_sql(map: &RegionMap, region: &str, peer: &Peer) -> Vec<String> {
     let server_name = server_name(region);
     let server = ident(&server_name);
+    let mut sql = server_sql(&server, &server_name, &server_options(peer));
+    sql.extend(user_mapping_sql(
+        &server,
+        &server_name,
+        &mapping_options(peer),
+    ));
+    sql.extend(foreign_tables_sql(map, region, &server));
+    sql
+}
+
+/// The foreign server's options: where the peer is, and its TLS settings.
+fn server_options(peer: &Peer) -> Vec<(&str, String)> {
     let hosts: Vec<&str> = peer.hosts.iter().map(|(h, _)| h.as_str()).collect();
     let ports: Vec<String> = peer.hosts.iter().map(|(_, p)| p.to_string()).collect();
     // With several hosts, libpq skips the ones that do not take writes.
@@ -138,47 +150,69 @@ pub fn link_sql(map: &RegionMap, region: &str, peer: &Peer) -> Vec<String> {
     } else {
         "any"
     };
-    let mut server_options = vec![
+    let mut options = vec![
         ("host", hosts.join(",")),
         ("port", ports.join(",")),
         ("dbname", peer.dbname.clone()),
         ("target_session_attrs", attrs.to_string()),
     ];
-    server_options.extend(peer.tls.iter().map(|(n, v)| (n.as_str(), v.clone())));
-    let mut mapping_options = vec![("user", peer.user.clone())];
+    options.extend(peer.tls.iter().map(|(n, v)| (n.as_str(), v.clone())));
+    options
+}
+
+/// The user mapping's options: who to log in as on the peer.
+fn mapping_options(peer: &Peer) -> Vec<(&'static str, String)> {
+    let mut options = vec![("user", peer.user.clone())];
     if let Some(password) = &peer.password {
-        mapping_options.push(("password", password.expose_secret().to_string()));
+        options.push(("password", password.expose_secret().to_string()));
     }
+    options
+}
+
+/// Creates the foreign server, then sets each of its options.
+fn server_sql(server: &str, server_name: &str, options: &[(&str, String)]) -> Vec<String> {
     let mut sql = vec![format!(
         "CREATE SERVER IF NOT EXISTS {server} FOREIGN DATA WRAPPER postgres_fdw \
          OPTIONS (async_capable 'true', fetch_size '500')"
     )];
-    sql.extend(server_options.iter().map(|(name, value)| {
+    sql.extend(options.iter().map(|(name, value)| {
         set_option(
             &format!("SERVER {server}"),
             &format!(
                 "SELECT srvoptions AS options FROM pg_foreign_server WHERE srvname = {}",
-                literal(&server_name)
+                literal(server_name)
             ),
             name,
             value,
         )
     }));
-    sql.push(format!(
+    sql
+}
+
+/// Creates the server's user mapping for PUBLIC, then sets each of its options.
+fn user_mapping_sql(server: &str, server_name: &str, options: &[(&str, String)]) -> Vec<String> {
+    let mut sql = vec![format!(
         "CREATE USER MAPPING IF NOT EXISTS FOR PUBLIC SERVER {server}"
-    ));
-    sql.extend(mapping_options.iter().map(|(name, value)| {
+    )];
+    sql.extend(options.iter().map(|(name, value)| {
         set_option(
             &format!("USER MAPPING FOR PUBLIC SERVER {server}"),
             &format!(
                 "SELECT umoptions AS options FROM pg_user_mappings \
                  WHERE srvname = {} AND usename = 'public'",
-                literal(&server_name)
+                literal(server_name)
             ),
             name,
             value,
         )
     }));
+    sql
+}
+
+/// The region's partitions as foreign tables on its server: each city table's (when the
+/// region has cities), then its email claims.
+fn foreign_tables_sql(map: &RegionMap, region: &str, server: &str) -> Vec<String> {
+    let mut sql = Vec::new();
     let mut foreign = |table: &str, bound: &str| {
         let name = local_table(table, region);
         sql.push(format!(

@@ -51,10 +51,6 @@ struct Schemas;
 
 /// The whole document.
 pub fn document() -> Value {
-    let schemas = serde_json::to_value(Schemas::openapi().components)
-        .ok()
-        .and_then(|c| c.get("schemas").cloned())
-        .unwrap_or_else(|| json!({}));
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -65,63 +61,81 @@ pub fn document() -> Value {
         },
         "paths": paths(),
         "components": {
-            "schemas": schemas,
+            "schemas": schemas(),
             "securitySchemes": {
                 "bearer": {
                     "type": "http", "scheme": "bearer", "bearerFormat": "roam session token",
                     "description": "The `token` of `POST /api/v1/sessions`."
                 }
             },
-            "parameters": {
-                "IdempotencyKey": header_param(
-                    "idempotency-key",
-                    "Retrying a write with the same key has exactly one effect and returns the \
-                     first response. 1–128 characters of [A-Za-z0-9._:-].",
-                ),
-                "RequestId": header_param("x-request-id", "Your id for this request (echoed)."),
-                "TraceParent": header_param(
-                    "traceparent",
-                    "W3C Trace Context: the edge continues your trace (else starts one).",
-                ),
-                "Bookmark": header_param(
-                    "x-roam-bookmark",
-                    "A bookmark returned by an earlier write: the read reflects that write.",
-                ),
-                "City": {
-                    "name": "city", "in": "path", "required": true,
-                    "description": "City slug (see GET /api/v1/cities).",
-                    "schema": {"type": "string", "examples": ["rome"]}
-                },
-            },
-            "headers": {
-                "RequestId": {"description": "The request's id.", "schema": {"type": "string"}},
-                "TraceResponse": {
-                    "description": "W3C Trace Context Level 2: `00-<trace id>-<the edge's span id>-<flags>`; \
-                        the trace id is also in problem bodies (`trace_id`).",
-                    "schema": {"type": "string"}
-                },
-                "ServerTiming": {
-                    "description": "Where the time went: `edge`, `cache`, each origin `attempt` \
-                        (with `start`, ms from the edge's start), `origin`, then the origin's \
-                        `app` and `db` (with `start` from the origin's start).",
-                    "schema": {"type": "string"}
-                },
-                "Bookmark": {
-                    "description": "Present it on later reads to see this write.",
-                    "schema": {"type": "string"}
-                },
-                "Cache": {
-                    "description": "How the edge cache answered.",
-                    "schema": {"type": "string", "enum": ["hit", "miss", "stale", "bypass"]}
-                },
-                "ServedBy": {
-                    "description": "The region that produced the response, or `edge`.",
-                    "schema": {"type": "string"}
-                },
-                "RetryAfter": {"description": "Seconds to wait.", "schema": {"type": "string"}},
-            },
+            "parameters": parameters(),
+            "headers": headers(),
             "responses": error_responses(),
         }
+    })
+}
+
+/// The schemas utoipa derives from the API types.
+fn schemas() -> Value {
+    serde_json::to_value(Schemas::openapi().components)
+        .ok()
+        .and_then(|c| c.get("schemas").cloned())
+        .unwrap_or_else(|| json!({}))
+}
+
+/// The shared request parameters (`#/components/parameters`).
+fn parameters() -> Value {
+    json!({
+        "IdempotencyKey": header_param(
+            "idempotency-key",
+            "Retrying a write with the same key has exactly one effect and returns the \
+             first response. 1–128 characters of [A-Za-z0-9._:-].",
+        ),
+        "RequestId": header_param("x-request-id", "Your id for this request (echoed)."),
+        "TraceParent": header_param(
+            "traceparent",
+            "W3C Trace Context: the edge continues your trace (else starts one).",
+        ),
+        "Bookmark": header_param(
+            "x-roam-bookmark",
+            "A bookmark returned by an earlier write: the read reflects that write.",
+        ),
+        "City": {
+            "name": "city", "in": "path", "required": true,
+            "description": "City slug (see GET /api/v1/cities).",
+            "schema": {"type": "string", "examples": ["rome"]}
+        },
+    })
+}
+
+/// The shared response headers (`#/components/headers`).
+fn headers() -> Value {
+    json!({
+        "RequestId": {"description": "The request's id.", "schema": {"type": "string"}},
+        "TraceResponse": {
+            "description": "W3C Trace Context Level 2: `00-<trace id>-<the edge's span id>-<flags>`; \
+                the trace id is also in problem bodies (`trace_id`).",
+            "schema": {"type": "string"}
+        },
+        "ServerTiming": {
+            "description": "Where the time went: `edge`, `cache`, each origin `attempt` \
+                (with `start`, ms from the edge's start), `origin`, then the origin's \
+                `app` and `db` (with `start` from the origin's start).",
+            "schema": {"type": "string"}
+        },
+        "Bookmark": {
+            "description": "Present it on later reads to see this write.",
+            "schema": {"type": "string"}
+        },
+        "Cache": {
+            "description": "How the edge cache answered.",
+            "schema": {"type": "string", "enum": ["hit", "miss", "stale", "bypass"]}
+        },
+        "ServedBy": {
+            "description": "The region that produced the response, or `edge`.",
+            "schema": {"type": "string"}
+        },
+        "RetryAfter": {"description": "Seconds to wait.", "schema": {"type": "string"}},
     })
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use roam_shared::RegionMap;
 use roam_stack::front::find_place;
-use roam_stack::Stack;
+use roam_stack::{Stack, Wan};
 use roam_wan::model::nearest_colo;
 use roam_wan::{Link, RttModel};
 use sqlx::postgres::PgPoolOptions;
@@ -66,59 +66,15 @@ pub(super) async fn travellers(
 pub(super) async fn mechanism(stack: &Stack) -> Result<Vec<Line>> {
     let wan = stack.wan.as_ref().context("the mechanism needs --wan")?;
     let node = |region: &str| stack.cluster.node(region).context("no such node");
-    let url = |port: u16| {
-        format!(
-            "postgres://postgres@127.0.0.1:{port}/{}",
-            roam_stack::stack::DATABASE
-        )
-    };
     let eu_west = PgPool::connect(&node("eu-west")?.url(roam_stack::stack::DATABASE)).await?;
-    let mut direct = Vec::new();
-    for region in ["us-east", "us-west"] {
-        let port = *wan
-            .fdw_ports("eu-west", region)
-            .first()
-            .context("no link")?;
-        direct.push(
-            PgPoolOptions::new()
-                .max_connections(1)
-                .connect(&url(port))
-                .await?,
-        );
-    }
+    let direct = direct_pools(wan).await?;
     let rtt = |to: &str| wan.fdw_link("eu-west", to).map(|l| l.conditions().rtt);
     let (to_east, to_west) = (
         rtt("us-east").unwrap_or_default(),
         rtt("us-west").unwrap_or_default(),
     );
-    let claim = "SELECT user_id FROM email_claims WHERE region = 'us-east' AND email_hash = 'x'";
-    let fdw =
-        p50_of(|| async { sqlx::query(claim).fetch_optional(&eu_west).await.map(drop) }).await?;
-    let one = p50_of(|| async {
-        sqlx::query(claim)
-            .fetch_optional(&direct[0])
-            .await
-            .map(drop)
-    })
-    .await?;
-    let everywhere = rides_of(None);
-    let fdw_all =
-        p50_of(|| async { sqlx::query(&everywhere).fetch_all(&eu_west).await.map(drop) }).await?;
-    let (own, east, west) = (
-        rides_of(Some("eu-west")),
-        rides_of(Some("us-east")),
-        rides_of(Some("us-west")),
-    );
-    let parallel = p50_of(|| async {
-        let (a, b, c) = tokio::join!(
-            sqlx::query(&own).fetch_all(&eu_west),
-            sqlx::query(&east).fetch_all(&direct[0]),
-            sqlx::query(&west).fetch_all(&direct[1]),
-        );
-        a.and(b).and(c).map(drop)
-    })
-    .await?;
-    let rtts = |d: Duration, rtt: Duration| ms(d) / ms(rtt).max(0.001);
+    let (fdw, one) = time_claim_look_up(&eu_west, &direct[0]).await?;
+    let (fdw_all, parallel) = time_ride_history(&eu_west, &direct).await?;
     Ok(vec![
         Line {
             what: format!(
@@ -128,11 +84,11 @@ pub(super) async fn mechanism(stack: &Stack) -> Result<Vec<Line>> {
             value: format!(
                 "postgres_fdw {:.1} ms ({:.1} RTTs); direct pool {:.1} ms ({:.1} RTTs)",
                 ms(fdw),
-                rtts(fdw, to_east),
+                in_rtts(fdw, to_east),
                 ms(one),
-                rtts(one, to_east)
+                in_rtts(one, to_east)
             ),
-            how: "`cargo xtask bench` (xtask/src/bench/cross_region.rs)".into(),
+            how: MECHANISM_HOW.into(),
             ..Line::default()
         },
         Line {
@@ -146,10 +102,75 @@ pub(super) async fn mechanism(stack: &Stack) -> Result<Vec<Line>> {
                 ms(fdw_all),
                 ms(parallel)
             ),
-            how: "`cargo xtask bench` (xtask/src/bench/cross_region.rs)".into(),
+            how: MECHANISM_HOW.into(),
             ..Line::default()
         },
     ])
+}
+
+/// How to measure the mechanism again.
+const MECHANISM_HOW: &str = "`cargo xtask bench` (xtask/src/bench/cross_region.rs)";
+
+/// One connection each from eu-west straight to us-east's and us-west's nodes, over the same
+/// modelled links as its postgres_fdw servers (in that order).
+async fn direct_pools(wan: &Wan) -> Result<Vec<PgPool>> {
+    let url = |port: u16| {
+        format!(
+            "postgres://postgres@127.0.0.1:{port}/{}",
+            roam_stack::stack::DATABASE
+        )
+    };
+    let mut direct = Vec::new();
+    for region in ["us-east", "us-west"] {
+        let port = *wan
+            .fdw_ports("eu-west", region)
+            .first()
+            .context("no link")?;
+        direct.push(
+            PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&url(port))
+                .await?,
+        );
+    }
+    Ok(direct)
+}
+
+/// us-east's claim look-up (p50): through eu-west's postgres_fdw, then over the direct pool.
+async fn time_claim_look_up(eu_west: &PgPool, east: &PgPool) -> Result<(Duration, Duration)> {
+    let claim = "SELECT user_id FROM email_claims WHERE region = 'us-east' AND email_hash = 'x'";
+    let fdw =
+        p50_of(|| async { sqlx::query(claim).fetch_optional(eu_west).await.map(drop) }).await?;
+    let one = p50_of(|| async { sqlx::query(claim).fetch_optional(east).await.map(drop) }).await?;
+    Ok((fdw, one))
+}
+
+/// One rider's rides in every region (p50): through eu-west's postgres_fdw, then as three
+/// statements in parallel, eu-west's own and one over each direct pool.
+async fn time_ride_history(eu_west: &PgPool, direct: &[PgPool]) -> Result<(Duration, Duration)> {
+    let everywhere = rides_of(None);
+    let fdw_all =
+        p50_of(|| async { sqlx::query(&everywhere).fetch_all(eu_west).await.map(drop) }).await?;
+    let (own, east, west) = (
+        rides_of(Some("eu-west")),
+        rides_of(Some("us-east")),
+        rides_of(Some("us-west")),
+    );
+    let parallel = p50_of(|| async {
+        let (a, b, c) = tokio::join!(
+            sqlx::query(&own).fetch_all(eu_west),
+            sqlx::query(&east).fetch_all(&direct[0]),
+            sqlx::query(&west).fetch_all(&direct[1]),
+        );
+        a.and(b).and(c).map(drop)
+    })
+    .await?;
+    Ok((fdw_all, parallel))
+}
+
+/// `d` in round trips of `rtt`.
+fn in_rtts(d: Duration, rtt: Duration) -> f64 {
+    ms(d) / ms(rtt).max(0.001)
 }
 
 /// One rider's rides: in every region (no city: postgres_fdw scans the foreign partitions),

@@ -11,7 +11,7 @@ use roam_wan::RttModel;
 
 use super::journey::{Sample, Step};
 use super::notes;
-use super::report::{met, ms, CityTable};
+use super::report::{met, ms, CityTable, Row};
 use super::{BenchArgs, Measured};
 
 pub(super) fn document(
@@ -22,19 +22,7 @@ pub(super) fn document(
     tables: &[CityTable],
     journey: &str,
 ) -> String {
-    let mut command = String::from("cargo xtask bench");
-    if args.short {
-        command.push_str(" --short");
-    } else if iterations != 20 {
-        let _ = write!(command, " --iterations {iterations}");
-    }
-    let mut doc = format!(
-        "# Benchmarks\n\nMeasured on {} with `{command}` ({iterations} MovR journeys per user city \
-         and topology, after one to warm up; about {} minutes). Machine: {}.\n\n",
-        today(),
-        if args.short { 2 } else { 6 },
-        machine()
-    );
+    let mut doc = intro(args, iterations);
     let _ = write!(
         doc,
         "## Single region vs multi-region, as users in {}\n\n{HOW}\n\n\
@@ -44,6 +32,35 @@ pub(super) fn document(
     doc.push_str(&targets(model, tables));
     doc.push_str(&super::cross_region::targets(model, tables, measured));
     doc.push_str(&why(measured, tables));
+    doc.push_str(&mechanism_section(measured));
+    doc.push_str(&throughput_section(measured));
+    doc.push_str(&profile_section(measured));
+    doc.push_str(&load_section(measured));
+    doc.push_str(&start_up_section(measured));
+    doc.push_str(&model_section(model));
+    doc
+}
+
+/// The title and when, how and on what it was measured.
+fn intro(args: &BenchArgs, iterations: usize) -> String {
+    let mut command = String::from("cargo xtask bench");
+    if args.short {
+        command.push_str(" --short");
+    } else if iterations != 20 {
+        let _ = write!(command, " --iterations {iterations}");
+    }
+    format!(
+        "# Benchmarks\n\nMeasured on {} with `{command}` ({iterations} MovR journeys per user city \
+         and topology, after one to warm up; about {} minutes). Machine: {}.\n\n",
+        today(),
+        if args.short { 2 } else { 6 },
+        machine()
+    )
+}
+
+/// postgres_fdw against straight to the node (empty when not measured).
+fn mechanism_section(measured: &Measured) -> String {
+    let mut doc = String::new();
     if !measured.mechanism.is_empty() {
         doc.push_str(
             "\n## One cross-region statement: postgres_fdw or straight to the node\n\n\
@@ -54,6 +71,12 @@ pub(super) fn document(
             let _ = writeln!(doc, "| {} | {} |", l.what, l.value);
         }
     }
+    doc
+}
+
+/// Loopback throughput in both runtimes (empty when not measured).
+fn throughput_section(measured: &Measured) -> String {
+    let mut doc = String::new();
     if !measured.throughput.is_empty() {
         doc.push_str("\n## Throughput on loopback (no modelled distance)\n\n");
         doc.push_str(notes::THROUGHPUT_HOW);
@@ -69,40 +92,54 @@ pub(super) fn document(
             );
         }
     }
-    if !measured.profile.is_empty() {
-        let _ = write!(
-            doc,
-            "\n## Profile of the origin's primary-key read\n\n{}",
-            measured.profile
-        );
+    doc
+}
+
+/// The origin's profile (empty when not measured).
+fn profile_section(measured: &Measured) -> String {
+    if measured.profile.is_empty() {
+        return String::new();
     }
-    if !measured.load.is_empty() {
-        let _ = write!(
-            doc,
-            "\n## Latency under rising load\n\n{}\n\n![latency against offered load](load.svg)\n\n{}",
-            notes::LOAD_HOW,
-            super::load_chart::markdown(&measured.load)
-        );
+    format!(
+        "\n## Profile of the origin's primary-key read\n\n{}",
+        measured.profile
+    )
+}
+
+/// Latency under rising load: how, the chart and the tables (empty when not measured).
+fn load_section(measured: &Measured) -> String {
+    if measured.load.is_empty() {
+        return String::new();
     }
+    format!(
+        "\n## Latency under rising load\n\n{}\n\n![latency against offered load](load.svg)\n\n{}",
+        notes::LOAD_HOW,
+        super::load_chart::markdown(&measured.load)
+    )
+}
+
+/// Edge start to its first answer, per topology and runtime.
+fn start_up_section(measured: &Measured) -> String {
     let starts: Vec<String> = measured
         .edge_start
         .iter()
         .map(|(t, d)| format!("{:.1} s ({t})", d.as_secs_f64()))
         .collect();
-    let _ = write!(
-        doc,
+    format!(
         "\n## Start-up\n\nEdge start to the first answered `/ping`, worker prebuilt (plain \
          workerd: spawn, load, answer; wrangler dev: wrangler bundles, then boots workerd): {}.\n",
         starts.join(", ")
-    );
-    let _ = write!(
-        doc,
+    )
+}
+
+/// The RTT model the links carry.
+fn model_section(model: &RttModel) -> String {
+    format!(
         "\n## The model\n\nRTT = max(1 ms, 2 × great-circle km × {:.2} ÷ 200 km/ms), per link; \
          `wan/README.md` gives the sources of the inflation factor and what is not modelled. \
          The proxies release bytes within ~0.5 ms of their due time, never early.\n",
         model.inflation
-    );
-    doc
+    )
 }
 
 const HOW: &str = "How it runs: **single-region** is MovR's starting point: one PostgreSQL \
@@ -181,17 +218,6 @@ fn why(measured: &Measured, tables: &[CityTable]) -> String {
     };
     let key = ("multi-region".to_string(), "rome".to_string());
     let samples = measured.samples.get(&key).cloned().unwrap_or_default();
-    let edge_p50 = |keep: &dyn Fn(&Sample) -> bool| {
-        let mut v: Vec<f64> = samples
-            .iter()
-            .filter(|s| keep(s))
-            .filter_map(|s| s.edge_ms)
-            .collect();
-        v.sort_by(f64::total_cmp);
-        v.get(v.len().saturating_sub(1) / 2)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
     let user_pop = ms(rome.user_to_pop);
     let row = |step| rome.rows.iter().find(|r| r.step == step);
     let slowest_write = [Step::AddVehicle, Step::StartRide, Step::EndRide]
@@ -205,11 +231,43 @@ fn why(measured: &Measured, tables: &[CityTable]) -> String {
     ) else {
         return String::new();
     };
+    let dev_samples = measured.dev_samples.get(&key);
     let mut out = String::from("\n## Why, where a target is missed\n\n");
-    let hit_edge = edge_p50(&|s| s.cache == "hit");
-    let dev_hit = measured
-        .dev_samples
-        .get(&key)
+    out.push_str(&why_cached_reads(&samples, dev_samples, hit, user_pop));
+    out.push_str(&why_writes(&samples, write, user_pop));
+    out.push_str(&why_cross_region(rides));
+    out.push_str(notes::EDGE_PROFILE);
+    out.push_str(notes::ORIGIN_PROFILE);
+    out.push_str(
+        "- **Throughput** was measured on a 2-core machine shared with other work: it moves by \
+         tens of percent between runs; ratios measured back to back move less.\n",
+    );
+    out
+}
+
+/// The median of the edge's own time (`server-timing` `edge`) over the samples `keep` picks;
+/// NaN without any.
+fn edge_p50(samples: &[Sample], keep: impl Fn(&Sample) -> bool) -> f64 {
+    let mut v: Vec<f64> = samples
+        .iter()
+        .filter(|s| keep(s))
+        .filter_map(|s| s.edge_ms)
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len().saturating_sub(1) / 2)
+        .copied()
+        .unwrap_or(f64::NAN)
+}
+
+/// Where a cache hit's time goes, in plain workerd and under `wrangler dev`.
+fn why_cached_reads(
+    samples: &[Sample],
+    dev_samples: Option<&Vec<Sample>>,
+    hit: &Row,
+    user_pop: f64,
+) -> String {
+    let hit_edge = edge_p50(samples, |s| s.cache == "hit");
+    let dev_hit = dev_samples
         .map(|v| {
             let took: Vec<f64> = v
                 .iter()
@@ -219,22 +277,25 @@ fn why(measured: &Measured, tables: &[CityTable]) -> String {
             super::compare::median(&took)
         })
         .unwrap_or(f64::NAN);
-    let _ = writeln!(
-        out,
+    format!(
         "- **Cached reads.** With the edge in plain workerd a hit takes {:.1} ms at the client: \
          {user_pop:.1} ms on the user → PoP link, {hit_edge:.1} ms that the worker reports as \
          its own (a Worker's clock only advances at I/O, so this undercounts its CPU time) and \
          {:.1} ms outside its clock: workerd's HTTP handling, the cache service's lookup and \
          the client, all on this shared 2-core machine. Under `wrangler dev` the same hit took \
          {dev_hit:.1} ms (its proxy worker in front, its local Cache API). The single-region \
-         read takes {:.1} ms, so 30× needs a hit within {:.1} ms.",
+         read takes {:.1} ms, so 30× needs a hit within {:.1} ms.\n",
         ms(hit.multi.p50),
         (ms(hit.multi.p50) - user_pop - hit_edge).max(0.0),
         ms(hit.single.p50),
         ms(hit.single.p50) / 30.0,
-    );
+    )
+}
+
+/// Where the slowest write's time goes, and what the targets would need.
+fn why_writes(samples: &[Sample], write: &Row, user_pop: f64) -> String {
     let origin = ms(write.origin_multi.unwrap_or_default());
-    let write_edge = edge_p50(&|s| s.step == write.step);
+    let write_edge = edge_p50(samples, |s| s.step == write.step);
     let (multi, single) = (ms(write.multi.p50), ms(write.single.p50));
     let cut = |bound: f64| {
         if multi <= bound {
@@ -243,24 +304,26 @@ fn why(measured: &Measured, tables: &[CityTable]) -> String {
             format!("{:.1} ms less fixed cost per request", multi - bound)
         }
     };
-    let _ = writeln!(
-        out,
+    format!(
         "- **Writes.** The slowest, {}, takes {multi:.1} ms: {user_pop:.1} ms to the PoP, \
          {origin:.1} ms waiting on the eu-west origin (17.4 ms of it the modelled round trip, \
          the rest its service time), {write_edge:.1} ms in the worker by its own clock and \
          {:.1} ms outside it. Single-region pays the same fixed costs on top of a 108 ms round \
          trip ({single:.1} ms), so the ratio is (RTT + fixed) ÷ (RTT + fixed). 4× needs \
          {:.1} ms ({}); 1.3 × (PoP → eu-west RTT + origin service) is {:.1} ms ({}). What is \
-         left to cut is the local edge's fixed cost, not distance.",
+         left to cut is the local edge's fixed cost, not distance.\n",
         write.step.label(),
         (multi - user_pop - origin - write_edge).max(0.0),
         single / 4.0,
         cut(single / 4.0),
         1.3 * origin,
         cut(1.3 * origin),
-    );
-    let _ = writeln!(
-        out,
+    )
+}
+
+/// Why sign-up, log-in and list rides reach other regions only where the data is.
+fn why_cross_region(rides: &Row) -> String {
+    format!(
         "- **Sign-up, log-in and list rides** reach another region only where the data is \
          there, with one statement straight to that region's node (the origin keeps a pool per \
          region: the table further down measures one such statement against postgres_fdw over \
@@ -270,17 +333,10 @@ fn why(measured: &Measured, tables: &[CityTable]) -> String {
          node that holds its email's claim, while the password hashes. Physics: a globally \
          unique claim must reach its arbiter, so by the triangle inequality a sign-up can beat \
          single-region only when the claim's node is nearer than the single region; the \
-         targets above judge it against one extra round trip, per claim region.",
+         targets above judge it against one extra round trip, per claim region.\n",
         ms(rides.multi.p50),
         ms(rides.single.p50),
-    );
-    out.push_str(notes::EDGE_PROFILE);
-    out.push_str(notes::ORIGIN_PROFILE);
-    out.push_str(
-        "- **Throughput** was measured on a 2-core machine shared with other work: it moves by \
-         tens of percent between runs; ratios measured back to back move less.\n",
-    );
-    out
+    )
 }
 
 fn today() -> String {

@@ -53,18 +53,33 @@ fn panel(svg: &mut String, x0: f64, title: &str, curves: &[&Curve]) {
         .iter()
         .flat_map(|c| c.steps.iter().map(|s| s.offered))
         .fold(1.0, f64::max);
-    let x = |rate: f64| x0 + PANEL_W * rate / max_rate;
-    let y = |ms: f64| {
-        let t = (ms.clamp(LO, HI).log10() - LO.log10()) / (HI.log10() - LO.log10());
-        TOP + PANEL_H * (1.0 - t)
-    };
     let _ = writeln!(
         svg,
         r#"<text x="{x0}" y="{:.1}" font-weight="bold">{title}</text>"#,
         TOP - 8.0
     );
+    latency_axis(svg, x0);
+    rate_axis(svg, x0, max_rate);
+    for (c, curve) in curves.iter().enumerate() {
+        draw_curve(svg, x0, max_rate, c, curve);
+    }
+}
+
+/// Where a rate sits on a panel's linear axis (0 to `max_rate`).
+fn rate_x(x0: f64, max_rate: f64, rate: f64) -> f64 {
+    x0 + PANEL_W * rate / max_rate
+}
+
+/// Where a latency sits on the log axis (clamped to `LO`–`HI` ms).
+fn latency_y(ms: f64) -> f64 {
+    let t = (ms.clamp(LO, HI).log10() - LO.log10()) / (HI.log10() - LO.log10());
+    TOP + PANEL_H * (1.0 - t)
+}
+
+/// Grid lines at each power of ten of latency, labelled on the left.
+fn latency_axis(svg: &mut String, x0: f64) {
     for tick in [0.1, 1.0, 10.0, 100.0, 1000.0] {
-        let ty = y(tick);
+        let ty = latency_y(tick);
         let _ = writeln!(
             svg,
             r##"<line x1="{x0}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="#ddd"/><text x="{:.1}" y="{:.1}" text-anchor="end">{tick} ms</text>"##,
@@ -73,49 +88,56 @@ fn panel(svg: &mut String, x0: f64, title: &str, curves: &[&Curve]) {
             ty + 4.0
         );
     }
+}
+
+/// Five rate labels under the panel, 0 to `max_rate`.
+fn rate_axis(svg: &mut String, x0: f64, max_rate: f64) {
     for k in 0..=4 {
         let rate = max_rate * f64::from(k) / 4.0;
         let _ = writeln!(
             svg,
             r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{rate:.0}/s</text>"#,
-            x(rate),
+            rate_x(x0, max_rate, rate),
             TOP + PANEL_H + 14.0
         );
     }
-    for (c, curve) in curves.iter().enumerate() {
-        let color = COLORS[c % COLORS.len()];
-        for (dash, pick) in [("", 0), (r#" stroke-dasharray="5,3""#, 1)] {
-            let points: Vec<String> = curve
-                .steps
-                .iter()
-                .map(|s| {
-                    let ms = if pick == 0 { s.p50_ms } else { s.p99_ms };
-                    format!("{:.1},{:.1}", x(s.offered), y(ms))
-                })
-                .collect();
-            let _ = writeln!(
-                svg,
-                r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
-                points.join(" ")
-            );
-        }
-        if let Some(knee) = curve.knee() {
-            let kx = x(knee);
-            let _ = writeln!(
-                svg,
-                r#"<line x1="{kx:.1}" y1="{TOP}" x2="{kx:.1}" y2="{:.1}" stroke="{color}" stroke-dasharray="1,3"/><text x="{:.1}" y="{:.1}" fill="{color}">knee {knee:.0}/s</text>"#,
-                TOP + PANEL_H,
-                kx + 3.0,
-                TOP + 12.0 + 12.0 * c as f64,
-            );
-        }
+}
+
+/// Curve `c`: its p50 (solid) and p99 (dashed) lines, its knee, and its name under the panel.
+fn draw_curve(svg: &mut String, x0: f64, max_rate: f64, c: usize, curve: &Curve) {
+    let x = |rate: f64| rate_x(x0, max_rate, rate);
+    let color = COLORS[c % COLORS.len()];
+    for (dash, pick) in [("", 0), (r#" stroke-dasharray="5,3""#, 1)] {
+        let points: Vec<String> = curve
+            .steps
+            .iter()
+            .map(|s| {
+                let ms = if pick == 0 { s.p50_ms } else { s.p99_ms };
+                format!("{:.1},{:.1}", x(s.offered), latency_y(ms))
+            })
+            .collect();
         let _ = writeln!(
             svg,
-            r#"<text x="{x0}" y="{:.1}" fill="{color}">■ {}</text>"#,
-            TOP + PANEL_H + 32.0 + 14.0 * c as f64,
-            curve.name
+            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
+            points.join(" ")
         );
     }
+    if let Some(knee) = curve.knee() {
+        let kx = x(knee);
+        let _ = writeln!(
+            svg,
+            r#"<line x1="{kx:.1}" y1="{TOP}" x2="{kx:.1}" y2="{:.1}" stroke="{color}" stroke-dasharray="1,3"/><text x="{:.1}" y="{:.1}" fill="{color}">knee {knee:.0}/s</text>"#,
+            TOP + PANEL_H,
+            kx + 3.0,
+            TOP + 12.0 + 12.0 * c as f64,
+        );
+    }
+    let _ = writeln!(
+        svg,
+        r#"<text x="{x0}" y="{:.1}" fill="{color}">■ {}</text>"#,
+        TOP + PANEL_H + 32.0 + 14.0 * c as f64,
+        curve.name
+    );
 }
 
 /// A table per curve, and its knee.

@@ -153,21 +153,41 @@ fn report(folded: &str, rate: f64) -> String {
         })
         .collect();
     let total: u64 = stacks.iter().map(|(_, n)| n).sum::<u64>().max(1);
-    let share = |n: u64| 100.0 * n as f64 / total as f64;
-    let leaf = |stack: &str| stack.rsplit(';').next().unwrap_or(stack).to_string();
     let mut out = format!(
         "roam-origin under wrk ({rate:.0} req/s), sampled by perf at 997 Hz; flame graph \
          `test-output/bench/origin-pk-read.svg` (`cargo xtask bench --only profile`).\n\n\
          | part of the request path (inclusive) | share of CPU |\n|---|---|\n"
     );
+    inclusive_shares(&mut out, &stacks, total);
+    self_time_shares(&mut out, &stacks, total);
+    heaviest_frames(&mut out, &stacks, total);
+    out
+}
+
+/// `n` samples as a percentage of `total`.
+fn share(n: u64, total: u64) -> f64 {
+    100.0 * n as f64 / total as f64
+}
+
+/// A folded stack's innermost frame.
+fn leaf(stack: &str) -> String {
+    stack.rsplit(';').next().unwrap_or(stack).to_string()
+}
+
+/// A row per part of the request path: the samples with any of its frames on the stack.
+fn inclusive_shares(out: &mut String, stacks: &[(&str, u64)], total: u64) {
     for (what, patterns) in SUBTREES {
         let n: u64 = stacks
             .iter()
             .filter(|(s, _)| patterns.iter().any(|p| s.contains(p)))
             .map(|(_, n)| n)
             .sum();
-        let _ = writeln!(out, "| {what} | {:.1}% |", share(n));
+        let _ = writeln!(out, "| {what} | {:.1}% |", share(n, total));
     }
+}
+
+/// A row per owner of the innermost frame, and the rest as `elsewhere`.
+fn self_time_shares(out: &mut String, stacks: &[(&str, u64)], total: u64) {
     out.push_str("\n| self time in | share of CPU |\n|---|---|\n");
     let mut owned = 0;
     for (what, patterns) in OWNERS {
@@ -180,15 +200,19 @@ fn report(folded: &str, rate: f64) -> String {
             .map(|(_, n)| n)
             .sum();
         owned += n;
-        let _ = writeln!(out, "| {what} | {:.1}% |", share(n));
+        let _ = writeln!(out, "| {what} | {:.1}% |", share(n, total));
     }
     let _ = writeln!(
         out,
         "| elsewhere | {:.1}% |",
-        share(total.saturating_sub(owned))
+        share(total.saturating_sub(owned), total)
     );
+}
+
+/// The twelve innermost frames with the most samples (names cut to 100 characters).
+fn heaviest_frames(out: &mut String, stacks: &[(&str, u64)], total: u64) {
     let mut leaves: std::collections::BTreeMap<String, u64> = Default::default();
-    for (stack, n) in &stacks {
+    for (stack, n) in stacks {
         *leaves.entry(leaf(stack)).or_default() += n;
     }
     let mut leaves: Vec<(String, u64)> = leaves.into_iter().collect();
@@ -200,8 +224,7 @@ fn report(folded: &str, rate: f64) -> String {
             out,
             "| `{}` | {:.1}% |",
             name.replace('|', "\\|"),
-            share(*n)
+            share(*n, total)
         );
     }
-    out
 }

@@ -184,77 +184,113 @@ pub(super) fn check_tables(markdown: &str, cities: usize) -> Result<()> {
 
 const COLORS: [&str; 4] = ["#d1495b", "#00798c", "#edae49", "#30638e"];
 
+/// The ratio chart's size and margins.
+const WIDTH: f64 = 960.0;
+const HEIGHT: f64 = 480.0;
+const LEFT: f64 = 60.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 50.0;
+const BOTTOM: f64 = 90.0;
+
 /// Grouped bars: a group per step, a bar per city, height = ratio on a log scale.
 pub(super) fn ratio_svg(tables: &[CityTable]) -> String {
-    let (width, height) = (960.0, 480.0);
-    let (left, right, top, bottom) = (60.0, 20.0, 50.0, 90.0);
-    let plot_h = height - top - bottom;
-    let (lo, hi) = (0.02f64.log10(), 100f64.log10());
-    let y = |ratio: f64| top + plot_h * (1.0 - (ratio.clamp(0.02, 100.0).log10() - lo) / (hi - lo));
-    let group_w = (width - left - right) / Step::ALL.len() as f64;
-    let bar_w = (group_w * 0.8) / tables.len().max(1) as f64;
-
+    let bar_w = (group_width() * 0.8) / tables.len().max(1) as f64;
     let mut svg = String::new();
     let _ = writeln!(
         svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="12">"#
     );
     let _ = writeln!(svg, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(
         svg,
-        r#"<text x="{left}" y="20" font-size="15" font-weight="bold">How many times faster multi-region is than single-region (p50, log scale; below 1×: slower)</text>"#
+        r#"<text x="{LEFT}" y="20" font-size="15" font-weight="bold">How many times faster multi-region is than single-region (p50, log scale; below 1×: slower)</text>"#
     );
+    ratio_grid(&mut svg);
+    for (s, step) in Step::ALL.iter().enumerate() {
+        step_group(&mut svg, s, *step, tables, bar_w);
+    }
+    city_legend(&mut svg, tables);
+    svg.push_str("</svg>\n");
+    svg
+}
+
+/// The width of one step's group of bars.
+fn group_width() -> f64 {
+    (WIDTH - LEFT - RIGHT) / Step::ALL.len() as f64
+}
+
+/// Where a ratio sits on the chart's log axis (clamped to 0.02–100×).
+fn ratio_y(ratio: f64) -> f64 {
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let (lo, hi) = (0.02f64.log10(), 100f64.log10());
+    TOP + plot_h * (1.0 - (ratio.clamp(0.02, 100.0).log10() - lo) / (hi - lo))
+}
+
+/// The horizontal grid lines and their labels; 1× darker.
+fn ratio_grid(svg: &mut String) {
     for tick in [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0] {
-        let ty = y(tick);
+        let ty = ratio_y(tick);
         let stroke = if tick == 1.0 { "#333" } else { "#ddd" };
         let _ = writeln!(
             svg,
-            r#"<line x1="{left}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="{stroke}"/><text x="{:.1}" y="{:.1}" text-anchor="end">{tick}×</text>"#,
-            width - right,
-            left - 6.0,
+            r#"<line x1="{LEFT}" y1="{ty:.1}" x2="{:.1}" y2="{ty:.1}" stroke="{stroke}"/><text x="{:.1}" y="{:.1}" text-anchor="end">{tick}×</text>"#,
+            WIDTH - RIGHT,
+            LEFT - 6.0,
             ty + 4.0
         );
     }
-    for (s, step) in Step::ALL.iter().enumerate() {
-        let gx = left + group_w * s as f64 + group_w * 0.1;
-        for (c, table) in tables.iter().enumerate() {
-            let Some(row) = table.rows.iter().find(|r| r.step == *step) else {
-                continue;
-            };
-            let ratio = row.ratio();
-            let (x, base, top_y) = (gx + bar_w * c as f64, y(1.0), y(ratio));
-            let (ry, rh) = (top_y.min(base), (top_y - base).abs().max(1.0));
-            let _ = writeln!(
-                svg,
-                r#"<rect x="{x:.1}" y="{ry:.1}" width="{:.1}" height="{rh:.1}" fill="{}"><title>{}, {}: {ratio:.1}×</title></rect>"#,
-                bar_w - 2.0,
-                COLORS[c % COLORS.len()],
-                table.city,
-                step.label()
-            );
-            let label_y = if ratio >= 1.0 {
-                ry - 3.0
-            } else {
-                ry + rh + 11.0
-            };
-            let _ = writeln!(
-                svg,
-                r#"<text x="{:.1}" y="{label_y:.1}" text-anchor="middle" font-size="9">{}</text>"#,
-                x + (bar_w - 2.0) / 2.0,
-                short_ratio(ratio)
-            );
-        }
-        let _ = writeln!(
-            svg,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-            left + group_w * (s as f64 + 0.5),
-            height - bottom + 34.0,
-            step.label()
-        );
-    }
+}
+
+/// Step `s`'s group: a bar per city that measured it, then the step's name below.
+fn step_group(svg: &mut String, s: usize, step: Step, tables: &[CityTable], bar_w: f64) {
+    let group_w = group_width();
+    let gx = LEFT + group_w * s as f64 + group_w * 0.1;
     for (c, table) in tables.iter().enumerate() {
-        let lx = left + 160.0 * c as f64;
-        let ly = height - 22.0;
+        let Some(row) = table.rows.iter().find(|r| r.step == step) else {
+            continue;
+        };
+        ratio_bar(svg, gx + bar_w * c as f64, bar_w, c, &table.city, row);
+    }
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+        LEFT + group_w * (s as f64 + 0.5),
+        HEIGHT - BOTTOM + 34.0,
+        step.label()
+    );
+}
+
+/// One city's bar from 1× to its ratio, with the ratio written at its end.
+fn ratio_bar(svg: &mut String, x: f64, bar_w: f64, c: usize, city: &str, row: &Row) {
+    let ratio = row.ratio();
+    let (base, top_y) = (ratio_y(1.0), ratio_y(ratio));
+    let (ry, rh) = (top_y.min(base), (top_y - base).abs().max(1.0));
+    let _ = writeln!(
+        svg,
+        r#"<rect x="{x:.1}" y="{ry:.1}" width="{:.1}" height="{rh:.1}" fill="{}"><title>{}, {}: {ratio:.1}×</title></rect>"#,
+        bar_w - 2.0,
+        COLORS[c % COLORS.len()],
+        city,
+        row.step.label()
+    );
+    let label_y = if ratio >= 1.0 {
+        ry - 3.0
+    } else {
+        ry + rh + 11.0
+    };
+    let _ = writeln!(
+        svg,
+        r#"<text x="{:.1}" y="{label_y:.1}" text-anchor="middle" font-size="9">{}</text>"#,
+        x + (bar_w - 2.0) / 2.0,
+        short_ratio(ratio)
+    );
+}
+
+/// A colour swatch per user city along the bottom.
+fn city_legend(svg: &mut String, tables: &[CityTable]) {
+    for (c, table) in tables.iter().enumerate() {
+        let lx = LEFT + 160.0 * c as f64;
+        let ly = HEIGHT - 22.0;
         let _ = writeln!(
             svg,
             r#"<rect x="{lx}" y="{:.1}" width="12" height="12" fill="{}"/><text x="{:.1}" y="{ly}">user in {}</text>"#,
@@ -264,8 +300,6 @@ pub(super) fn ratio_svg(tables: &[CityTable]) -> String {
             table.city
         );
     }
-    svg.push_str("</svg>\n");
-    svg
 }
 
 /// A ratio in as few characters as it needs: `17`, `3.5`, `0.12`.
