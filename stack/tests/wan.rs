@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use roam_stack::{Stack, StackOptions, Topology, WanOptions};
+use roam_stack::{Stack, StackOptions, Topology, Wan, WanOptions};
+use roam_wan::LinkHandle;
 use serde_json::Value;
 
 async fn readyz(url: &str) -> Result<Value> {
@@ -53,13 +54,22 @@ async fn fdw_and_edge_links_carry_the_modelled_rtt_and_can_be_cut() -> Result<()
     // its node's postgres_fdw server): a statement there costs at least one modelled
     // eu-west ↔ us-east round trip.
     let fdw = wan.fdw_link("eu-west", "us-east").context("fdw link")?;
+    a_check_through_the_link_takes_its_rtt(&eu, fdw).await?;
+    a_cut_link_is_a_partition(&eu, fdw).await?;
+    fdw.restore();
+    the_edge_reaches_us_east_through_a_link_with_its_rtt(&stack, wan).await
+}
+
+/// eu-west's `/readyz` (at `eu`) shows us-east's node ok, its check taking at least the
+/// modelled round trip of `fdw`, which the proxy accepted a connection for.
+async fn a_check_through_the_link_takes_its_rtt(eu: &str, fdw: &LinkHandle) -> Result<()> {
     let rtt = fdw.conditions().rtt;
     assert!(rtt > Duration::from_millis(80), "{rtt:?}");
     // The first check opens the connection; a later one shows one statement's round trip.
     let checked_twice = |r: &Value| r["ready"] == true && r["checked_ms_ago"].as_u64() < Some(900);
-    readyz_once(&eu, checked_twice).await?;
+    readyz_once(eu, checked_twice).await?;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let ready = readyz_once(&eu, checked_twice).await?;
+    let ready = readyz_once(eu, checked_twice).await?;
     let far = node(&ready, "us-east").context("us-east in /readyz")?;
     assert_eq!(far["ok"], true, "{ready}");
     let ms = far["ms"].as_f64().context("ms")?;
@@ -68,19 +78,28 @@ async fn fdw_and_edge_links_carry_the_modelled_rtt_and_can_be_cut() -> Result<()
         "{ms} ms through a {rtt:?} link"
     );
     assert!(fdw.stats().accepted >= 1);
+    Ok(())
+}
 
-    // Cut: the far node is unreachable, the region's own still ready.
+/// Cut: the far node is unreachable, the region's own still ready.
+async fn a_cut_link_is_a_partition(eu: &str, fdw: &LinkHandle) -> Result<()> {
     fdw.cut();
     let far_down = |r: &Value| node(r, "us-east").is_some_and(|n| n["ok"] == false);
-    let ready = readyz_once(&eu, far_down).await?;
+    let ready = readyz_once(eu, far_down).await?;
     assert_eq!(ready["ready"], true, "{ready}");
     assert_eq!(
         node(&ready, "us-east").map(|n| n["ok"].clone()),
         Some(Value::Bool(false))
     );
-    fdw.restore();
+    Ok(())
+}
 
-    // The edge's URL for us-east goes through a link with the FCO → Ashburn RTT.
+/// The edge's URL for us-east goes through a link with the FCO → Ashburn RTT: a `/ping` on a
+/// warm connection takes at least that long.
+async fn the_edge_reaches_us_east_through_a_link_with_its_rtt(
+    stack: &Stack,
+    wan: &Wan,
+) -> Result<()> {
     let urls = stack.origin_urls();
     let via = urls.get("us-east").context("us-east url")?;
     assert_ne!(via, &stack.origin("us-east").context("origin")?.url());

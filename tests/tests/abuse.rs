@@ -61,35 +61,11 @@ async fn a_log_in_flood_leaves_the_origin_small_and_other_routes_answering() {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset the peak");
     let before = proc_kib(pid, "VmRSS:");
 
-    // 200 log-ins at once, each from its own address (so the edge's per-address limit does
-    // not stop them first), for accounts that do not exist, as people in Rome.
     let flooding = AtomicBool::new(true);
-    let flood = async {
-        let attempts = (0..200).map(|i| {
-            let base = base.clone();
-            async move {
-                let user = User::new(&base, ROME);
-                let body = json!({"email": email(&format!("flood{i}")), "password": "guess"});
-                let answer = user.post("/api/v1/sessions", &body).await;
-                let retry_after = answer.header("retry-after").to_string();
-                (answer.status.as_u16(), retry_after)
-            }
-        });
-        let outcomes = join_all(attempts).await;
-        flooding.store(false, Ordering::Relaxed);
-        outcomes
-    };
-    // Meanwhile a signed-in Roman keeps reading their rides (the same origin, no hashing):
-    // (status, the origin's own milliseconds from server-timing).
-    let steady = async {
-        let mut answered = Vec::new();
-        while flooding.load(Ordering::Relaxed) {
-            let answer = reader.get("/api/v1/me/rides").await;
-            answered.push((answer.status.as_u16(), origin_ms(&answer)));
-        }
-        answered
-    };
-    let (outcomes, answered) = tokio::join!(flood, steady);
+    let (outcomes, answered) = tokio::join!(
+        two_hundred_log_ins_at_once(&base, &flooding),
+        keep_reading_rides(&reader, &flooding)
+    );
 
     let peak = proc_kib(pid, "VmHWM:");
     let count = |status: u16| outcomes.iter().filter(|(s, _)| *s == status).count();
@@ -115,6 +91,33 @@ async fn a_log_in_flood_leaves_the_origin_small_and_other_routes_answering() {
         !answered.is_empty() && answered.iter().all(|(status, _)| *status == 200),
         "the reader was answered throughout: {answered:?}"
     );
+}
+
+/// 200 log-ins at once, each from its own address (so the edge's per-address limit does not
+/// stop them first), for accounts that do not exist, as people in Rome: (status, retry-after)
+/// of each. Clears `flooding` when all are answered.
+async fn two_hundred_log_ins_at_once(base: &str, flooding: &AtomicBool) -> Vec<(u16, String)> {
+    let attempts = (0..200).map(|i| async move {
+        let user = User::new(base, ROME);
+        let body = json!({"email": email(&format!("flood{i}")), "password": "guess"});
+        let answer = user.post("/api/v1/sessions", &body).await;
+        let retry_after = answer.header("retry-after").to_string();
+        (answer.status.as_u16(), retry_after)
+    });
+    let outcomes = join_all(attempts).await;
+    flooding.store(false, Ordering::Relaxed);
+    outcomes
+}
+
+/// Meanwhile a signed-in Roman keeps reading their rides (the same origin, no hashing):
+/// (status, the origin's own milliseconds from server-timing) of each answer.
+async fn keep_reading_rides(reader: &User, flooding: &AtomicBool) -> Vec<(u16, f64)> {
+    let mut answered = Vec::new();
+    while flooding.load(Ordering::Relaxed) {
+        let answer = reader.get("/api/v1/me/rides").await;
+        answered.push((answer.status.as_u16(), origin_ms(&answer)));
+    }
+    answered
 }
 
 /// Waits, if need be, until early in a minute: the limits count in fixed windows (miniflare's

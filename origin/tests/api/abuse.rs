@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use roam_origin::Config;
 
-use crate::helpers::{assert_problem, email_claimed_on, spawn_stack_with, PASSWORD};
+use uuid::Uuid;
+
+use crate::helpers::{assert_problem, email_claimed_on, spawn_stack_with, TestStack, PASSWORD};
 
 fn quick_locks(config: &mut Config) {
     config.login_lock.free_failures = 3;
@@ -165,7 +167,7 @@ async fn one_open_ride_per_user_whichever_region_and_it_ends_by_itself() {
     let stack = spawn_stack_with(short_rides_and_few_vehicles).await;
     let (_, owner) = stack.user("paris").await;
     let (_, rider) = stack.user("rome").await;
-    let start = |city: &'static str, vehicle: uuid::Uuid, via: &'static str| {
+    let start = |city: &'static str, vehicle: Uuid, via: &'static str| {
         stack
             .origin(via)
             .start_ride(city, vehicle)
@@ -194,9 +196,28 @@ async fn one_open_ride_per_user_whichever_region_and_it_ends_by_itself() {
         away.text()
     );
     // Past the longest ride it ends by itself, where it started; the rider may ride again.
+    the_rider_can_start_again_within_30s(&stack, &rider, boston_bike).await;
+    the_ride_ended_where_it_started(&stack, &rider, &first).await;
+    let vehicle = stack
+        .origin("eu-west")
+        .get(&format!("/api/v1/cities/rome/vehicles/{rome_bike}"))
+        .send()
+        .await;
+    assert_eq!(vehicle.json()["status"], "available", "{}", vehicle.text());
+    stack.cleanup().await;
+}
+
+/// Tries to start a ride on `boston_bike` through us-east every 200 ms until one is created;
+/// fails after 30 s.
+async fn the_rider_can_start_again_within_30s(stack: &TestStack, rider: &str, boston_bike: Uuid) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let r = start("boston", boston_bike, "us-east").await;
+        let r = stack
+            .origin("us-east")
+            .start_ride("boston", boston_bike)
+            .token(rider)
+            .send()
+            .await;
         if r.status == 201 {
             break;
         }
@@ -207,28 +228,25 @@ async fn one_open_ride_per_user_whichever_region_and_it_ends_by_itself() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// The rider's ride `ride`, listed through eu-west, has an end time and ended where it started.
+async fn the_ride_ended_where_it_started(stack: &TestStack, rider: &str, ride: &str) {
     let mine = stack
         .origin("eu-west")
-        .my_rides(&rider)
+        .my_rides(rider)
         .header("x-roam-recent-writes", "us-east")
         .send()
         .await;
     let ended = mine.json()["rides"]
         .as_array()
-        .unwrap()
+        .expect("rides")
         .iter()
-        .find(|r| r["id"] == first.as_str())
+        .find(|r| r["id"] == ride)
         .cloned()
-        .unwrap();
+        .unwrap_or_else(|| panic!("ride {ride} not listed: {}", mine.text()));
     assert!(ended["end_time"].is_string(), "{ended}");
     assert_eq!(ended["end_location"], ended["start_location"]);
-    let vehicle = stack
-        .origin("eu-west")
-        .get(&format!("/api/v1/cities/rome/vehicles/{rome_bike}"))
-        .send()
-        .await;
-    assert_eq!(vehicle.json()["status"], "available", "{}", vehicle.text());
-    stack.cleanup().await;
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use futures::future::join_all;
 
-use crate::helpers::{assert_all_one_201, spawn_stack, REGIONS};
+use crate::helpers::{assert_all_one_201, spawn_stack, Resp, TestStack, REGIONS};
 
 #[tokio::test]
 async fn fifty_concurrent_starts_on_one_vehicle_give_one_ride() {
@@ -38,68 +38,85 @@ async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
     let stack = spawn_stack().await;
     let (_, token) = stack.user("amsterdam").await;
     // Through the home origin (local partition) and through a far one (foreign partition).
-    for via in ["eu-west", "us-west"] {
-        let key = format!("vehicle-{via}");
-        // The same key every time, through `origin`, for a vehicle of `kind`.
-        let add = |origin: &str, kind: &str| {
-            stack
-                .origin(origin)
-                .add_vehicle("amsterdam", kind, "Dam Square")
-                .token(&token)
-                .key(&key)
-                .send()
-        };
-        let responses = join_all((0..10).map(|_| add(via, "skateboard"))).await;
-        let first = &responses[0];
-        assert_eq!(first.status, 201, "{}", first.text());
-        for r in &responses {
-            assert_eq!(
-                (r.status, &r.body),
-                (first.status, &first.body),
-                "via {via}"
-            );
-        }
-        let replays = responses
-            .iter()
-            .filter(|r| r.header("idempotent-replay") == Some("true"))
-            .count();
-        assert_eq!(replays, 9, "via {via}");
-        let id = first.json()["id"].as_str().unwrap().to_string();
+    the_same_vehicle_ten_times_at_once(&stack, &token, "eu-west", 1).await;
+    the_same_vehicle_ten_times_at_once(&stack, &token, "us-west", 2).await;
+    the_same_ride_start_ten_times_at_once(&stack, &token).await;
+    stack.cleanup().await;
+}
+
+/// Adds an amsterdam vehicle of `kind` through `origin`, under idempotency key `key`.
+async fn add_keyed(stack: &TestStack, origin: &str, token: &str, key: &str, kind: &str) -> Resp {
+    stack
+        .origin(origin)
+        .add_vehicle("amsterdam", kind, "Dam Square")
+        .token(token)
+        .key(key)
+        .send()
+        .await
+}
+
+/// Ten identical adds through `via` at once, one key: one 201 answered ten times (nine
+/// replays), one row (`vehicles_after` amsterdam vehicles in all), one idempotency record.
+/// Later: the same answer again; the same key with another body is refused.
+async fn the_same_vehicle_ten_times_at_once(
+    stack: &TestStack,
+    token: &str,
+    via: &str,
+    vehicles_after: i64,
+) {
+    let key = format!("vehicle-{via}");
+    let responses =
+        join_all((0..10).map(|_| add_keyed(stack, via, token, &key, "skateboard"))).await;
+    let first = &responses[0];
+    assert_eq!(first.status, 201, "{}", first.text());
+    for r in &responses {
         assert_eq!(
-            stack
-                .count_local("eu-west", "vehicles", "city = 'amsterdam'")
-                .await,
-            if via == "eu-west" { 1 } else { 2 }
-        );
-        assert_eq!(
-            stack
-                .count_local("eu-west", "idempotency", &format!("key = '{key}'"))
-                .await,
-            1
-        );
-        // Later: the same answer again; the same key with another body is refused.
-        let again = add("us-east", "skateboard").await;
-        assert_eq!(
-            (again.status, again.json()["id"].as_str()),
-            (201, Some(id.as_str()))
-        );
-        let r = add(via, "bike").await;
-        assert_eq!(
-            (r.status, r.json()["field"].as_str()),
-            (422, Some("idempotency-key")),
-            "{}",
-            r.text()
+            (r.status, &r.body),
+            (first.status, &first.body),
+            "via {via}"
         );
     }
+    let replays = responses
+        .iter()
+        .filter(|r| r.header("idempotent-replay") == Some("true"))
+        .count();
+    assert_eq!(replays, 9, "via {via}");
+    let id = first.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        stack
+            .count_local("eu-west", "vehicles", "city = 'amsterdam'")
+            .await,
+        vehicles_after
+    );
+    assert_eq!(
+        stack
+            .count_local("eu-west", "idempotency", &format!("key = '{key}'"))
+            .await,
+        1
+    );
+    let again = add_keyed(stack, "us-east", token, &key, "skateboard").await;
+    assert_eq!(
+        (again.status, again.json()["id"].as_str()),
+        (201, Some(id.as_str()))
+    );
+    let r = add_keyed(stack, via, token, &key, "bike").await;
+    assert_eq!(
+        (r.status, r.json()["field"].as_str()),
+        (422, Some("idempotency-key")),
+        "{}",
+        r.text()
+    );
+}
 
-    // Starting a ride: duplicates must replay the 201, not answer 409 for the vehicle the
-    // first one took.
-    let vehicle = stack.vehicle("paris", &token).await;
+/// Starting a ride: duplicates must replay the 201, not answer 409 for the vehicle the first
+/// one took.
+async fn the_same_ride_start_ten_times_at_once(stack: &TestStack, token: &str) {
+    let vehicle = stack.vehicle("paris", token).await;
     let requests = (0..10).map(|i| {
         stack
             .origin(REGIONS[i % 3])
             .start_ride("paris", vehicle)
-            .token(&token)
+            .token(token)
             .key("ride-once")
             .send()
     });
@@ -110,7 +127,6 @@ async fn ten_concurrent_identical_writes_have_one_effect_and_one_answer() {
             .await,
         1
     );
-    stack.cleanup().await;
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! Bad input of every kind gets the right problem+json status, never a 500.
 
-use serde_json::json;
+use serde_json::{json, Value};
+use uuid::Uuid;
 
-use crate::helpers::{assert_problem, spawn_stack};
+use crate::helpers::{assert_problem, spawn_stack, TestOrigin};
 
 /// One bad request: method, path, body, content type ("" = none), signed in, the expected
 /// status and the field the 422 must name ("" = none).
@@ -23,12 +24,32 @@ async fn malformed_requests_get_problem_json_never_500() {
     let stack = spawn_stack().await;
     let (token, vehicle) = stack.user_with_vehicle("boston").await;
     let origin = stack.origin("us-west");
+    for case in malformed_cases(vehicle) {
+        send_malformed(origin, &token, case).await;
+    }
+    let vehicles = "/api/v1/cities/boston/vehicles";
+    let r = origin
+        .post(vehicles, json!({"type": "bike", "last_location": "x"}))
+        .token(&token)
+        .header("idempotency-key", "has spaces")
+        .send()
+        .await;
+    assert_problem(&r, 422, "bad idempotency key");
+    let r = origin.request("GET", "/nowhere").send().await;
+    assert_problem(&r, 404, "unknown route outside the API");
+    // Nothing above wrote anything.
+    assert_eq!(stack.count_local("us-east", "vehicles", "true").await, 1);
+    stack.cleanup().await;
+}
+
+/// The table of bad requests; `vehicle` is a vehicle's id, not a ride's.
+fn malformed_cases(vehicle: Uuid) -> Vec<Case> {
     let good = json!({"type": "bike", "last_location": "Back Bay"}).to_string();
     let big = format!(
         r#"{{"type":"bike","last_location":"{}"}}"#,
         "x".repeat(70 * 1024)
     );
-    let ride = json!({"vehicle_id": uuid::Uuid::new_v4()}).to_string();
+    let ride = json!({"vehicle_id": Uuid::new_v4()}).to_string();
     let rides = "/api/v1/cities/boston/rides".to_string();
     let vehicles = "/api/v1/cities/boston/vehicles".to_string();
     let s = |v: &str| v.to_string();
@@ -40,11 +61,11 @@ async fn malformed_requests_get_problem_json_never_500() {
         ("POST", vehicles.clone(), good.clone(), "", true, 415, ""),
         ("POST", vehicles.clone(), big, JSON, true, 413, ""),
         ("POST", vehicles.clone(), good.clone(), JSON, false, 401, ""),
-        ("POST", s("/api/v1/cities/tokyo/vehicles"), good.clone(), JSON, true, 404, ""),
+        ("POST", s("/api/v1/cities/tokyo/vehicles"), good, JSON, true, 404, ""),
         ("GET", s("/api/v1/cities/tokyo/vehicles"), s(""), "", false, 404, ""),
         ("GET", s("/api/v1/cities/ROME/vehicles"), s(""), "", false, 404, ""),
         ("GET", format!("{vehicles}/not-a-uuid"), s(""), "", false, 404, ""),
-        ("GET", format!("{vehicles}/{}", uuid::Uuid::new_v4()), s(""), "", false, 404, ""),
+        ("GET", format!("{vehicles}/{}", Uuid::new_v4()), s(""), "", false, 404, ""),
         ("GET", format!("{vehicles}?status=broken"), s(""), "", false, 422, "status"),
         ("POST", vehicles.clone(), s(r#"{"last_location":"x"}"#), JSON, true, 422, "type"),
         ("POST", vehicles.clone(), s(r#"{"type":"car","last_location":"x"}"#), JSON, true, 422, "type"),
@@ -63,38 +84,30 @@ async fn malformed_requests_get_problem_json_never_500() {
         ("POST", s("/api/v1/sessions"), s(r#"{"email":"a@b.co","password":"wrong password"}"#), JSON, false, 401, ""),
         ("GET", s("/api/v1/me/rides"), s(""), "", false, 401, ""),
         ("GET", s("/api/v1/nowhere"), s(""), "", false, 404, ""),
-        ("DELETE", vehicles.clone(), s(""), "", true, 405, ""),
+        ("DELETE", vehicles, s(""), "", true, 405, ""),
         ("PUT", s("/api/v1/users"), s("{}"), JSON, false, 405, ""),
     ];
-    for (method, path, body, content_type, signed_in, status, field) in cases {
-        let mut req = origin
-            .request(method, &path)
-            .body(body.into_bytes(), content_type);
-        if content_type.is_empty() {
-            req = req.no_content_type();
-        }
-        if signed_in {
-            req = req.token(&token);
-        }
-        let r = req.send().await;
-        let context = format!("{method} {path}");
-        assert_problem(&r, status, &context);
-        if !field.is_empty() {
-            assert_eq!(r.json()["field"], field, "{context}: {}", r.text());
-        }
+    cases
+}
+
+/// Sends one bad request; asserts its problem+json status and, for a 422, the field it names.
+async fn send_malformed(origin: &TestOrigin, token: &str, case: Case) {
+    let (method, path, body, content_type, signed_in, status, field) = case;
+    let mut req = origin
+        .request(method, &path)
+        .body(body.into_bytes(), content_type);
+    if content_type.is_empty() {
+        req = req.no_content_type();
     }
-    let r = origin
-        .post(&vehicles, json!({"type": "bike", "last_location": "x"}))
-        .token(&token)
-        .header("idempotency-key", "has spaces")
-        .send()
-        .await;
-    assert_problem(&r, 422, "bad idempotency key");
-    let r = origin.request("GET", "/nowhere").send().await;
-    assert_problem(&r, 404, "unknown route outside the API");
-    // Nothing above wrote anything.
-    assert_eq!(stack.count_local("us-east", "vehicles", "true").await, 1);
-    stack.cleanup().await;
+    if signed_in {
+        req = req.token(token);
+    }
+    let r = req.send().await;
+    let context = format!("{method} {path}");
+    assert_problem(&r, status, &context);
+    if !field.is_empty() {
+        assert_eq!(r.json()["field"], field, "{context}: {}", r.text());
+    }
 }
 
 /// Every field of every write body replaced by values of the wrong kind, removed, or joined by
@@ -111,7 +124,24 @@ async fn mutated_bodies_never_get_a_server_error() {
         .send()
         .await;
     let ride = r.json()["id"].as_str().unwrap().to_string();
-    let routes = [
+    let mut sent = 0;
+    for (path, valid) in &write_routes(vehicle, &ride) {
+        for body in mutations_of(valid) {
+            let r = origin.post(path, body.clone()).token(&token).send().await;
+            sent += 1;
+            assert!(r.status < 500, "{path} {body}: {} {}", r.status, r.text());
+            if r.status >= 400 {
+                assert_problem(&r, r.status, &format!("{path} {body}"));
+            }
+        }
+    }
+    assert!(sent > 150);
+    stack.cleanup().await;
+}
+
+/// Every write route with a valid body for it (`ride` is an open ride on `vehicle`).
+fn write_routes(vehicle: Uuid, ride: &str) -> [(String, Value); 5] {
+    [
         (
             "/api/v1/users".to_string(),
             json!({"email": "m@example.com", "name": "M", "password": "correct horse", "city": "paris"}),
@@ -132,7 +162,12 @@ async fn mutated_bodies_never_get_a_server_error() {
             format!("/api/v1/cities/paris/rides/{ride}/end"),
             json!({"location": "Louvre"}),
         ),
-    ];
+    ]
+}
+
+/// `valid` wrapped in an array, replaced by null or text, each field removed or replaced by
+/// each value of the wrong kind, and joined by an unknown field.
+fn mutations_of(valid: &Value) -> Vec<Value> {
     let weird = [
         json!(null),
         json!(0),
@@ -145,34 +180,30 @@ async fn mutated_bodies_never_get_a_server_error() {
         json!("\u{0}\u{7}"),
         json!("é".repeat(300)),
         json!("'; DROP TABLE vehicles; --"),
-        json!(uuid::Uuid::nil()),
+        json!(Uuid::nil()),
     ];
-    let mut sent = 0;
-    for (path, valid) in &routes {
-        let fields: Vec<String> = valid.as_object().unwrap().keys().cloned().collect();
-        let mut bodies = vec![json!([valid]), json!(null), json!("text")];
-        for field in &fields {
-            let mut without = valid.clone();
-            without.as_object_mut().unwrap().remove(field);
-            bodies.push(without);
-            for value in &weird {
-                let mut changed = valid.clone();
-                changed[field] = value.clone();
-                bodies.push(changed);
-            }
-        }
-        let mut extra = valid.clone();
-        extra["extra"] = json!(1);
-        bodies.push(extra);
-        for body in bodies {
-            let r = origin.post(path, body.clone()).token(&token).send().await;
-            sent += 1;
-            assert!(r.status < 500, "{path} {body}: {} {}", r.status, r.text());
-            if r.status >= 400 {
-                assert_problem(&r, r.status, &format!("{path} {body}"));
-            }
+    let fields: Vec<String> = valid
+        .as_object()
+        .expect("an object body")
+        .keys()
+        .cloned()
+        .collect();
+    let mut bodies = vec![json!([valid]), json!(null), json!("text")];
+    for field in &fields {
+        let mut without = valid.clone();
+        without
+            .as_object_mut()
+            .expect("an object body")
+            .remove(field);
+        bodies.push(without);
+        for value in &weird {
+            let mut changed = valid.clone();
+            changed[field] = value.clone();
+            bodies.push(changed);
         }
     }
-    assert!(sent > 150);
-    stack.cleanup().await;
+    let mut extra = valid.clone();
+    extra["extra"] = json!(1);
+    bodies.push(extra);
+    bodies
 }

@@ -2,7 +2,9 @@
 
 use serde_json::json;
 
-use crate::helpers::{spawn_stack, REGIONS};
+use uuid::Uuid;
+
+use crate::helpers::{spawn_stack, Resp, TestStack, REGIONS};
 
 #[tokio::test]
 async fn a_rome_vehicle_created_through_us_east_lives_only_on_eu_west() {
@@ -65,45 +67,10 @@ async fn my_rides_come_from_every_region_and_rides_end_once_by_their_rider() {
     let stack = spawn_stack().await;
     let (rider, token) = stack.user("boston").await;
     let (_, other) = stack.user("paris").await;
-    let mut rides = Vec::new();
-    for (city, via) in [
-        ("new-york", "us-east"),
-        ("seattle", "eu-west"),
-        ("rome", "us-west"),
-    ] {
-        let vehicle = stack.vehicle(city, &other).await;
-        let r = stack
-            .origin(via)
-            .start_ride(city, vehicle)
-            .token(&token)
-            .send()
-            .await;
-        assert_eq!(r.status, 201, "{city} via {via}: {}", r.text());
-        assert_eq!(r.json()["rider_city"], "boston");
-        assert_eq!(r.json()["start_location"], format!("1 Main St, {city}"));
-        let id = r.json()["id"].as_str().unwrap().to_string();
-        if city != "rome" {
-            // One open ride at a time: end it before the next (the last is ended below).
-            let r = stack
-                .origin(via)
-                .end_ride(city, &id, "Back again")
-                .token(&token)
-                .send()
-                .await;
-            assert_eq!(r.status, 200, "{}", r.text());
-        }
-        rides.push((city, vehicle, id));
-    }
-    let list = |region: &'static str, recent: Option<&'static str>| {
-        let mut request = stack.origin(region).my_rides(&token);
-        if let Some(regions) = recent {
-            request = request.header("x-roam-recent-writes", regions);
-        }
-        request.send()
-    };
+    let rides = ride_once_in_each_region(&stack, &token, &other).await;
     // Right after the starts, as the edge sends it: the bookmark names the regions written to.
     for region in REGIONS {
-        let mine = list(region, Some("us-west,eu-west")).await;
+        let mine = my_rides(&stack, region, &token, Some("us-west,eu-west")).await;
         assert_eq!(mine.status, 200, "{}", mine.text());
         assert_eq!(mine.header("cache-control"), Some("private, no-store"));
         let listed = mine.json()["rides"].as_array().unwrap().clone();
@@ -113,7 +80,7 @@ async fn my_rides_come_from_every_region_and_rides_end_once_by_their_rider() {
     // Once the rides' regions have told boston's node (the job queue), no bookmark is needed.
     stack.until_rider_regions("us-east", 2).await;
     for region in REGIONS {
-        let listed = list(region, None).await.json()["rides"].clone();
+        let listed = my_rides(&stack, region, &token, None).await.json()["rides"].clone();
         assert_eq!(
             listed.as_array().map(Vec::len),
             Some(3),
@@ -121,21 +88,7 @@ async fn my_rides_come_from_every_region_and_rides_end_once_by_their_rider() {
         );
     }
     let (city, vehicle, ride) = &rides[2];
-    let end = |via: &str, location: &str, token: &str| {
-        stack
-            .origin(via)
-            .end_ride(city, ride, location)
-            .token(token)
-            .send()
-    };
-    let r = end("us-east", "Colosseo", &other).await;
-    assert_eq!(r.status, 403, "{}", r.text());
-    let r = end("us-east", "Colosseo", &token).await;
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.json()["end_location"], "Colosseo");
-    assert!(r.json()["end_time"].is_string());
-    let r = end("eu-west", "Trevi", &token).await;
-    assert_eq!(r.status, 409, "{}", r.text());
+    the_open_ride_ends_once_by_its_rider(&stack, city, ride, &token, &other).await;
     let v = stack
         .origin("eu-west")
         .get(&format!("/api/v1/cities/{city}/vehicles/{vehicle}"))
@@ -149,4 +102,79 @@ async fn my_rides_come_from_every_region_and_rides_end_once_by_their_rider() {
         (Some("available"), Some("Colosseo"))
     );
     stack.cleanup().await;
+}
+
+/// A boston rider starts a ride on `other`'s vehicle in a city of each region, each through an
+/// origin of another region; all but the last (rome) are ended again, one open ride at a time.
+/// Returns (city, vehicle, ride id) for each.
+async fn ride_once_in_each_region(
+    stack: &TestStack,
+    token: &str,
+    other: &str,
+) -> Vec<(&'static str, Uuid, String)> {
+    let mut rides = Vec::new();
+    for (city, via) in [
+        ("new-york", "us-east"),
+        ("seattle", "eu-west"),
+        ("rome", "us-west"),
+    ] {
+        let vehicle = stack.vehicle(city, other).await;
+        let r = stack
+            .origin(via)
+            .start_ride(city, vehicle)
+            .token(token)
+            .send()
+            .await;
+        assert_eq!(r.status, 201, "{city} via {via}: {}", r.text());
+        assert_eq!(r.json()["rider_city"], "boston");
+        assert_eq!(r.json()["start_location"], format!("1 Main St, {city}"));
+        let id = r.json()["id"].as_str().unwrap().to_string();
+        if city != "rome" {
+            // One open ride at a time: end it before the next (the last is ended by the test).
+            let r = stack
+                .origin(via)
+                .end_ride(city, &id, "Back again")
+                .token(token)
+                .send()
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text());
+        }
+        rides.push((city, vehicle, id));
+    }
+    rides
+}
+
+/// GET /me/rides through `region`'s origin, with the edge's recent-writes bookmark if given.
+async fn my_rides(stack: &TestStack, region: &str, token: &str, recent: Option<&str>) -> Resp {
+    let mut request = stack.origin(region).my_rides(token);
+    if let Some(regions) = recent {
+        request = request.header("x-roam-recent-writes", regions);
+    }
+    request.send().await
+}
+
+/// Another user may not end the ride (403); its rider ends it at Colosseo through us-east, and a
+/// second end through eu-west is a conflict (409).
+async fn the_open_ride_ends_once_by_its_rider(
+    stack: &TestStack,
+    city: &str,
+    ride: &str,
+    token: &str,
+    other: &str,
+) {
+    let end = |via: &str, location: &str, as_who: &str| {
+        stack
+            .origin(via)
+            .end_ride(city, ride, location)
+            .token(as_who)
+            .send()
+    };
+    let r = end("us-east", "Colosseo", other).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = end("us-east", "Colosseo", token).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["end_location"], "Colosseo");
+    assert!(r.json()["end_time"].is_string());
+    let r = end("eu-west", "Trevi", token).await;
+    assert_eq!(r.status, 409, "{}", r.text());
 }

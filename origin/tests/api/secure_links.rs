@@ -4,7 +4,7 @@
 
 use roam_shared::RegionMap;
 use roam_stack::pg::secure::{secure_cluster, SecureAccess};
-use roam_stack::pg::{reap_when_gone, PgCluster};
+use roam_stack::pg::{reap_when_gone, PgCluster, PgNode};
 use sqlx::postgres::PgDatabaseError;
 use sqlx::Connection;
 
@@ -45,16 +45,9 @@ async fn origins_and_links_reach_their_nodes_only_over_tls_with_a_password() {
     stack.migrate(map).await;
     stack.start_origins(map).await;
 
-    // The door is shut without TLS, and a certificate from another CA is not believed.
     let node = cluster.node("eu-west").expect("node");
-    let plain = sqlx::PgConnection::connect(&access.url_with(node, &stack.database, "disable"))
-        .await
-        .err()
-        .map(|e| e.to_string());
-    assert!(
-        plain.as_deref().is_some_and(|e| e.contains("pg_hba.conf")),
-        "{plain:?}"
-    );
+    the_door_is_shut_without_tls(access, node, &stack.database).await;
+    // A certificate from another CA is not believed.
     let elsewhere = std::env::temp_dir().join(format!("roam-other-ca-{}", std::process::id()));
     let other = secure_cluster(&PgCluster { nodes: Vec::new() }, &elsewhere, "nobody")
         .await
@@ -80,10 +73,39 @@ async fn origins_and_links_reach_their_nodes_only_over_tls_with_a_password() {
         .expect("a query through the links");
     assert_eq!(through_link, 1);
 
-    // The link checks its peer's certificate too: told to trust another CA (same name, other
-    // key: the signature check fails), it refuses.
+    a_link_told_to_trust_another_ca_refuses(cluster, &stack.database, &email, &other).await;
+    let _ = std::fs::remove_dir_all(&elsewhere);
+
+    for region in ["us-east", "us-west", "eu-west"] {
+        let (encrypted, plain) = sessions_by_tls(&stack, region, &access.role).await;
+        assert!(encrypted > 0, "{region}: no session of the role at all");
+        assert_eq!(plain, 0, "{region}: the role got in without TLS");
+    }
+    stack.cleanup().await;
+}
+
+/// The door is shut without TLS: `pg_hba.conf` has no line for the role over a plain connection.
+async fn the_door_is_shut_without_tls(access: &SecureAccess, node: &PgNode, database: &str) {
+    let plain = sqlx::PgConnection::connect(&access.url_with(node, database, "disable"))
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        plain.as_deref().is_some_and(|e| e.contains("pg_hba.conf")),
+        "{plain:?}"
+    );
+}
+
+/// The link checks its peer's certificate too: us-east's link to us-west, told to trust another
+/// CA (same name, other key: the signature check fails), refuses.
+async fn a_link_told_to_trust_another_ca_refuses(
+    cluster: &PgCluster,
+    database: &str,
+    email: &str,
+    other: &SecureAccess,
+) {
     let mut admin =
-        sqlx::PgConnection::connect(&cluster.node("us-east").expect("node").url(&stack.database))
+        sqlx::PgConnection::connect(&cluster.node("us-east").expect("node").url(database))
             .await
             .expect("admin connection");
     let trust_other = format!(
@@ -95,7 +117,7 @@ async fn origins_and_links_reach_their_nodes_only_over_tls_with_a_password() {
         .await
         .expect("alter server");
     let misled = sqlx::query("SELECT count(*) FROM users WHERE email = $1")
-        .bind(&email)
+        .bind(email)
         .fetch_one(&mut admin)
         .await
         .err()
@@ -110,12 +132,4 @@ async fn origins_and_links_reach_their_nodes_only_over_tls_with_a_password() {
         misled.as_deref().is_some_and(|d| d.contains("SSL error")),
         "{misled:?}"
     );
-    let _ = std::fs::remove_dir_all(&elsewhere);
-
-    for region in ["us-east", "us-west", "eu-west"] {
-        let (encrypted, plain) = sessions_by_tls(&stack, region, &access.role).await;
-        assert!(encrypted > 0, "{region}: no session of the role at all");
-        assert_eq!(plain, 0, "{region}: the role got in without TLS");
-    }
-    stack.cleanup().await;
 }
