@@ -34,10 +34,10 @@ const WANTED: &[Wanted<'static>] = &[
     ("the origin's start-ride span", |s| s.name == START),
     ("the origin's end-ride span", |s| s.name == END),
     ("a ride's INSERT on eu-west", |s| {
-        s.name == "INSERT rides"
+        s.name == "INSERT here.rides"
             && s.attributes.get("roam.region").map(String::as_str) == Some("eu-west")
     }),
-    ("the vehicle's UPDATE", |s| s.name == "UPDATE vehicles"),
+    ("the vehicle's UPDATE", |s| s.name == "UPDATE here.vehicles"),
     ("the fare job", |s| s.name == "job ride_ended"),
     ("the fare's UPDATE", is_fare_update),
     ("the edge's span", |s| s.name == "edge"),
@@ -143,7 +143,7 @@ fn check_tree(got: &[Received]) {
         "11".repeat(8),
         "the edge continues the client's span"
     );
-    let insert = find("INSERT", &|s| s.name == "INSERT rides");
+    let insert = find("INSERT", &|s| s.name == "INSERT here.rides");
     assert!(
         line(insert).contains(&START),
         "the ride's INSERT is the start's: {:?}",
@@ -170,7 +170,7 @@ fn check_tree(got: &[Received]) {
 
 /// The fare job's statement (the start's INSERT also names fare_cents, in RETURNING).
 fn is_fare_update(span: &Received) -> bool {
-    span.name == "UPDATE rides"
+    span.name == "UPDATE here.rides"
         && span
             .attributes
             .get("db.query.text")

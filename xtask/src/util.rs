@@ -25,18 +25,45 @@ pub(crate) fn cmd(command: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// What a failed command's error repeats of its output: the lines that name a failure
+/// (a test's panic, `FAILED`, an `error:`), which a long run prints long before its end, and
+/// the last lines.
+#[derive(Default)]
+struct Kept {
+    failures: Vec<String>,
+    tail: VecDeque<String>,
+}
+
+/// Most failure lines kept.
+const MOST_FAILURE_LINES: usize = 30;
+
+impl Kept {
+    fn keep(&mut self, line: String, lines: usize) {
+        let names_a_failure = line.contains("panicked at")
+            || line.contains("FAILED")
+            || line.trim_start().starts_with("error");
+        if names_a_failure && self.failures.len() < MOST_FAILURE_LINES {
+            self.failures.push(line.clone());
+        }
+        if self.tail.len() == lines {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(line);
+    }
+}
+
 /// Runs a command with its output shown as it comes; when it fails, the error carries the
-/// last `lines` lines of that output (stdout and stderr as they arrived), so a summary
-/// printed after many steps still ends with the cause.
+/// lines of that output that name a failure and its last `lines` lines (stdout and stderr as
+/// they arrived), so a summary printed after many steps still ends with the cause.
 pub(crate) fn cmd_keeping_tail(command: &mut Command, lines: usize) -> Result<()> {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("could not start {command:?}"))?;
-    let tail = Arc::new(Mutex::new(VecDeque::with_capacity(lines)));
+    let kept = Arc::new(Mutex::new(Kept::default()));
     let copy = |stream: Box<dyn Read + Send>, to_stdout: bool| {
-        let tail = Arc::clone(&tail);
+        let kept = Arc::clone(&kept);
         std::thread::spawn(move || {
             for line in BufReader::new(stream).lines().map_while(Result::ok) {
                 if to_stdout {
@@ -44,11 +71,8 @@ pub(crate) fn cmd_keeping_tail(command: &mut Command, lines: usize) -> Result<()
                 } else {
                     eprintln!("{line}");
                 }
-                let mut tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
-                if tail.len() == lines {
-                    tail.pop_front();
-                }
-                tail.push_back(line);
+                let mut kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+                kept.keep(line, lines);
             }
         })
     };
@@ -61,10 +85,12 @@ pub(crate) fn cmd_keeping_tail(command: &mut Command, lines: usize) -> Result<()
         let _ = reader.join();
     }
     if !status.success() {
-        let tail = tail.lock().unwrap_or_else(PoisonError::into_inner);
-        let tail: Vec<&str> = tail.iter().map(String::as_str).collect();
+        let kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let tail: Vec<&str> = kept.tail.iter().map(String::as_str).collect();
         bail!(
-            "{command:?} failed ({status}); its output ended:\n{}",
+            "{command:?} failed ({status}); the lines of its output that name a failure:\n{}\n\
+             and its last lines:\n{}",
+            kept.failures.join("\n"),
             tail.join("\n")
         );
     }
@@ -107,7 +133,23 @@ mod tests {
         .expect_err("the command exits with 3");
         let message = format!("{error:#}");
         assert!(message.ends_with("the cause"), "{message}");
+        assert!(
+            message.contains("failure:\n\n"),
+            "no line named a failure: {message}"
+        );
         assert!(message.contains("\n47\n"), "{message}");
         assert!(!message.contains("\n45\n"), "{message}");
+    }
+
+    #[test]
+    fn a_failure_printed_long_before_the_end_is_repeated() {
+        let error = cmd_keeping_tail(
+            Command::new("sh").args(["-c", "echo 'test a_ride ... FAILED'; seq 1 50; exit 101"]),
+            5,
+        )
+        .expect_err("the command exits with 101");
+        let message = format!("{error:#}");
+        assert!(message.contains("test a_ride ... FAILED"), "{message}");
+        assert!(message.ends_with("50"), "{message}");
     }
 }
