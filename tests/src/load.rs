@@ -2,6 +2,7 @@
 //! request per `interval` (a write every `write_every`-th, else a read of its city's vehicles),
 //! every write carries its own idempotency key, and a 503, a 504 or a dropped connection is
 //! retried with the same key after `retry-after` (capped) until `give_up_after`.
+//! (Long because the client's loop, its retries and the tally they fill are one behaviour.)
 
 use std::time::{Duration, Instant};
 

@@ -51,9 +51,10 @@ fn intro(args: &BenchArgs, iterations: usize) -> String {
     }
     format!(
         "# Benchmarks\n\nMeasured on {} with `{command}` ({iterations} MovR journeys per user city \
-         and topology, after one to warm up; about {} minutes). Machine: {}.\n\n",
+         and topology, after {} to warm up; about {} minutes). Machine: {}.\n\n",
         today(),
-        if args.short { 2 } else { 6 },
+        super::warm_ups(args),
+        if args.short { 2 } else { 7 },
         machine()
     )
 }

@@ -1,6 +1,6 @@
 //! The journeys as users in each city, against the edge in each runtime: the edge plays the
 //! PoP nearest the city (its links to the regions take that PoP's modelled RTTs), a user → PoP
-//! link goes in front of it, one journey warms up, then `iterations` are timed; and Rome's
+//! link goes in front of it, `--warm-up` journeys warm up, then `iterations` are timed; and Rome's
 //! users logging in from New York.
 
 use anyhow::{Context, Result};
@@ -53,7 +53,9 @@ pub(super) async fn journeys(
                     "bench: {label}, a user in {city} (PoP {}): {n} journeys",
                     user.pop
                 );
-                user.warm_up(edge, city, &tag).await?;
+                for round in 0..super::warm_ups(args) {
+                    user.warm_up(edge, city, &format!("{tag}{round}")).await?;
+                }
                 users.push((name, tag, user, Vec::new()));
             }
             for i in 0..n {
