@@ -237,6 +237,7 @@ fn why(measured: &Measured, tables: &[CityTable]) -> String {
     out.push_str(&why_cached_reads(&samples, dev_samples, hit, user_pop));
     out.push_str(&why_writes(&samples, write, user_pop));
     out.push_str(&why_cross_region(rides));
+    out.push_str(notes::AT_HOME_NEXT_TO_THE_SINGLE_REGION);
     out.push_str(notes::EDGE_PROFILE);
     out.push_str(notes::ORIGIN_PROFILE);
     out.push_str(

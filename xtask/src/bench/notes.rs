@@ -11,6 +11,25 @@ runtime as the edge it is compared with and does the same work; each pair is mea
 alternating rounds and the median kept. *µs CPU/req* is the CPU time workerd spent per request \
 (user + system), steadier than req/s on this shared machine.";
 
+/// New York at home, next to the single region: what was found and what is left.
+pub(super) const AT_HOME_NEXT_TO_THE_SINGLE_REGION: &str = "- **At home next to the single \
+region (New York).** Distance gives multi-region nothing here, so any cost of its own shows. Two \
+were found by counting, not timing (`pg_stat_statements` on each topology's us-east node, the \
+same 30 at-home journeys): the multi-region node planned every statement anew, because on \
+parent tables that also hold other regions' foreign partitions PostgreSQL prices the generic \
+plan out (0.1–0.2 ms each, several statements a step); statements now name the node's own \
+partition (`here.<table>`), and both nodes plan alike and spend the same statement time per \
+journey (4.1 ms). And the bench warmed one \
+journey while the single-region origin had served every city's before New York's turn, so the \
+multi-region origin's connections were still preparing and planning (now ten warm-up journeys). \
+The origin's own time (`app`) is now within 0.1 ms for the writes and the ride list; what is \
+left (0.2–1.4 ms, the *rest* above) lies outside the origin, in the edge and the client's \
+link; the multi-region edge also stores entries and marks them superseded (after the answer, \
+in the same workerd process as the in-memory cache service), which the cacheless baseline \
+never does: not yet measured apart. List rides at home cannot meet 1.3 × (PoP → us-east + \
+service) at this distance: that bound has no term for the user → PoP link (1.0 ms) or the \
+edge's fixed 2–3 ms, more than the 5.1 ms round trip it scales.\n";
+
 /// Where the edge's time goes: measured while writing this note (see the commands in it).
 pub(super) const EDGE_PROFILE: &str =
     "- **The edge's own cost.** Instructions per `/ping` in plain \
