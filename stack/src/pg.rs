@@ -38,6 +38,11 @@ pub(crate) const NODE_SETTINGS: &[&str] = &[
     // Which node ran which statement, for tests that prove a request stayed local.
     "shared_preload_libraries=pg_stat_statements",
     "pg_stat_statements.track=all",
+    // Tests share a node between many databases, each migrated with hundreds of distinct DDL
+    // statements: past `max` entries PostgreSQL evicts the least used, and a statement counted
+    // once (a test's one look-up) would be forgotten and counted again from one.
+    "pg_stat_statements.track_utility=off",
+    "pg_stat_statements.max=20000",
 ];
 
 /// One region's database node.

@@ -14,8 +14,8 @@ const USER_TABLES: [&str; 5] = [
     "login_failures",
 ];
 
-/// Statement counts of every node.
-async fn snapshot(stack: &TestStack) -> Vec<(&'static str, i64)> {
+/// Statement counts of every node, with the node's evictions so far.
+async fn snapshot(stack: &TestStack) -> Vec<(&'static str, (i64, i64))> {
     let mut counts = Vec::new();
     for region in REGIONS {
         counts.push((region, stack.statement_calls(region, &USER_TABLES).await));
@@ -23,13 +23,24 @@ async fn snapshot(stack: &TestStack) -> Vec<(&'static str, i64)> {
     counts
 }
 
-/// Per node, how many statements ran since `before`.
-async fn since(stack: &TestStack, before: &[(&'static str, i64)]) -> Vec<(&'static str, i64)> {
+/// Per node, how many statements ran since `before`; panics if the node evicted statistics
+/// meanwhile (the count would be wrong, not the behaviour).
+async fn since(
+    stack: &TestStack,
+    before: &[(&'static str, (i64, i64))],
+) -> Vec<(&'static str, i64)> {
     let after = snapshot(stack).await;
     before
         .iter()
         .zip(after)
-        .map(|((region, b), (_, a))| (*region, a - b))
+        .map(|((region, (b, evicted_before)), (_, (a, evicted_after)))| {
+            assert_eq!(
+                evicted_before, &evicted_after,
+                "{region}: pg_stat_statements evicted entries during the count: raise \
+                 pg_stat_statements.max in the nodes' settings"
+            );
+            (*region, a - b)
+        })
         .collect()
 }
 

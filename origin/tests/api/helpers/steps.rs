@@ -35,13 +35,16 @@ impl TestStack {
     }
 
     /// How many statements a region's node has run in this test's database that mention any
-    /// of `tables` (from pg_stat_statements: counts are exact where timings are not).
-    pub(crate) async fn statement_calls(&self, region: &str, tables: &[&str]) -> i64 {
+    /// of `tables` (from pg_stat_statements: counts are exact where timings are not), and how
+    /// many entries the node has evicted so far: a count is only comparable with another taken
+    /// under the same number of evictions (an evicted statement starts again from one).
+    pub(crate) async fn statement_calls(&self, region: &str, tables: &[&str]) -> (i64, i64) {
         let patterns: Vec<String> = tables.iter().map(|t| format!("%{t}%")).collect();
-        sqlx::query_scalar(
-            "SELECT COALESCE(sum(s.calls), 0)::bigint FROM pg_stat_statements s \
-             JOIN pg_database d ON d.oid = s.dbid \
-             WHERE d.datname = current_database() AND s.query ILIKE ANY($1)",
+        sqlx::query_as(
+            "SELECT (SELECT COALESCE(sum(s.calls), 0)::bigint FROM pg_stat_statements s \
+               JOIN pg_database d ON d.oid = s.dbid \
+               WHERE d.datname = current_database() AND s.query ILIKE ANY($1)), \
+             (SELECT dealloc FROM pg_stat_statements_info)",
         )
         .bind(&patterns)
         .fetch_one(self.node(region))
