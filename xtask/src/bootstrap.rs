@@ -76,16 +76,25 @@ fn cargo_tool(binary: &str, crate_name: &str, version: &str) -> Result<()> {
         return Ok(());
     }
     eprintln!("bootstrap: installing {crate_name} {version} (a few minutes, once)");
-    // `--locked`: the versions its authors tested, not the newest that semver allows (a
-    // dependency released later may need a newer rustc than this machine's, and did).
-    cmd(Command::new("cargo").args([
-        "install",
-        crate_name,
-        "--version",
-        version,
-        "--locked",
-        "--force",
-    ]))
+    // `--locked` first: the versions its authors tested, not the newest that semver allows (a
+    // dependency released later may need a newer rustc than this machine's, and did). A
+    // registry mirror may lack one of those exact versions (it lacked webpki-roots 1.0.11 for
+    // wasm-bindgen-cli 0.2.130): then the newest versions the mirror has that semver allows.
+    let install = |locked: bool| {
+        let mut install = Command::new("cargo");
+        install.args(["install", crate_name, "--version", version, "--force"]);
+        if locked {
+            install.arg("--locked");
+        }
+        cmd(&mut install)
+    };
+    install(true).or_else(|locked_failed| {
+        eprintln!(
+            "bootstrap: {crate_name} {version} with its own lock file failed ({locked_failed:#}); \
+             trying the versions this registry has"
+        );
+        install(false)
+    })
 }
 
 fn npm_packages(root: &Path) -> Result<()> {
