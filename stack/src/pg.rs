@@ -8,7 +8,6 @@
 mod reaper;
 pub mod secure;
 pub mod server;
-mod stats;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +20,6 @@ use crate::process::{free_port, log_tail, run};
 pub use reaper::{reap_servers_when_gone, reap_when_gone, test_cluster};
 pub use server::bin_dir;
 use server::{hand_to_server_user, server_command};
-pub use stats::{reset_statement_stats, statement_stats, StatementStats};
 
 /// Settings for every node: sized for several nodes on a 2-core laptop. `fsync=off` only
 /// risks data on an OS crash; a killed postgres still loses no committed transaction.
