@@ -12,10 +12,13 @@
 //! origin that fails (`stale`) — so a list being written to when its region goes dark is still
 //! answered. Elsewhere entries age out after `s-maxage`, and bookmarks cover the writer.
 //! Storing an entry and the soft purge both go out after the answer ([`write_behind`]), ordered
-//! within the isolate as if awaited.
+//! within the isolate as if awaited. A read of an entry this isolate knows cannot answer it
+//! (it marked it superseded, or it is past its windows: [`known`]) skips the lookup and asks
+//! the Cache API only if the origin fails.
 
 pub mod freshness;
 pub mod keys;
+pub mod known;
 pub mod store;
 pub mod write_behind;
 
@@ -64,11 +67,21 @@ pub async fn read_through(
 ) -> Result<CacheAnswer> {
     write_behind::settled(&key).await;
     let now = now_ms();
-    let entry = lookup(&key).await;
+    // Known here to need the origin: the Cache API is asked only if the origin fails.
+    let known_verdict = known::verdict(&key, now, written_at)
+        .filter(|v| !matches!(v, Verdict::Fresh | Verdict::StaleWhileRevalidate));
+    let skip_lookup = known_verdict.is_some();
+    let entry = if skip_lookup {
+        None
+    } else {
+        lookup(&key).await
+    };
     let verdict = entry
         .as_ref()
-        .map(|e| judge(e.fetched_at, &e.windows, now, written_at, e.superseded_at));
+        .map(|e| judge(e.fetched_at, &e.windows, now, written_at, e.superseded_at))
+        .or(known_verdict);
     let looked_up = match verdict {
+        _ if skip_lookup => "known stale",
         Some(Verdict::Fresh) => "hit",
         Some(Verdict::StaleWhileRevalidate) => "stale",
         Some(_) => "expired",
@@ -90,7 +103,6 @@ pub async fn read_through(
             Ok(from_entry(entry, "stale"))
         }
         (entry, _) => {
-            let fallback = entry.filter(|_| verdict == Some(Verdict::StaleIfError));
             let label = if verdict == Some(Verdict::OlderThanBookmark) {
                 "bypass"
             } else {
@@ -100,6 +112,17 @@ pub async fn read_through(
             // The origins failed (unreachable, timed out, or could not reach the data): an
             // entry within stale-if-error is better than an error.
             let origin_failed = result.as_ref().map_or(true, |s| s.reply.status >= 500);
+            let fallback = match (origin_failed, skip_lookup) {
+                (false, _) => None,
+                (true, false) => entry,
+                (true, true) => lookup(&key).await,
+            }
+            .filter(|e| {
+                matches!(
+                    judge(e.fetched_at, &e.windows, now, written_at, e.superseded_at),
+                    Verdict::Fresh | Verdict::StaleWhileRevalidate | Verdict::StaleIfError
+                )
+            });
             if let (true, Some(entry)) = (origin_failed, fallback) {
                 if let Err(e) = &result {
                     worker::console_warn!("serving stale {key}: {e}");

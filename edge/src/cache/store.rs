@@ -7,6 +7,7 @@
 use worker::{Cache, Headers, Response};
 
 use super::freshness::Windows;
+use super::known::{self, Known};
 use crate::forward::Reply;
 use crate::{glue, now_ms};
 
@@ -74,6 +75,15 @@ impl Entry {
             superseded_at: None,
         })
     }
+
+    /// What [`known`] remembers of it.
+    fn known(&self) -> Known {
+        Known {
+            fetched_at: self.fetched_at,
+            windows: self.windows,
+            superseded_at: self.superseded_at,
+        }
+    }
 }
 
 /// Looks an entry up; a Cache API failure counts as a miss (and is logged). Two crossings into
@@ -82,7 +92,10 @@ impl Entry {
 pub async fn lookup(key: &str) -> Option<Entry> {
     let response = match glue::cache_match(key).await {
         Ok(Some(response)) => response,
-        Ok(None) => return None,
+        Ok(None) => {
+            known::forget(key);
+            return None;
+        }
         Err(e) => {
             worker::console_warn!("cache lookup of {key} failed: {e}");
             return None;
@@ -104,7 +117,7 @@ pub async fn lookup(key: &str) -> Option<Entry> {
         .filter(|(n, _)| n != "cache-control")
         .chain(origin_cache_control.map(|v| ("cache-control".to_string(), v)))
         .collect();
-    Some(Entry {
+    let entry = Entry {
         reply: Reply {
             status,
             headers,
@@ -115,7 +128,9 @@ pub async fn lookup(key: &str) -> Option<Entry> {
         windows,
         served_by,
         superseded_at,
-    })
+    };
+    known::learn(key, entry.known());
+    Some(entry)
 }
 
 /// Stores an entry fresh from an origin. If a write superseded the entry it replaces after
@@ -172,8 +187,9 @@ async fn put(key: &str, entry: &Entry) {
         Cache::default().put(key, response).await
     }
     .await;
-    if let Err(e) = result {
-        worker::console_warn!("cache store of {key} failed: {e}");
+    match result {
+        Ok(()) => known::learn(key, entry.known()),
+        Err(e) => worker::console_warn!("cache store of {key} failed: {e}"),
     }
 }
 
