@@ -21,6 +21,7 @@ mod line;
 mod load;
 mod load_chart;
 mod load_curves;
+mod noise;
 mod notes;
 mod origin_read;
 mod profile;

@@ -22,13 +22,15 @@ partition (`here.<table>`), and both nodes plan alike and spend the same stateme
 journey (4.1 ms). And the bench warmed one \
 journey while the single-region origin had served every city's before New York's turn, so the \
 multi-region origin's connections were still preparing and planning (now ten warm-up journeys). \
-The origin's own time (`app`) is now within 0.1 ms for the writes and the ride list; what is \
-left (0.2–1.4 ms, the *rest* above) lies outside the origin: the multi-region edge stores \
-entries after misses and marks them superseded after writes (after the answer, but in the \
-same workerd process as the in-memory cache service), which the cacheless baseline never does. \
-With the cache off in both (origins answering `s-maxage=0`, New York only, one run), the \
-at-home steps came out at 0.96–1.02× instead of 0.91–0.99× in the run beside it: that work \
-is the price of the 3–4× cached read on this machine, not of the regions. List rides at home cannot meet 1.3 × (PoP → us-east + \
+The origin's own time (`app`) is now within 0.1 ms for the writes and the ride list; what was \
+left (0.2–1.4 ms) lay in the edge's cache work, which the cacheless baseline never does (cache \
+off in both, one run: 0.96–1.02× instead of 0.91–0.99×). Part of it was a Cache API lookup on \
+the path of every list read after a write in this PoP, for an entry the isolate itself had \
+just marked superseded: an isolate now remembers what it stored and marked (`cache/known.rs`) \
+and sends such a read straight to the origin, looking the entry up only if the origin fails \
+(New York, one run: list vehicles 0.90× → 0.98×, the writes 1.0–1.1×). What remains is within \
+noise: both topologies take the same path here, so the target line gives each slower step's \
+95 % bootstrap interval and says *met within noise* when every interval reaches 1.0×. List rides at home cannot meet 1.3 × (PoP → us-east + \
 service) at this distance: that bound has no term for the user → PoP link (1.0 ms) or the \
 edge's fixed 2–3 ms, more than the 5.1 ms round trip it scales.\n";
 
