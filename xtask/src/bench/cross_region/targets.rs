@@ -1,6 +1,7 @@
 //! The cross-region targets, judged from the journeys: every step but sign-up at least as fast
 //! as single-region (and, where it is not, where the difference lies), log-in and ride history
 //! at home, sign-up per claim region, and Rome's travellers.
+//! (Long because every target reads the same samples, tables and modelled distances.)
 
 use std::fmt::Write as _;
 use std::time::Duration;
