@@ -36,18 +36,21 @@ fn step_p50(
     Summary::of(&times).map(|s| s.p50)
 }
 
+/// The client-side times of one step's samples.
+fn took(samples: &[Sample], step: Step) -> Vec<Duration> {
+    samples
+        .iter()
+        .filter(|s| s.step == step)
+        .map(|s| s.took)
+        .collect()
+}
+
 /// For the steps slower multi-region, the edge's wait on the origin (network and origin, and
 /// of it the origin's own time by its clock) and the rest (the edge itself and the client
 /// side), p50 single → multi, from `server-timing`.
 fn split_of_slower(table: &CityTable, single: &[Sample], multi: &[Sample]) -> String {
     let rest = |samples: &[Sample], step: Step| {
-        let total = Summary::of(
-            &samples
-                .iter()
-                .filter(|s| s.step == step)
-                .map(|s| s.took)
-                .collect::<Vec<_>>(),
-        )?;
+        let total = Summary::of(&took(samples, step))?;
         Some(total.p50.saturating_sub(origin_p50(samples, step)?))
     };
     let app = |samples: &[Sample], step| step_p50(samples, step, |s| s.app_ms);
@@ -79,13 +82,6 @@ fn split_of_slower(table: &CityTable, single: &[Sample], multi: &[Sample]) -> St
 /// chance in this run); else missed. Slower steps come with their interval and where the
 /// difference lies.
 fn at_least_as_fast(table: &CityTable, single: &[Sample], multi: &[Sample]) -> String {
-    let took = |samples: &[Sample], step: Step| -> Vec<Duration> {
-        samples
-            .iter()
-            .filter(|s| s.step == step)
-            .map(|s| s.took)
-            .collect()
-    };
     let slower: Vec<(String, bool)> = table
         .rows
         .iter()
@@ -221,16 +217,10 @@ fn sign_up_by_claim_region(
     service: Duration,
 ) -> String {
     let map = RegionMap::builtin();
-    let single_p50 = Summary::of(
-        &single
-            .iter()
-            .filter(|s| s.step == Step::SignUp)
-            .map(|s| s.took)
-            .collect::<Vec<_>>(),
-    );
+    let single_p50 = Summary::of(&took(single, Step::SignUp));
     let mut out = String::new();
     for region in &map.regions {
-        let took: Vec<Duration> = multi
+        let times: Vec<Duration> = multi
             .iter()
             .filter(|s| s.step == Step::SignUp)
             .filter(|s| {
@@ -238,7 +228,7 @@ fn sign_up_by_claim_region(
             })
             .map(|s| s.took)
             .collect();
-        let Some(p50) = Summary::of(&took).map(|s| s.p50) else {
+        let Some(p50) = Summary::of(&times).map(|s| s.p50) else {
             continue;
         };
         let to_claim = region_rtt(model, map, &city.region, &region.name).unwrap_or_default();
@@ -254,7 +244,7 @@ fn sign_up_by_claim_region(
             "- sign up, claim on {}: {} sign-ups, p50 {:.1} ms (single-region {:.1} ms) = \
              {within:.2}× (PoP → home {:.1} + home → claim {:.1} + service {:.1} ms) (≤ 1.3×: {}).",
             region.name,
-            took.len(),
+            times.len(),
             ms(p50),
             single_p50.map_or(f64::NAN, |s| ms(s.p50)),
             ms(pop_home),
