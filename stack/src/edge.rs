@@ -23,6 +23,13 @@ use crate::process::{free_port, log_tail, ManagedChild};
 pub use build::{build_edge, build_edge_as, workspace_root, EdgeProfile};
 pub use options::EdgeOptions;
 
+/// How long a client of a local edge keeps an idle connection for reuse. wrangler dev's
+/// workerd closes a keep-alive connection after 5 s idle (measured); a client that sends on
+/// one just as it closes gets a transport error instead of an answer (the `--as` front once
+/// answered the browser test 502 for a script that way, after a 5 s pause between pages).
+/// Dropping idle connections well before the edge does removes that race.
+pub const CLIENT_IDLE_REUSE: Duration = Duration::from_secs(2);
+
 /// How long wrangler may take to answer `/ping` (a cold start bundles and boots workerd).
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 

@@ -90,6 +90,7 @@ impl Front {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(60))
+                .pool_idle_timeout(crate::edge::CLIENT_IDLE_REUSE)
                 .build()?,
         };
         let listener = TcpListener::bind(options.listen)

@@ -2,6 +2,7 @@
 //! it received (method, path, query, body, headers) as JSON.
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::Request;
@@ -9,6 +10,7 @@ use axum::http::HeaderMap;
 use axum::Router;
 use roam_stack::front::{Front, FrontOptions, AS_CHOICES_HEADER, AS_HEADER};
 use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 async fn echo(headers: HeaderMap, request: Request) -> ([(&'static str, &'static str); 3], String) {
     let (parts, body) = request.into_parts();
@@ -205,4 +207,100 @@ async fn an_unknown_default_city_is_refused_and_a_dead_edge_is_a_502() {
         .expect("front answers");
     assert_eq!(response.status(), 502);
     assert_problem_json(&response);
+}
+
+/// An edge that answers the first request on each connection (keeping it open) and closes a
+/// connection on its second request without answering: what a client meets when it reuses a
+/// pooled connection just as the edge closes it for idleness. Counts the requests per path.
+async fn edge_closing_reused_connections() -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(answer_once_then_close(socket, log.clone()));
+        }
+    });
+    (addr, seen)
+}
+
+async fn answer_once_then_close(socket: tokio::net::TcpStream, seen: Arc<Mutex<Vec<String>>>) {
+    let mut reader = BufReader::new(socket);
+    for nth in 0.. {
+        let Some(path) = read_request(&mut reader).await else {
+            return;
+        };
+        seen.lock().expect("log").push(path);
+        if nth > 0 {
+            return; // dropped: the connection closes without an answer
+        }
+        let answer = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok";
+        if reader.get_mut().write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 request (head and content-length body); its "METHOD /path".
+async fn read_request(reader: &mut BufReader<tokio::net::TcpStream>) -> Option<String> {
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).await.ok()? == 0 {
+        return None;
+    }
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).await.ok()?;
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await.ok()?;
+    let mut words = request_line.split_whitespace();
+    Some(format!("{} {}", words.next()?, words.next()?))
+}
+
+#[tokio::test]
+async fn a_reused_connection_the_edge_closed_is_sent_again_only_when_that_is_harmless() {
+    let (edge, seen) = edge_closing_reused_connections().await;
+    let front = front_for(edge, "rome").await;
+    let client = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, key: Option<&str>| {
+        let mut request = client.request(method, format!("{}{path}", front.url()));
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key).body("{}");
+        }
+        async move { request.send().await.expect("front answers").status() }
+    };
+    let pause = || tokio::time::sleep(std::time::Duration::from_millis(100));
+
+    assert_eq!(send(reqwest::Method::GET, "/first", None).await, 200);
+    pause().await;
+    // The front's pooled connection is closed under it: a read is simply sent again.
+    assert_eq!(send(reqwest::Method::GET, "/read", None).await, 200);
+    pause().await;
+    // A write without an idempotency key might have been applied: never sent twice.
+    assert_eq!(send(reqwest::Method::POST, "/unkeyed", None).await, 502);
+    assert_eq!(send(reqwest::Method::GET, "/again", None).await, 200);
+    pause().await;
+    // A keyed write is safe to repeat (the second is a replay).
+    assert_eq!(
+        send(reqwest::Method::POST, "/keyed", Some("k-1")).await,
+        200
+    );
+
+    let seen = seen.lock().expect("log").clone();
+    let count = |what: &str| seen.iter().filter(|s| s.as_str() == what).count();
+    assert_eq!(count("GET /read"), 2, "{seen:?}");
+    assert_eq!(count("POST /unkeyed"), 1, "{seen:?}");
+    assert_eq!(count("POST /keyed"), 2, "{seen:?}");
 }

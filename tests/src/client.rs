@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
+use roam_stack::edge::CLIENT_IDLE_REUSE;
 use roam_stack::front::{simulated_client_address, CLIENT_ADDRESS};
 use serde_json::{json, Value};
 
@@ -58,6 +59,7 @@ impl User {
     pub fn new(base: &str, place: Place) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            .pool_idle_timeout(CLIENT_IDLE_REUSE)
             .build()
             .expect("an HTTP client");
         Self {

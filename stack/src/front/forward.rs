@@ -1,10 +1,12 @@
 //! What a front does with each request: picks the city, forwards the request to the edge as a
 //! user there, and labels the answer with the city and the choices.
 
+use axum::body::Bytes;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
+use roam_shared::headers::IDEMPOTENCY_KEY;
 use roam_shared::Problem;
 
 use super::places::{cf_blob, Place};
@@ -45,13 +47,8 @@ pub(super) async fn forward(State(state): State<FrontState>, request: Request) -
         url.push('?');
         url.push_str(&query);
     }
-    let upstream = state
-        .client
-        .request(parts.method, &url)
-        .headers(edge_headers(&parts.headers, place))
-        .body(body)
-        .send()
-        .await;
+    let headers = edge_headers(&parts.headers, place);
+    let upstream = send_to_edge(&state.client, parts.method, &url, headers, body).await;
     let upstream = match upstream {
         Ok(r) => r,
         Err(e) => {
@@ -66,6 +63,33 @@ pub(super) async fn forward(State(state): State<FrontState>, request: Request) -
     };
     label(response.headers_mut(), place, &state, param.is_some());
     response
+}
+
+/// Sends a request on to the edge. A transport error (no answer at all, e.g. a pooled
+/// connection the edge closed as it was reused) is tried once more when sending twice is
+/// harmless: a read, or a write with an idempotency key (its repeat is a replay).
+async fn send_to_edge(
+    client: &reqwest::Client,
+    method: Method,
+    url: &str,
+    headers: HeaderMap,
+    body: Bytes,
+) -> reqwest::Result<reqwest::Response> {
+    let resendable = method.is_safe() || headers.contains_key(IDEMPOTENCY_KEY);
+    let send = || {
+        client
+            .request(method.clone(), url)
+            .headers(headers.clone())
+            .body(body.clone())
+            .send()
+    };
+    match send().await {
+        Err(e) if resendable && !e.is_timeout() => {
+            tracing::debug!(error = %e, url, "front: sending again after a transport error");
+            send().await
+        }
+        answered => answered,
+    }
 }
 
 /// The city of a request: its `?as=` (an unknown one is refused, with this message), else its

@@ -83,6 +83,7 @@ impl User {
             .default_headers(headers)
             .timeout(Duration::from_secs(30))
             .pool_max_idle_per_host(4)
+            .pool_idle_timeout(roam_stack::edge::CLIENT_IDLE_REUSE)
             .build()?;
         Ok(Self {
             client,
