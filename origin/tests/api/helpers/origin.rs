@@ -8,6 +8,17 @@ use tokio::sync::oneshot;
 
 use crate::client::Req;
 
+/// A client that never reuses a connection idle for 2 s: an origin closes a keep-alive
+/// connection idle for its header-read deadline (hyper's `header_read_timeout` also bounds the
+/// wait for a connection's next request; 10 s by default), and a request sent on one as it closes
+/// fails without an answer.
+fn idle_safe_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap_or_default()
+}
+
 /// An origin started in this process; stopping it is graceful.
 pub(crate) struct TestOrigin {
     pub region: String,
@@ -37,7 +48,7 @@ impl TestOrigin {
             region,
             address,
             admin_address,
-            client: reqwest::Client::new(),
+            client: idle_safe_client(),
             shutdown: Some(tx),
             task: Some(task),
         }
