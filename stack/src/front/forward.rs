@@ -1,8 +1,7 @@
 //! What a front does with each request: picks the city, forwards the request to the edge as a
 //! user there, and labels the answer with the city and the choices.
 
-use axum::body::Bytes;
-use axum::body::{to_bytes, Body};
+use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;

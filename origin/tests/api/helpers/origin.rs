@@ -16,7 +16,7 @@ fn idle_safe_client() -> reqwest::Client {
     reqwest::Client::builder()
         .pool_idle_timeout(Duration::from_secs(2))
         .build()
-        .unwrap_or_default()
+        .expect("an HTTP client")
 }
 
 /// An origin started in this process; stopping it is graceful.
