@@ -67,14 +67,20 @@ pub async fn mark(home: &mut PgConnection, nodes: &Nodes, start: &Start) -> Resu
         .fetch_optional(&mut *home)
         .await?;
         let Some(marker) = marker else { continue };
-        if marker.ride_id == start.ride_id || still_open(home, nodes, start, &marker).await? {
+        if marker.ride_id == start.ride_id {
+            // Written by an earlier try of this very start (the ride id is a function of its
+            // idempotency key): the start goes on, and its idempotency record decides.
+            return Ok(());
+        }
+        if still_open(home, nodes, start, &marker).await? {
             return Err(Error::Conflict(format!(
                 "you already have an open ride ({} in {}); end it first",
                 marker.ride_id, marker.ride_city
             )));
         }
-        // Its ride is over: the marker is ours (only as it was checked).
-        sqlx::query!(
+        // Its ride is over (the job that removes the marker has not run yet): the marker is
+        // ours, if it is still the one that was checked.
+        let taken_over = sqlx::query!(
             "UPDATE here.open_rides SET ride_city = $3, ride_id = $4, started_at = now() \
              WHERE city = $1 AND rider_id = $2 AND ride_id = $5",
             start.rider_city,
@@ -85,6 +91,9 @@ pub async fn mark(home: &mut PgConnection, nodes: &Nodes, start: &Start) -> Resu
         )
         .execute(&mut *home)
         .await?;
+        if taken_over.rows_affected() == 1 {
+            return Ok(());
+        }
     }
     Err(Error::Conflict(
         "another ride is being started; retry".into(),

@@ -207,6 +207,47 @@ async fn one_open_ride_per_user_whichever_region_and_it_ends_by_itself() {
     stack.cleanup().await;
 }
 
+fn no_job_workers(config: &mut Config) {
+    config.jobs.workers = 0;
+}
+
+/// A ride away from home has ended, and the job that clears its open-ride marker at the
+/// rider's home has not run (no workers here): the rider's next start takes the marker over.
+#[tokio::test]
+async fn a_start_takes_over_the_marker_of_a_ride_that_has_ended() {
+    let stack = spawn_stack_with(no_job_workers).await;
+    let (_, owner) = stack.user("paris").await;
+    let (_, rider) = stack.user("boston").await;
+    let rome_bike = stack.vehicle("rome", &owner).await;
+    let seattle_bike = stack.vehicle("seattle", &owner).await;
+    let start = |city: &'static str, vehicle: Uuid, via: &'static str| {
+        stack
+            .origin(via)
+            .start_ride(city, vehicle)
+            .token(&rider)
+            .send()
+    };
+    let r = start("rome", rome_bike, "eu-west").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let first = r.json()["id"].as_str().unwrap().to_string();
+    let r = stack
+        .origin("eu-west")
+        .end_ride("rome", &first, "Pantheon")
+        .token(&rider)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let marked = format!("ride_id = '{first}'");
+    assert_eq!(stack.count_local("us-east", "open_rides", &marked).await, 1);
+
+    let r = start("seattle", seattle_bike, "us-west").await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let second = r.json()["id"].as_str().unwrap().to_string();
+    let marked = format!("ride_id = '{second}'");
+    assert_eq!(stack.count_local("us-east", "open_rides", &marked).await, 1);
+    stack.cleanup().await;
+}
+
 /// Tries to start a ride on `boston_bike` through us-east every 200 ms until one is created;
 /// fails after 30 s.
 async fn the_rider_can_start_again_within_30s(stack: &TestStack, rider: &str, boston_bike: Uuid) {
