@@ -220,32 +220,35 @@ async fn a_start_takes_over_the_marker_of_a_ride_that_has_ended() {
     let (_, rider) = stack.user("boston").await;
     let rome_bike = stack.vehicle("rome", &owner).await;
     let seattle_bike = stack.vehicle("seattle", &owner).await;
-    let start = |city: &'static str, vehicle: Uuid, via: &'static str| {
-        stack
-            .origin(via)
-            .start_ride(city, vehicle)
-            .token(&rider)
-            .send()
-    };
-    let r = start("rome", rome_bike, "eu-west").await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let first = r.json()["id"].as_str().unwrap().to_string();
+    let first = stack.start_ride("eu-west", "rome", rome_bike, &rider).await;
     let r = stack
         .origin("eu-west")
-        .end_ride("rome", &first, "Pantheon")
+        .end_ride("rome", first, "Pantheon")
         .token(&rider)
         .send()
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    let marked = format!("ride_id = '{first}'");
-    assert_eq!(stack.count_local("us-east", "open_rides", &marked).await, 1);
+    assert_eq!(
+        markers_at_boston(&stack, first).await,
+        1,
+        "the ended ride's marker is still there"
+    );
 
-    let r = start("seattle", seattle_bike, "us-west").await;
-    assert_eq!(r.status, 201, "{}", r.text());
-    let second = r.json()["id"].as_str().unwrap().to_string();
-    let marked = format!("ride_id = '{second}'");
-    assert_eq!(stack.count_local("us-east", "open_rides", &marked).await, 1);
+    let second = stack
+        .start_ride("us-west", "seattle", seattle_bike, &rider)
+        .await;
+    assert_eq!(
+        markers_at_boston(&stack, second).await,
+        1,
+        "the new ride holds the marker"
+    );
     stack.cleanup().await;
+}
+
+/// How many open-ride markers at a boston rider's home node (us-east) name `ride`.
+async fn markers_at_boston(stack: &TestStack, ride: Uuid) -> i64 {
+    let filter = format!("ride_id = '{ride}'");
+    stack.count_local("us-east", "open_rides", &filter).await
 }
 
 /// Tries to start a ride on `boston_bike` through us-east every 200 ms until one is created;
